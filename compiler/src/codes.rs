@@ -1,0 +1,81 @@
+//! Every diagnostic code, with the explanation `catalyst explain` prints.
+//! Codes are stable: tests match on them and users suppress by them.
+
+pub struct Code {
+    pub code: &'static str,
+    pub summary: &'static str,
+    pub explanation: &'static str,
+}
+
+macro_rules! codes {
+    ($($code:literal => $summary:literal, $explanation:literal;)*) => {
+        pub const CODES: &[Code] = &[$(Code { code: $code, summary: $summary, explanation: $explanation }),*];
+    };
+}
+
+codes! {
+    "catalyst::io::read" => "a file could not be read", "The compiler could not read an input file (missing, unreadable). Exit code 2.";
+    "catalyst::io::not-found" => "a folder named in the spec does not exist", "A catalog folder named in `spec.catalogs` does not exist. Paths are relative to the folder of sovereign.yaml.";
+    "catalyst::io::write" => "the output could not be written", "Writing the output tree failed; the previous output is left as it was. Exit code 2.";
+    "catalyst::load::too-large" => "an input file is larger than the limit", "Input files are limited to 8 MiB: no input kind needs more, and the limit keeps a hostile file from exhausting memory.";
+    "catalyst::load::not-utf8" => "an input file is not UTF-8", "YAML inputs must be UTF-8 encoded.";
+    "catalyst::yaml::syntax" => "invalid YAML", "The file is not valid YAML. The label points at the position where the parser gave up.";
+    "catalyst::yaml::duplicate-key" => "a key appears twice in one mapping", "YAML parsers disagree on which of two equal keys wins (the last, the first, or an error), so a duplicate key is refused.";
+    "catalyst::yaml::multiple-documents" => "a file holds several YAML documents", "Each input file holds exactly one document; split multi-document files.";
+    "catalyst::yaml::bad-scalar" => "a tagged scalar does not match its tag", "A value such as `!!int abc` cannot be read as its tag says.";
+    "catalyst::yaml::complex-key" => "a mapping key is not a scalar", "Keys must be plain strings (JSON has no other kind of key).";
+    "catalyst::yaml::too-deep" => "nesting beyond the limit", "Documents are limited to 64 levels of nesting. No input kind needs more; the limit bounds the work a hostile file can cause.";
+    "catalyst::yaml::too-large" => "a document expands to too many nodes", "Aliases are counted at every use, so an alias bomb (a billion laughs) is refused once it expands beyond 2,000,000 nodes.";
+    "catalyst::schema::unknown-field" => "a field the schema does not know", "Unknown fields are errors, not silently ignored: a misspelt key would otherwise do nothing. The help suggests the closest known field. The schemas are in schemas/.";
+    "catalyst::schema::missing-field" => "a required field is missing", "The file lacks a field its schema requires.";
+    "catalyst::schema::wrong-type" => "a value has the wrong type", "The value is, say, a string where the schema wants a number. Quote versions: `1.4` in YAML is a number.";
+    "catalyst::schema::invalid-value" => "a value the schema does not allow", "The value breaks a pattern, enum, range or format of the schema for this file kind.";
+    "catalyst::blueprint::bare-name" => "a Blueprint name without the bp- prefix", "Upstream Application CRDs require `blueprintRef.name` to match ^bp-…; a bare name resolves here but will be refused at admission.";
+    "catalyst::blueprint::legacy-version" => "version at metadata.version", "Older Blueprints carry the version at metadata.version; the CRD reads spec.version.";
+    "catalyst::blueprint::missing-version" => "a Blueprint without a version", "Every Blueprint needs spec.version (semver).";
+    "catalyst::blueprint::bad-version" => "a version that is not semver", "Versions are MAJOR.MINOR.PATCH with an optional pre-release; no `v` prefix, no build metadata.";
+    "catalyst::blueprint::manifests" => "several manifest kinds", "A Blueprint ships exactly one of a Helm chart, minijinja templates or a kustomize base.";
+    "catalyst::blueprint::path" => "a manifest path that leaves the Blueprint folder or does not exist", "Manifest paths are relative to the Blueprint folder; `..`, absolute paths and symbolic links that point outside are refused so that a catalog cannot read the rest of the disk.";
+    "catalyst::blueprint::bad-config-schema" => "configSchema is not a valid JSON Schema", "The configSchema could not be compiled as a JSON Schema (draft 2020-12).";
+    "catalyst::catalog::duplicate" => "a (name, version) defined twice", "Within one catalog, each Blueprint version is defined once; bump one of them.";
+    "catalyst::sovereign::folder-name" => "the Sovereign folder is not named after the FQDN", "Sovereigns live in sovereigns/<fqdn>/ so that the tree and clusters/<fqdn>/ agree.";
+    "catalyst::sovereign::no-catalog" => "no catalog named", "The Sovereign must name at least one catalog folder in spec.catalogs.";
+    "catalyst::sovereign::bad-glob" => "an invalid organizations glob", "spec.organizations holds glob patterns relative to the Sovereign folder.";
+    "catalyst::sovereign::duplicate-organization" => "an Organization defined twice", "Organization slugs are unique in a Sovereign.";
+    "catalyst::sovereign::duplicate-environment" => "an Environment type declared twice", "An Organization has at most one Environment per type; the Environment name is {org}-{type}.";
+    "catalyst::sovereign::duplicate-application" => "an Application declared twice", "Each Application is one Git repository, so names are unique in an Organization.";
+    "catalyst::sovereign::unknown-region" => "a region the Sovereign does not have", "Environments run in regions declared in sovereign.yaml spec.regions.";
+    "catalyst::sovereign::unknown-environment" => "a per-environment entry for a missing Environment", "Application.environments keys must be Environment types of the Organization.";
+    "catalyst::naming::region" => "a region not in canonical form", "Regions are written {provider}-{region}-{building-block}-{env}, e.g. hz-fsn-rtz-prod. Provider codes such as fsn1 are derived where a provider API needs them.";
+    "catalyst::naming::region-provider" => "a region of another provider", "The first segment of a region is the provider code of the Sovereign's provider (hz = hetzner).";
+    "catalyst::naming::building-block" => "an unknown building block", "The third segment of a region is mgt, rtz or dmz.";
+    "catalyst::naming::too-long" => "a generated name longer than 63 characters", "Names become DNS labels and Kubernetes object names, limited to 63 characters.";
+    "catalyst::policy::min-approvals" => "more approvals required than approvers", "pr-required: minApprovals must not exceed the number of approvers, or no promotion can ever pass.";
+    "catalyst::policy::soak-source" => "a soak source that is not a lower environment", "soak: sourceEnvironment must be a lower Environment (dev < uat < stg < prod) of the same Organization.";
+    "catalyst::policy::cron" => "an invalid change-window cron", "change-window: cron is a five-field cron expression.";
+    "catalyst::resolve::missing-blueprint" => "a Blueprint the catalog does not have", "No catalog folder holds a Blueprint of this name. The help suggests the closest name.";
+    "catalyst::resolve::unsatisfiable" => "no version satisfies every requirement", "The resolver lists each requirement with who asked for it and the versions the catalog has, like cargo's resolver.";
+    "catalyst::resolve::bad-requirement" => "an invalid version requirement", "Requirements use cargo's syntax: ^1.4, ~1.4.2, =1.4.0, >=1.2, <2, or * for any.";
+    "catalyst::resolve::cycle" => "a dependency cycle", "Blueprints (or Applications through links) depend on each other in a circle; the message lists the whole cycle.";
+    "catalyst::resolve::too-deep" => "a dependency chain beyond the limit", "Chains of dedicated dependencies are limited to 16 levels.";
+    "catalyst::resolve::kit-dependency" => "a kit Blueprint depends on one outside the kit", "Every dependency of a bootstrap-kit Blueprint must itself be in the kit: a HelmRelease dependsOn that names a missing release never becomes ready.";
+    "catalyst::resolve::not-installable" => "a Blueprint without manifests installed as an Application", "Only Blueprints with a chart, templates or kustomize base can be installed.";
+    "catalyst::resolve::dangling-link" => "a link to an Application that is not there", "links: alias → Application must name an Application of the same Organization installed in the same Environment.";
+    "catalyst::resolve::link-mismatch" => "a link to an Application of another Blueprint", "A linked Application must run the Blueprint the dependency asks for.";
+    "catalyst::resolve::unknown-alias" => "a link for an alias the Blueprint does not have", "links keys are aliases of the chosen Blueprint version's depends.";
+    "catalyst::resolve::name-collision" => "a dedicated Application name already taken", "A dependency without a link creates <app>-<alias>; that name is already used.";
+    "catalyst::expr::eval" => "an expression failed", "when and values expressions are minijinja; undefined variables are errors. Variables: config, application, sovereign, dependency.";
+    "catalyst::config::invalid" => "config does not satisfy the configSchema", "The Application's effective config (defaults, size overlay, config, environment override) breaks the Blueprint's configSchema. The primary label shows where the value was written, the secondary one the rule.";
+    "catalyst::config::not-an-object" => "config is not a mapping", "config, overlays and dependency values are mappings.";
+    "catalyst::config::secret-literal" => "a value for a secret field", "Fields marked x-catalyst-secret or format: secret never carry values in Git; they are read from OpenBao through an ExternalSecret.";
+    "catalyst::config::unknown-size" => "a size the Blueprint has no overlay for", "size names one of the Blueprint's overlays.";
+    "catalyst::placement::region" => "an Application region outside its Environment", "placement.regions must be regions of the Environment.";
+    "catalyst::placement::mode" => "a placement mode the Blueprint does not support", "The mode must be one of the Blueprint's placementSchema.modes.";
+    "catalyst::placement::region-count" => "a region count outside the Blueprint's bounds", "placementSchema.minRegions..maxRegions bounds the number of regions.";
+    "catalyst::render::template" => "a template failed to render", "Template Blueprints must render valid Kubernetes YAML with a metadata.name on every object, within the fuel limit.";
+}
+
+pub fn find(code: &str) -> Option<&'static Code> {
+    let wanted = if code.starts_with("catalyst::") { code.to_string() } else { format!("catalyst::{code}") };
+    CODES.iter().find(|c| c.code == wanted)
+}

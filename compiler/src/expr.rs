@@ -1,0 +1,178 @@
+//! Expressions and templates, evaluated with minijinja in a sandbox.
+//!
+//! Upstream Blueprints write Go-template-like `{{ .config.x == 'y' }}`; the
+//! leading dot is accepted and dropped. Templates have no loader (no file
+//! system), no access to the environment or network, strict undefined
+//! variables and bounded fuel, so a hostile Blueprint cannot hang a build.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde_json::Value as Json;
+
+/// Instructions one expression or template may execute.
+pub const FUEL: u64 = 200_000;
+
+/// A sandboxed minijinja environment with the project's settings.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_recursion_limit(64);
+    // Block tags on lines of their own leave no blank lines in the YAML they produce.
+    if let Ok(syntax) = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build() {
+        env.set_syntax(syntax);
+    }
+    // Templates emit YAML; escaping for HTML would corrupt it. Use `tojson` to quote.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+/// Failure of an expression, with the message minijinja gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExprError(pub String);
+
+impl From<minijinja::Error> for ExprError {
+    fn from(e: minijinja::Error) -> Self {
+        let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+        ExprError(format!("{}{detail}", e.kind()))
+    }
+}
+
+/// Evaluates a `when` condition. Without `{{ }}` the whole string is the expression.
+pub fn condition(env: &Environment<'_>, source: &str, context: &Json) -> Result<bool, ExprError> {
+    let inner = sole_expression(source).unwrap_or(source);
+    let expression = env.compile_expression_owned(strip_leading_dots(inner))?;
+    Ok(expression.eval(Value::from(Serde(context)))?.is_true())
+}
+
+/// Renders every string inside `values`. A string that is exactly one
+/// `{{ … }}` keeps the expression's type; other strings render as text.
+pub fn render_values(env: &Environment<'_>, values: &Json, context: &Json) -> Result<Json, ExprError> {
+    Ok(match values {
+        Json::String(s) if s.contains("{{") || s.contains("{%") => match sole_expression(s) {
+            Some(inner) => {
+                let expression = env.compile_expression_owned(strip_leading_dots(inner))?;
+                let value = expression.eval(Value::from(Serde(context)))?;
+                serde_json::to_value(&value).map_err(|e| ExprError(e.to_string()))?
+            }
+            None => Json::String(render_text(env, s, context)?),
+        },
+        Json::Array(items) => Json::Array(items.iter().map(|v| render_values(env, v, context)).collect::<Result<_, _>>()?),
+        Json::Object(map) => {
+            Json::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_values(env, v, context)?))).collect::<Result<_, ExprError>>()?)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Renders a template text (leading-dot references accepted inside `{{ }}`).
+pub fn render_text(env: &Environment<'_>, source: &str, context: &Json) -> Result<String, ExprError> {
+    Ok(env.render_str(&strip_leading_dots_in_tags(source), Value::from(Serde(context)))?)
+}
+
+/// `{{ expr }}` → `expr` when the string is one expression and nothing else.
+fn sole_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+/// Drops the Go-template leading dot of variable references outside string literals:
+/// `.config.a == 'x.y'` → `config.a == 'x.y'`. A dot after an identifier, `)` or `]`
+/// is attribute access and stays.
+pub fn strip_leading_dots(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None => {
+                let starts_reference = c == '.'
+                    && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '_')
+                    && !(previous.is_alphanumeric() || matches!(previous, '_' | ')' | ']' | '.'));
+                if !starts_reference {
+                    if c == '\'' || c == '"' {
+                        quote = Some(c);
+                    }
+                    out.push(c);
+                }
+            }
+        }
+        if !c.is_whitespace() {
+            previous = c;
+        }
+    }
+    out
+}
+
+/// Applies [`strip_leading_dots`] to the inside of every `{{ … }}` and `{% … %}` tag.
+fn strip_leading_dots_in_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find(['{']) {
+        let (before, tail) = rest.split_at(start);
+        out.push_str(before);
+        let close = if tail.starts_with("{{") {
+            "}}"
+        } else if tail.starts_with("{%") {
+            "%}"
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+            continue;
+        };
+        match tail[2..].find(close) {
+            Some(end) => {
+                out.push_str(&tail[..2]);
+                out.push_str(&strip_leading_dots(&tail[2..2 + end]));
+                out.push_str(close);
+                rest = &tail[2 + end + 2..];
+            }
+            None => {
+                out.push_str(tail);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn go_template_dots_are_accepted() {
+        assert_eq!(strip_leading_dots(".config.a == 'x.y' and f(.b).c"), "config.a == 'x.y' and f(b).c");
+        let env = environment();
+        let ctx = json!({"config": {"database": {"mode": "embedded"}}});
+        assert!(condition(&env, "{{ .config.database.mode == 'embedded' }}", &ctx).unwrap());
+        assert!(!condition(&env, "config.database.mode == 'external'", &ctx).unwrap());
+        assert!(condition(&env, "{{ .config.nope }}", &ctx).is_err());
+    }
+
+    #[test]
+    fn values_keep_expression_types() {
+        let env = environment();
+        let ctx = json!({"application": {"name": "shop"}, "config": {"n": 3}});
+        let values = json!({"databases": ["{{ .application.name }}"], "n": "{{ config.n }}", "t": "db-{{ .application.name }}"});
+        assert_eq!(render_values(&env, &values, &ctx).unwrap(), json!({"databases": ["shop"], "n": 3, "t": "db-shop"}));
+    }
+
+    #[test]
+    fn runaway_templates_run_out_of_fuel() {
+        let env = environment();
+        let err =
+            render_text(&env, "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &json!({})).unwrap_err();
+        assert!(err.0.contains("fuel"), "{}", err.0);
+    }
+}

@@ -1,0 +1,135 @@
+//! The `catalyst` command line: argument handling over the library, nothing more.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use catalyst::report::{self, Format};
+use catalyst::{codes, emit, Compilation};
+
+#[derive(Parser)]
+#[command(name = "catalyst", version, about = "Compiles an OpenOva Catalyst Sovereign into the GitOps tree Flux reconciles")]
+struct Cli {
+    /// How diagnostics are printed
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a Sovereign and its catalog; write nothing
+    Check {
+        /// The Sovereign folder (or its sovereign.yaml)
+        sovereign: PathBuf,
+    },
+    /// Compile a Sovereign into its GitOps tree
+    Build {
+        /// The Sovereign folder (or its sovereign.yaml)
+        sovereign: PathBuf,
+        /// Output folder [default: out/<fqdn>]
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write nothing; exit 1 and list the files that differ from a fresh build
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the long explanation of a diagnostic code
+    Explain {
+        /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
+        code: String,
+    },
+}
+
+/// Exit codes of DESIGN §5.
+const OK: u8 = 0;
+const DIAGNOSTICS: u8 = 1;
+const FAILURE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(match cli.command {
+        Command::Check { sovereign } => {
+            let compilation = catalyst::compile(&sovereign);
+            print_diagnostics(cli.format, &compilation);
+            exit_code(&compilation)
+        }
+        Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
+        Command::Explain { code } => explain(&code),
+    })
+}
+
+fn print_diagnostics(format: Format, compilation: &Compilation) {
+    if compilation.diagnostics.is_empty() && format == Format::Human {
+        return;
+    }
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = report::render(format, &compilation.diagnostics, &compilation.sources, color);
+    match format {
+        Format::Human => eprint!("{text}"),
+        Format::Json | Format::Github => print!("{text}"),
+    }
+}
+
+fn exit_code(compilation: &Compilation) -> u8 {
+    if compilation.diagnostics.iter().any(|d| d.code.starts_with("catalyst::io::")) {
+        FAILURE
+    } else if compilation.diagnostics.has_errors() {
+        DIAGNOSTICS
+    } else {
+        OK
+    }
+}
+
+fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool) -> u8 {
+    let compilation = catalyst::compile(sovereign);
+    print_diagnostics(format, &compilation);
+    let Some(tree) = &compilation.output else { return exit_code(&compilation) };
+    let dir = output.unwrap_or_else(|| {
+        let fqdn = sovereign.canonicalize().ok().and_then(|p| {
+            let dir = if p.is_dir() { p } else { p.parent()?.to_path_buf() };
+            dir.file_name().map(|n| n.to_string_lossy().into_owned())
+        });
+        PathBuf::from("out").join(fqdn.unwrap_or_else(|| "sovereign".into()))
+    });
+    if check {
+        let stale = emit::stale_files(tree, &dir);
+        for path in &stale {
+            println!("stale: {}", dir.join(path).display());
+        }
+        return if stale.is_empty() { OK } else { DIAGNOSTICS };
+    }
+    match emit::emit(tree, &dir) {
+        Ok(report) => {
+            eprintln!(
+                "built {} into {} ({} written, {} unchanged, {} removed)",
+                sovereign.display(),
+                dir.display(),
+                report.written,
+                report.unchanged,
+                report.removed
+            );
+            OK
+        }
+        Err(e) => {
+            eprintln!("error[catalyst::io::write]: {e}\n  help: the previous output is unchanged");
+            FAILURE
+        }
+    }
+}
+
+fn explain(code: &str) -> u8 {
+    match codes::find(code) {
+        Some(c) => {
+            println!("{}: {}\n\n{}", c.code, c.summary, c.explanation);
+            OK
+        }
+        None => {
+            eprintln!("error: unknown diagnostic code `{code}`; codes look like catalyst::resolve::cycle");
+            FAILURE
+        }
+    }
+}

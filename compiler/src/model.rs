@@ -1,0 +1,400 @@
+//! The data model: what the inputs say, typed. Loaded by [`crate::load`],
+//! read by every later stage. Free-form parts (config, values) stay JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::source::Origin;
+
+// ---------------------------------------------------------------- Blueprints
+
+/// One `blueprint.yaml`.
+#[derive(Clone, Debug)]
+pub struct Blueprint {
+    pub name: String,
+    pub version: semver::Version,
+    /// The folder that holds `blueprint.yaml`; manifest paths are relative to it.
+    pub dir: PathBuf,
+    pub spec: BlueprintSpec,
+    /// Where the file's root is, for diagnostics.
+    pub origin: Origin,
+    /// Pointer of the version field actually used (`/spec/version` or `/metadata/version`).
+    pub version_pointer: &'static str,
+    /// sha256 over the Blueprint folder's files, recorded in `catalyst.lock`.
+    pub digest: String,
+}
+
+impl Blueprint {
+    /// `bp-x` → `x`: the default alias, release and namespace name.
+    pub fn short_name(&self) -> &str {
+        short_name(&self.name)
+    }
+
+    pub fn id(&self) -> String {
+        format!("{} {}", self.name, self.version)
+    }
+}
+
+pub fn short_name(name: &str) -> &str {
+    name.strip_prefix("bp-").unwrap_or(name)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueprintSpec {
+    #[serde(default)]
+    pub card: Json,
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub config_schema: Option<Json>,
+    pub placement_schema: Option<PlacementSchema>,
+    #[serde(default)]
+    pub manifests: Manifests,
+    #[serde(default)]
+    pub overlays: BTreeMap<String, Json>,
+    #[serde(default)]
+    pub depends: Vec<DependsEntry>,
+    #[serde(default)]
+    pub pins: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementSchema {
+    #[serde(default)]
+    pub modes: Vec<String>,
+    pub min_regions: Option<u32>,
+    pub max_regions: Option<u32>,
+    pub default: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifests {
+    pub chart: Option<String>,
+    pub templates: Option<String>,
+    pub kustomize: Option<String>,
+    #[serde(default)]
+    pub helm_release: HelmReleaseSettings,
+}
+
+/// How a Blueprint's manifests become cluster objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestKind {
+    Chart,
+    Templates,
+    Kustomize,
+}
+
+impl Manifests {
+    /// The declared kinds with their paths (exactly one is valid).
+    pub fn declared(&self) -> Vec<(ManifestKind, &str)> {
+        [(ManifestKind::Chart, &self.chart), (ManifestKind::Templates, &self.templates), (ManifestKind::Kustomize, &self.kustomize)]
+            .into_iter()
+            .filter_map(|(kind, path)| path.as_deref().map(|p| (kind, p)))
+            .collect()
+    }
+
+    pub fn kind(&self) -> Option<ManifestKind> {
+        self.declared().first().map(|(k, _)| *k)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmReleaseSettings {
+    pub namespace: Option<String>,
+    #[serde(default = "yes")]
+    pub create_namespace: bool,
+    #[serde(default)]
+    pub disable_wait: bool,
+    pub timeout: Option<String>,
+    #[serde(default)]
+    pub preserve_values: bool,
+}
+
+impl Default for HelmReleaseSettings {
+    fn default() -> Self {
+        HelmReleaseSettings { namespace: None, create_namespace: true, disable_wait: false, timeout: None, preserve_values: false }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A `depends` item: the object form, or the upstream short form `bp-x`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum DependsEntry {
+    Short(String),
+    Full(Dependency),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Dependency {
+    pub blueprint: String,
+    pub version: Option<String>,
+    pub alias: Option<String>,
+    pub when: Option<String>,
+    #[serde(default)]
+    pub values: Json,
+}
+
+impl DependsEntry {
+    pub fn normalized(&self) -> Dependency {
+        match self {
+            DependsEntry::Short(name) => Dependency { blueprint: name.clone(), version: None, alias: None, when: None, values: Json::Null },
+            DependsEntry::Full(d) => d.clone(),
+        }
+    }
+}
+
+impl Dependency {
+    pub fn alias(&self) -> &str {
+        self.alias.as_deref().unwrap_or_else(|| short_name(&self.blueprint))
+    }
+}
+
+// ---------------------------------------------------------------- Sovereign
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvType {
+    Dev,
+    Poc,
+    Uat,
+    Stg,
+    Prod,
+}
+
+impl EnvType {
+    pub const ALL: [EnvType; 5] = [EnvType::Dev, EnvType::Poc, EnvType::Uat, EnvType::Stg, EnvType::Prod];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvType::Dev => "dev",
+            EnvType::Poc => "poc",
+            EnvType::Uat => "uat",
+            EnvType::Stg => "stg",
+            EnvType::Prod => "prod",
+        }
+    }
+
+    /// The Application repo branch this environment type deploys from.
+    pub fn branch(self) -> &'static str {
+        match self {
+            EnvType::Dev => "develop",
+            EnvType::Stg => "staging",
+            EnvType::Prod => "main",
+            EnvType::Uat => "uat",
+            EnvType::Poc => "poc",
+        }
+    }
+
+    /// Promotion order: a soak source must come earlier than its target.
+    pub fn rank(self) -> u8 {
+        match self {
+            EnvType::Dev | EnvType::Poc => 0,
+            EnvType::Uat => 1,
+            EnvType::Stg => 2,
+            EnvType::Prod => 3,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Sovereign {
+    pub name: String,
+    pub spec: SovereignSpec,
+    /// The folder of `sovereign.yaml`.
+    pub dir: PathBuf,
+    pub origin: Origin,
+    pub organizations: Vec<Organization>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SovereignSpec {
+    pub fqdn: String,
+    pub provider: String,
+    #[serde(default = "per_organization")]
+    pub keycloak_topology: String,
+    pub operator: Option<Operator>,
+    #[serde(default)]
+    pub catalogs: Vec<String>,
+    pub regions: Vec<String>,
+    #[serde(default = "default_registry")]
+    pub registry: String,
+    pub gitops: Option<GitOps>,
+    pub bootstrap_kit: Option<Vec<KitEntry>>,
+    #[serde(default)]
+    pub infrastructure: Json,
+    #[serde(default)]
+    pub organizations: Vec<String>,
+}
+
+fn per_organization() -> String {
+    "per-organization".into()
+}
+
+fn default_registry() -> String {
+    "oci://ghcr.io/openova-io".into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Operator {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitOps {
+    pub repo_url: String,
+    #[serde(default = "main_branch")]
+    pub branch: String,
+}
+
+fn main_branch() -> String {
+    "main".into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct KitEntry {
+    pub blueprint: String,
+    pub version: Option<String>,
+    #[serde(default)]
+    pub values: Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Organization {
+    pub slug: String,
+    pub spec: OrganizationSpec,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationSpec {
+    pub display_name: Option<String>,
+    #[serde(default = "customer")]
+    pub kind: String,
+    #[serde(default = "sme")]
+    pub tier: String,
+    #[serde(default = "real")]
+    pub billing_mode: String,
+    #[serde(default)]
+    pub owners: Vec<Owner>,
+    pub environments: Vec<EnvironmentSpec>,
+    #[serde(default)]
+    pub applications: Vec<ApplicationSpec>,
+}
+
+fn customer() -> String {
+    "customer".into()
+}
+fn sme() -> String {
+    "sme".into()
+}
+fn real() -> String {
+    "real".into()
+}
+
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+pub struct Owner {
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct EnvironmentSpec {
+    #[serde(rename = "type")]
+    pub env_type: EnvType,
+    pub regions: Vec<String>,
+    pub policy: Option<PolicySpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+}
+
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum PolicyRule {
+    #[serde(rename_all = "camelCase")]
+    PrRequired { approvers: Vec<String>, min_approvals: u32 },
+    #[serde(rename_all = "camelCase")]
+    ReScoreGate { min_score: u32, severity: Option<String> },
+    #[serde(rename_all = "camelCase")]
+    Soak { source_environment: EnvType, duration: String },
+    #[serde(rename_all = "camelCase")]
+    ChangeWindow { cron: String, duration: String },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ApplicationSpec {
+    pub name: String,
+    pub blueprint: String,
+    pub version: Option<String>,
+    pub size: Option<String>,
+    #[serde(default)]
+    pub config: Json,
+    pub placement: Option<Json>,
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    pub environments: Option<BTreeMap<EnvType, EnvironmentOverride>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct EnvironmentOverride {
+    pub version: Option<String>,
+    pub size: Option<String>,
+    #[serde(default)]
+    pub config: Json,
+}
+
+/// Splits a canonical region name `{provider}-{region}-{building-block}-{env}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalRegion<'a> {
+    pub provider_code: &'a str,
+    pub region: &'a str,
+    pub building_block: &'a str,
+    pub env: &'a str,
+}
+
+impl<'a> CanonicalRegion<'a> {
+    pub fn parse(name: &'a str) -> Option<Self> {
+        let mut parts = name.split('-');
+        let region =
+            CanonicalRegion { provider_code: parts.next()?, region: parts.next()?, building_block: parts.next()?, env: parts.next()? };
+        let all_letters = [region.provider_code, region.region, region.building_block, region.env]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
+        (parts.next().is_none() && all_letters).then_some(region)
+    }
+
+    /// The full provider name the Catalyst CRDs use, from the naming code.
+    pub fn provider(&self) -> Option<&'static str> {
+        provider_for_code(self.provider_code)
+    }
+}
+
+pub fn provider_for_code(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "hz" => "hetzner",
+        "hw" => "huawei",
+        "oci" => "oci",
+        "aws" => "aws",
+        "gcp" => "gcp",
+        "az" => "azure",
+        "ct" => "contabo",
+        _ => return None,
+    })
+}

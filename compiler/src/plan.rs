@@ -1,0 +1,624 @@
+//! Stage 4: decide every file of the output tree and the objects in it.
+//! Nothing is serialized here; [`crate::render`] turns the plan into bytes.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::load::Project;
+use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
+use crate::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
+use crate::validate::secret_property;
+
+/// What one output file will hold.
+#[derive(Debug, Clone)]
+pub enum Planned {
+    /// Kubernetes objects, as a YAML stream (one document per object).
+    Objects(Vec<Json>),
+    /// One YAML document that is not a Kubernetes object (values, lock file).
+    Document(Json),
+    /// Plain text written as is.
+    Text(String),
+    /// A Blueprint template rendered for one Application.
+    Template { blueprint: usize, file: String, context: Json },
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// Path relative to the output root, `/`-separated.
+    pub path: String,
+    pub content: Planned,
+}
+
+/// Namespaces Kubernetes creates itself: declaring them again breaks kustomize (duplicate IDs).
+const BUILT_IN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+const KUSTOMIZE_API: &str = "kustomize.config.k8s.io/v1beta1";
+const SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
+const KUSTOMIZATION_API: &str = "kustomize.toolkit.fluxcd.io/v1";
+const HELM_API: &str = "helm.toolkit.fluxcd.io/v2";
+const ESO_API: &str = "external-secrets.io/v1";
+
+/// The name of the Secret cloud-init creates for pulling Blueprint charts.
+pub const PULL_SECRET: &str = "ghcr-pull";
+
+pub fn plan(project: &Project, resolution: &Resolution) -> Vec<PlannedFile> {
+    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone() };
+    planner.cluster(resolution);
+    for environment in &resolution.environments {
+        planner.environment(environment);
+    }
+    planner.catalyst_config(resolution);
+    planner.lock(resolution);
+    planner.files.sort_by(|a, b| a.path.cmp(&b.path));
+    planner.files
+}
+
+struct Planner<'a> {
+    project: &'a Project,
+    files: Vec<PlannedFile>,
+    fqdn: String,
+}
+
+fn kustomization(resources: Vec<String>) -> Json {
+    json!({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": resources})
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Json {
+    Json::Object(pairs.iter().map(|(k, v)| (k.to_string(), Json::String(v.to_string()))).collect())
+}
+
+fn namespace(name: &str, sovereign: &str) -> Json {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels(&[("catalyst.openova.io/sovereign", sovereign)])}})
+}
+
+impl Planner<'_> {
+    fn add(&mut self, path: String, content: Planned) {
+        self.files.push(PlannedFile { path, content });
+    }
+
+    fn blueprint(&self, index: usize) -> &Blueprint {
+        &self.project.catalog.blueprints[index]
+    }
+
+    fn gitea(&self, org: &str, repo: &str) -> String {
+        format!("https://gitea.{}/{org}/{repo}.git", self.fqdn)
+    }
+
+    fn oci_repository(&self, name: &str, namespace: &str) -> Json {
+        json!({
+            "apiVersion": SOURCE_API, "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "oci", "interval": "15m", "url": self.project.sovereign.spec.registry, "secretRef": {"name": PULL_SECRET}},
+        })
+    }
+
+    fn flux_kustomization(&self, name: &str, path: &str, source: &str, depends_on: &[&str]) -> Json {
+        let mut spec = json!({
+            "interval": "10m",
+            "path": path,
+            "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": source},
+            "timeout": "30m",
+            "wait": true,
+            "postBuild": {"substitute": {"SOVEREIGN_FQDN": self.fqdn}},
+        });
+        if !depends_on.is_empty() {
+            spec["dependsOn"] = Json::Array(depends_on.iter().map(|d| json!({"name": d})).collect());
+        }
+        json!({"apiVersion": KUSTOMIZATION_API, "kind": "Kustomization", "metadata": {"name": name, "namespace": "flux-system"}, "spec": spec})
+    }
+
+    // ------------------------------------------------------------ clusters/<fqdn>
+
+    fn cluster(&mut self, resolution: &Resolution) {
+        let root = format!("clusters/{}", self.fqdn);
+        self.add(
+            format!("{root}/kustomization.yaml"),
+            Planned::Document(kustomization(vec![
+                "flux-system".into(),
+                "infrastructure".into(),
+                "bootstrap-kit".into(),
+                "environments".into(),
+            ])),
+        );
+        self.flux_system(&root);
+        self.infrastructure(&root);
+        let mut kit_files = Vec::new();
+        for (slot, release) in resolution.kit.iter().enumerate() {
+            let file = format!("{:02}-{}.yaml", slot + 1, self.blueprint(release.blueprint).short_name());
+            let objects = self.kit_release(release);
+            self.add(format!("{root}/bootstrap-kit/{file}"), Planned::Objects(objects));
+            kit_files.push(file);
+        }
+        self.add(format!("{root}/bootstrap-kit/kustomization.yaml"), Planned::Document(kustomization(kit_files)));
+        let environments = resolution.environments.iter().map(|e| e.name.clone()).collect();
+        self.add(format!("{root}/environments/kustomization.yaml"), Planned::Document(kustomization(environments)));
+    }
+
+    /// The objects cloud-init hands over to: the fleet repo and the four Kustomizations.
+    fn flux_system(&mut self, root: &str) {
+        let gitops = self.project.sovereign.spec.gitops.clone();
+        let (url, branch) = match gitops {
+            Some(g) => (g.repo_url, g.branch),
+            None => (self.gitea("system", "fleet"), "main".to_string()),
+        };
+        let fleet = json!({
+            "apiVersion": SOURCE_API, "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"interval": "1m", "ref": {"branch": branch}, "url": url},
+        });
+        let config = json!({
+            "apiVersion": SOURCE_API, "kind": "GitRepository",
+            "metadata": {"name": "catalyst-config", "namespace": "flux-system"},
+            "spec": {"interval": "1m", "ref": {"branch": "main"}, "url": self.gitea("system", "catalyst-config")},
+        });
+        let objects = vec![
+            fleet,
+            config,
+            self.flux_kustomization("bootstrap-kit", &format!("./{root}/bootstrap-kit"), "flux-system", &[]),
+            self.flux_kustomization("infrastructure", &format!("./{root}/infrastructure"), "flux-system", &["bootstrap-kit"]),
+            self.flux_kustomization("catalyst-config", "./", "catalyst-config", &["bootstrap-kit"]),
+            self.flux_kustomization(
+                "environments",
+                &format!("./{root}/environments"),
+                "flux-system",
+                &["infrastructure", "catalyst-config"],
+            ),
+        ];
+        self.add(format!("{root}/flux-system/gotk-sync.yaml"), Planned::Objects(objects));
+        self.add(format!("{root}/flux-system/kustomization.yaml"), Planned::Document(kustomization(vec!["gotk-sync.yaml".into()])));
+    }
+
+    /// Cloud provider wiring for Crossplane (installed by the kit, hence its own Kustomization).
+    fn infrastructure(&mut self, root: &str) {
+        let mut resources = Vec::new();
+        if self.project.sovereign.spec.provider == "hetzner" {
+            let objects = vec![
+                json!({"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "metadata": {"name": "provider-hcloud"},
+                       "spec": {"package": "xpkg.upbound.io/crossplane-contrib/provider-hcloud:v0.4.0"}}),
+                json!({"apiVersion": "hcloud.crossplane.io/v1beta1", "kind": "ProviderConfig", "metadata": {"name": "default"},
+                       "spec": {"credentials": {"source": "Secret", "secretRef": {"namespace": "crossplane-system", "name": "hcloud-credentials", "key": "token"}}}}),
+            ];
+            self.add(format!("{root}/infrastructure/provider-hcloud.yaml"), Planned::Objects(objects));
+            resources.push("provider-hcloud.yaml".to_string());
+        }
+        self.add(format!("{root}/infrastructure/kustomization.yaml"), Planned::Document(kustomization(resources)));
+    }
+
+    fn kit_release(&self, release: &KitRelease) -> Vec<Json> {
+        let bp = self.blueprint(release.blueprint);
+        let settings = &bp.spec.manifests.helm_release;
+        let short = bp.short_name();
+        let target = settings.namespace.clone().unwrap_or_else(|| short.to_string());
+        let mut objects = Vec::new();
+        if settings.create_namespace && !BUILT_IN_NAMESPACES.contains(&target.as_str()) && target != "flux-system" {
+            objects.push(namespace(&target, &self.fqdn));
+        }
+        objects.push(self.oci_repository(&bp.name, "flux-system"));
+        objects.push(self.helm_release(bp, &bp.name, "flux-system", short, &target, &release.depends, &release.values));
+        objects
+    }
+
+    /// A HelmRelease of a chart Blueprint, shaped like `flux create helmrelease --export`.
+    #[allow(clippy::too_many_arguments)]
+    fn helm_release(
+        &self,
+        bp: &Blueprint,
+        name: &str,
+        namespace: &str,
+        release_name: &str,
+        target: &str,
+        depends_on: &[String],
+        values: &Json,
+    ) -> Json {
+        let settings = &bp.spec.manifests.helm_release;
+        let remediation = |mut block: Json| {
+            block["remediation"] = json!({"retries": 3});
+            if settings.disable_wait {
+                block["disableWait"] = json!(true);
+            }
+            block
+        };
+        let mut upgrade = remediation(json!({}));
+        if settings.preserve_values {
+            upgrade["preserveValues"] = json!(true);
+        }
+        let mut spec = json!({
+            "interval": "15m",
+            "releaseName": release_name,
+            "targetNamespace": target,
+            "chart": {"spec": {"chart": bp.name, "version": bp.version.to_string(), "sourceRef": {"kind": "HelmRepository", "name": bp.name}}},
+        });
+        if !depends_on.is_empty() {
+            spec["dependsOn"] = Json::Array(depends_on.iter().map(|d| json!({"name": d})).collect());
+        }
+        let blocks = json!({
+            "install": remediation(json!({})),
+            "upgrade": upgrade,
+        });
+        if let (Some(spec), Some(blocks)) = (spec.as_object_mut(), blocks.as_object()) {
+            spec.extend(blocks.clone());
+        }
+        if let Some(timeout) = &settings.timeout {
+            spec["timeout"] = json!(timeout);
+        }
+        if values.as_object().is_some_and(|m| !m.is_empty()) {
+            spec["values"] = values.clone();
+        }
+        json!({
+            "apiVersion": HELM_API, "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(&[("catalyst.openova.io/blueprint", &bp.name), ("catalyst.openova.io/blueprint-version", &bp.version.to_string())])},
+            "spec": spec,
+        })
+    }
+
+    // ------------------------------------------------------------ environments
+
+    fn organization(&self, environment: &ResolvedEnvironment) -> &Organization {
+        &self.project.sovereign.organizations[environment.org]
+    }
+
+    fn environment(&mut self, environment: &ResolvedEnvironment) {
+        let dir = format!("clusters/{}/environments/{}", self.fqdn, environment.name);
+        let mut resources = vec!["namespace.yaml".to_string()];
+        self.add(format!("{dir}/namespace.yaml"), Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
+        let org = self.organization(environment).slug.clone();
+        for instance in &environment.instances {
+            let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
+            let spec = &mut kustomization["spec"];
+            spec["interval"] = json!("5m");
+            spec["timeout"] = json!("10m");
+            spec["targetNamespace"] = json!(environment.name);
+            if let Some(map) = spec.as_object_mut() {
+                map.remove("postBuild");
+            }
+            if !instance.depends_on.is_empty() {
+                spec["dependsOn"] = Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target})).collect());
+            }
+            kustomization["metadata"] =
+                json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
+            let source = json!({
+                "apiVersion": SOURCE_API, "kind": "GitRepository",
+                "metadata": {"name": instance.name, "namespace": environment.name},
+                "spec": {"interval": "1m", "ref": {"branch": environment.env_type.branch()}, "url": self.gitea(&org, &instance.name)},
+            });
+            let file = format!("{}.yaml", instance.name);
+            self.add(format!("{dir}/{file}"), Planned::Objects(vec![source, sort_keys_spec(kustomization)]));
+            resources.push(file);
+            self.application_repo(environment, instance);
+        }
+        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+    }
+
+    fn instance_labels(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
+        let bp = self.blueprint(instance.blueprint);
+        let org = &self.organization(environment).slug;
+        labels(&[
+            ("catalyst.openova.io/organization", org),
+            ("catalyst.openova.io/environment", &environment.name),
+            ("catalyst.openova.io/application", &instance.name),
+            ("catalyst.openova.io/blueprint", &bp.name),
+            ("catalyst.openova.io/blueprint-version", &bp.version.to_string()),
+        ])
+    }
+
+    /// `repos/<org>/<app>/<branch>/`: what the Application repo holds on this environment's branch.
+    fn application_repo(&mut self, environment: &ResolvedEnvironment, instance: &Instance) {
+        let org = self.organization(environment).slug.clone();
+        let env_key = environment.env_type.as_str();
+        let dir = format!("repos/{org}/{}/{}", instance.name, environment.env_type.branch());
+        let bp = self.blueprint(instance.blueprint).clone();
+        let mut resources = Vec::new();
+        let mut kustomization = kustomization(Vec::new());
+        self.add(format!("{dir}/values.yaml"), Planned::Document(instance.base_config.clone()));
+        let env_values = if instance.env_config.is_object() { instance.env_config.clone() } else { json!({}) };
+        self.add(format!("{dir}/overlays/{env_key}/values.yaml"), Planned::Document(env_values));
+
+        let secrets = self.external_secrets(&org, environment, instance);
+        match bp.spec.manifests.kind() {
+            Some(ManifestKind::Chart) => {
+                let mut release =
+                    self.helm_release(&bp, &instance.name, &environment.name, &instance.name, &environment.name, &[], &Json::Null);
+                let mut values_from = vec![
+                    json!({"kind": "ConfigMap", "name": format!("{}-values", instance.name)}),
+                    json!({"kind": "ConfigMap", "name": format!("{}-values-{env_key}", instance.name)}),
+                ];
+                values_from.extend(secrets.iter().map(|(secret, pointer)| {
+                    json!({"kind": "Secret", "name": secret, "valuesKey": "value", "targetPath": pointer.trim_start_matches('/').replace('/', ".")})
+                }));
+                release["spec"]["valuesFrom"] = Json::Array(values_from);
+                release["metadata"]["labels"] = self.instance_labels(environment, instance);
+                self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![self.oci_repository(&bp.name, &environment.name)]));
+                self.add(format!("{dir}/helmrelease.yaml"), Planned::Objects(vec![release]));
+                resources.extend(["source.yaml".to_string(), "helmrelease.yaml".to_string()]);
+                kustomization["configMapGenerator"] = json!([
+                    {"name": format!("{}-values", instance.name), "files": ["values.yaml=values.yaml"]},
+                    {"name": format!("{}-values-{env_key}", instance.name), "files": [format!("values.yaml=overlays/{env_key}/values.yaml")]},
+                ]);
+                kustomization["generatorOptions"] = json!({"disableNameSuffixHash": true});
+            }
+            Some(ManifestKind::Templates) => {
+                let context = self.template_context(environment, instance, &secrets);
+                for file in template_files(&bp) {
+                    let output = format!("manifests/{}", file.trim_end_matches(".j2"));
+                    self.add(
+                        format!("{dir}/{output}"),
+                        Planned::Template { blueprint: instance.blueprint, file, context: context.clone() },
+                    );
+                    resources.push(output);
+                }
+            }
+            Some(ManifestKind::Kustomize) | None => {
+                let path = bp.spec.manifests.kustomize.clone().unwrap_or_default();
+                let path = path.trim_start_matches("./");
+                resources.push(format!("https://gitea.{}/catalog-sovereign/{}.git//{path}?ref=v{}", self.fqdn, bp.name, bp.version));
+            }
+        }
+        for (secret, pointer) in &secrets {
+            let file = format!("secrets/{secret}.yaml");
+            self.add(
+                format!("{dir}/{file}"),
+                Planned::Objects(vec![external_secret(secret, &org, environment.env_type, &instance.name, pointer)]),
+            );
+            resources.push(file);
+        }
+        kustomization["resources"] = json!(resources);
+        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization));
+        self.add(format!("{dir}/CODEOWNERS"), Planned::Text(self.codeowners(environment)));
+    }
+
+    /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.
+    fn external_secrets(&self, _org: &str, _environment: &ResolvedEnvironment, instance: &Instance) -> Vec<(String, String)> {
+        instance
+            .secrets
+            .iter()
+            .map(|pointer| (format!("{}-{}", instance.name, secret_property(pointer).to_lowercase()), pointer.clone()))
+            .collect()
+    }
+
+    fn template_context(&self, environment: &ResolvedEnvironment, instance: &Instance, secrets: &[(String, String)]) -> Json {
+        let org = &self.organization(environment).slug;
+        let s = &self.project.sovereign;
+        let secret_map: Map<String, Json> =
+            secrets.iter().map(|(name, pointer)| (pointer.trim_start_matches('/').replace('/', "."), Json::String(name.clone()))).collect();
+        json!({
+            "config": instance.config,
+            "application": {"name": instance.name, "org": org, "environment": environment.name, "envType": environment.env_type.as_str(), "namespace": environment.name},
+            "sovereign": {"fqdn": s.spec.fqdn, "name": s.name, "provider": s.spec.provider},
+            "secrets": secret_map,
+        })
+    }
+
+    /// Reviewers of the branch: the approver teams of the Environment's policy, else the owners.
+    fn codeowners(&self, environment: &ResolvedEnvironment) -> String {
+        let org = self.organization(environment);
+        let env = org.spec.environments.iter().find(|e| e.env_type == environment.env_type);
+        let approvers: Vec<String> = env
+            .and_then(|e| e.policy.as_ref())
+            .map(|p| {
+                p.rules
+                    .iter()
+                    .filter_map(|r| match r {
+                        PolicyRule::PrRequired { approvers, .. } => {
+                            Some(approvers.iter().map(|a| format!("@{}/{a}", org.slug)).collect::<Vec<_>>())
+                        }
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owners = if approvers.is_empty() { org.spec.owners.iter().map(|o| o.email.clone()).collect() } else { approvers };
+        format!(
+            "# Generated by catalyst: reviewers of {} ({} branch).\n* {}\n",
+            environment.name,
+            environment.env_type.branch(),
+            owners.join(" ")
+        )
+    }
+
+    // ------------------------------------------------------------ system/catalyst-config
+
+    fn catalyst_config(&mut self, resolution: &Resolution) {
+        let root = "system/catalyst-config";
+        let mut resources = vec!["sovereign.yaml".to_string()];
+        let s = &self.project.sovereign;
+        let regions: Vec<Json> = s
+            .spec
+            .regions
+            .iter()
+            .map(|r| {
+                let parsed = CanonicalRegion::parse(r);
+                json!({"code": r, "provider": parsed.and_then(|p| p.provider()).unwrap_or(&s.spec.provider)})
+            })
+            .collect();
+        let bcp = if s.spec.regions.len() > 1 { "active-hotstandby" } else { "single-region" };
+        let sovereign = json!({
+            "apiVersion": "catalyst.openova.io/v1alpha1", "kind": "Sovereign",
+            "metadata": {"name": s.name},
+            "spec": {"fqdn": s.spec.fqdn, "provider": s.spec.provider, "bcpTopology": bcp, "regions": regions},
+        });
+        self.add(format!("{root}/sovereign.yaml"), Planned::Objects(vec![sovereign]));
+        for org in &self.project.sovereign.organizations {
+            let mut spec = json!({
+                "slug": org.slug,
+                "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
+                "kind": org.spec.kind, "tier": org.spec.tier, "billingMode": org.spec.billing_mode,
+                "sovereignRef": s.spec.fqdn,
+            });
+            if !org.spec.owners.is_empty() {
+                spec["owners"] = json!(org.spec.owners);
+            }
+            let object = json!({"apiVersion": "orgs.openova.io/v1", "kind": "Organization", "metadata": {"name": org.slug}, "spec": spec});
+            let file = format!("organizations/{}.yaml", org.slug);
+            self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
+            resources.push(file);
+        }
+        for environment in &resolution.environments {
+            let org = self.organization(environment);
+            let spec = org.spec.environments.iter().find(|e| e.env_type == environment.env_type);
+            let policy = spec.and_then(|e| e.policy.as_ref());
+            let regions: Vec<Json> = environment
+                .regions
+                .iter()
+                .filter_map(|r| CanonicalRegion::parse(r))
+                .map(|r| json!({"provider": r.provider().unwrap_or_default(), "region": r.region, "buildingBlock": r.building_block}))
+                .collect();
+            let mut env_spec = json!({
+                "organizationRef": org.slug,
+                "envType": environment.env_type.as_str(),
+                "placement": if environment.regions.len() > 1 { "multi-region" } else { "single-region" },
+                "regions": regions,
+            });
+            if let Some(policy) = policy {
+                let name = format!("{}-policy", environment.name);
+                env_spec["policyRef"] = json!(name);
+                let object = environment_policy(&name, &environment.name, &policy.rules);
+                let file = format!("policies/{name}.yaml");
+                self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
+                resources.push(file);
+            }
+            let object = json!({"apiVersion": "catalyst.openova.io/v1", "kind": "Environment", "metadata": {"name": environment.name}, "spec": env_spec});
+            let file = format!("environments/{}.yaml", environment.name);
+            self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
+            resources.push(file);
+            for instance in &environment.instances {
+                let object = self.application_cr(environment, instance);
+                let file = format!("applications/{}/{}.yaml", environment.name, instance.name);
+                self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
+                resources.push(file);
+            }
+        }
+        resources.sort();
+        self.add(format!("{root}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+    }
+
+    fn application_cr(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
+        let bp = self.blueprint(instance.blueprint);
+        let mut spec = json!({
+            "blueprintRef": {"name": bp.name, "version": bp.version.to_string()},
+            "environmentRef": environment.name,
+            "regions": instance.regions,
+            "placement": instance.placement,
+        });
+        if !instance.depends_on.is_empty() {
+            spec["dependsOn"] =
+                Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target, "namespace": environment.name})).collect());
+        }
+        let mut metadata =
+            json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
+        if let InstanceSource::Dedicated { parent, alias } = &instance.source {
+            metadata["annotations"] = json!({"catalyst.openova.io/dedicated-to": format!("{parent}/{alias}")});
+        }
+        json!({"apiVersion": "apps.openova.io/v1", "kind": "Application", "metadata": metadata, "spec": spec})
+    }
+
+    // ------------------------------------------------------------ catalyst.lock
+
+    fn lock(&mut self, resolution: &Resolution) {
+        let mut used: std::collections::BTreeMap<(String, semver::Version), (String, Vec<String>)> = Default::default();
+        for release in &resolution.kit {
+            let bp = self.blueprint(release.blueprint);
+            used.entry((bp.name.clone(), bp.version.clone()))
+                .or_insert_with(|| (bp.digest.clone(), Vec::new()))
+                .1
+                .push("bootstrap-kit".into());
+        }
+        for environment in &resolution.environments {
+            for instance in &environment.instances {
+                let bp = self.blueprint(instance.blueprint);
+                used.entry((bp.name.clone(), bp.version.clone()))
+                    .or_insert_with(|| (bp.digest.clone(), Vec::new()))
+                    .1
+                    .push(format!("{}/{}", environment.name, instance.name));
+            }
+        }
+        let blueprints: Vec<Json> = used
+            .into_iter()
+            .map(|((name, version), (digest, users))| json!({"name": name, "version": version.to_string(), "digest": digest, "usedBy": users}))
+            .collect();
+        let lock = json!({"lockVersion": 1, "sovereign": self.fqdn, "blueprints": blueprints});
+        self.add("catalyst.lock".into(), Planned::Document(lock));
+    }
+}
+
+/// Flux's documented field order for a Kustomization spec.
+fn sort_keys_spec(mut object: Json) -> Json {
+    const ORDER: [&str; 10] =
+        ["interval", "dependsOn", "path", "prune", "sourceRef", "targetNamespace", "timeout", "wait", "postBuild", "kubeConfig"];
+    if let Some(spec) = object.get_mut("spec").and_then(Json::as_object_mut) {
+        let mut sorted = Map::new();
+        for key in ORDER {
+            if let Some(v) = spec.remove(key) {
+                sorted.insert(key.to_string(), v);
+            }
+        }
+        sorted.append(spec);
+        *spec = sorted;
+    }
+    object
+}
+
+fn external_secret(name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
+    json!({
+        "apiVersion": ESO_API, "kind": "ExternalSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "openbao"},
+            "target": {"name": name, "creationPolicy": "Owner"},
+            "data": [{"secretKey": "value", "remoteRef": {"key": format!("org/{org}/env/{}/{app}", env_type.as_str()), "property": secret_property(pointer)}}],
+        },
+    })
+}
+
+/// The rules form and the typed fields derived from it (DESIGN §3.5).
+fn environment_policy(name: &str, environment: &str, rules: &[PolicyRule]) -> Json {
+    let mut promotion = Map::new();
+    for rule in rules {
+        match rule {
+            PolicyRule::PrRequired { min_approvals, .. } => {
+                promotion.insert("requiredApprovers".into(), json!(min_approvals));
+            }
+            PolicyRule::Soak { duration, .. } => {
+                promotion.insert("soakHours".into(), json!(duration_hours(duration)));
+            }
+            PolicyRule::ReScoreGate { min_score, .. } => {
+                promotion.insert("requiredComplianceScore".into(), json!(min_score));
+            }
+            PolicyRule::ChangeWindow { .. } => {}
+        }
+    }
+    json!({
+        "apiVersion": "catalyst.openova.io/v1", "kind": "EnvironmentPolicy",
+        "metadata": {"name": name},
+        "spec": {"appliesTo": {"environments": [environment]}, "rules": rules, "promotion": promotion},
+    })
+}
+
+/// Whole hours of a `72h` / `3d` / `90m` duration, rounded up.
+pub fn duration_hours(duration: &str) -> u64 {
+    let (number, unit) = duration.split_at(duration.len().saturating_sub(1));
+    let n: u64 = number.parse().unwrap_or(0);
+    match unit {
+        "d" => n * 24,
+        "m" => n.div_ceil(60),
+        _ => n,
+    }
+}
+
+/// The template files of a Blueprint, sorted (read once more by the renderer).
+fn template_files(bp: &Blueprint) -> Vec<String> {
+    let Some(relative) = &bp.spec.manifests.templates else { return Vec::new() };
+    let Ok(dir) = crate::load::contained_path(&bp.dir, relative) else { return Vec::new() };
+    let mut files: Vec<String> = walkdir::WalkDir::new(&dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".j2"))
+        .collect();
+    files.sort();
+    files
+}

@@ -1,0 +1,84 @@
+//! Stage 5: the planned files as bytes. Objects and documents become YAML,
+//! templates are rendered in the sandbox of [`crate::expr`] and normalized
+//! through the same emitter, so every file has one canonical form.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde_json::Value as Json;
+
+use crate::diagnostic::{Diagnostic, Label};
+use crate::load::Project;
+use crate::plan::{Planned, PlannedFile};
+use crate::source::Sources;
+use crate::yaml;
+
+/// The compiled tree, in memory: path relative to the output root → bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+pub fn render(project: &Project, sources: &Sources, files: Vec<PlannedFile>) -> Result<Output, Vec<Diagnostic>> {
+    let rendered: Vec<Result<(String, Vec<u8>), Diagnostic>> = files
+        .into_par_iter()
+        .map_init(crate::expr::environment, |env, file| {
+            let bytes = match file.content {
+                Planned::Objects(objects) => yaml::to_yaml_stream(&objects).into_bytes(),
+                Planned::Document(value) => yaml::to_yaml(&value).into_bytes(),
+                Planned::Text(text) => text.into_bytes(),
+                Planned::Template { blueprint, file: name, context } => {
+                    render_template(env, project, sources, blueprint, &name, &context)?.into_bytes()
+                }
+            };
+            Ok((file.path, bytes))
+        })
+        .collect();
+    let mut output = Output::default();
+    let mut problems = Vec::new();
+    for result in rendered {
+        match result {
+            Ok((path, bytes)) => {
+                output.files.insert(path, bytes);
+            }
+            Err(d) => problems.push(d),
+        }
+    }
+    if problems.is_empty() {
+        Ok(output)
+    } else {
+        Err(problems)
+    }
+}
+
+fn render_template(
+    env: &minijinja::Environment<'static>,
+    project: &Project,
+    sources: &Sources,
+    blueprint: usize,
+    name: &str,
+    context: &Json,
+) -> Result<String, Diagnostic> {
+    let bp = &project.catalog.blueprints[blueprint];
+    let at = sources.span_at(bp.origin.file, "/spec/manifests/templates");
+    let fail = |message: String| {
+        Diagnostic::error("catalyst::render::template", format!("template `{name}` of {} failed: {message}", bp.id()))
+            .with_label(Label::primary(at, "templates declared here"))
+            .with_help("templates see `config`, `application`, `sovereign` and `secrets`; they must render Kubernetes YAML")
+    };
+    let relative = bp.spec.manifests.templates.as_deref().unwrap_or_default();
+    let path = crate::load::contained_path(&bp.dir, relative).map_err(|e| fail(format!("the template folder {e}")))?.join(name);
+    let source = crate::load::read_text(&path).map_err(|d| fail(d.message))?;
+    let text = crate::expr::render_text(env, &source, context).map_err(|e| fail(e.0))?;
+    let documents = yaml::parse_stream(&text).map_err(|e| fail(format!("the output is not YAML: {e}")))?;
+    let mut objects = Vec::new();
+    for document in documents.into_iter().filter(|d| !d.is_null()) {
+        let named = document.pointer("/metadata/name").and_then(Json::as_str).is_some_and(|n| !n.is_empty());
+        let kind = document.get("kind").and_then(Json::as_str).unwrap_or("?").to_string();
+        if !named {
+            return Err(fail(format!("a rendered `{kind}` has no metadata.name")));
+        }
+        objects.push(document);
+    }
+    Ok(yaml::to_yaml_stream(&objects))
+}

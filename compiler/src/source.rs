@@ -1,0 +1,114 @@
+//! Source files and the spans that point into them.
+//!
+//! Every later stage reports problems as [`Span`]s; this module owns the text
+//! those spans index, and turns byte offsets into line/column pairs.
+
+use std::path::{Path, PathBuf};
+
+use crate::yaml::Node;
+
+/// Index of a file in a [`Sources`] table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range inside one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        Span { file, start, end: end.max(start) }
+    }
+}
+
+/// One loaded input file and, once parsed, its YAML tree.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as shown to users (relative to the working directory when possible).
+    pub path: PathBuf,
+    pub text: String,
+    /// Byte offset of the start of every line, for line/column look-ups.
+    line_starts: Vec<usize>,
+    pub root: Option<Node>,
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let line_text = &self.text[self.line_starts[line]..offset];
+        (line + 1, line_text.chars().count() + 1)
+    }
+}
+
+/// Every file the compiler has read in one run.
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        self.files.push(SourceFile { path: path.into(), text, line_starts, root: None });
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn set_root(&mut self, id: FileId, root: Node) {
+        self.files[id.0 as usize].root = Some(root);
+    }
+
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.get(id).path
+    }
+
+    /// The span of the value at a JSON pointer inside a parsed file, or of its
+    /// nearest ancestor that exists (a missing key points at its parent).
+    pub fn span_at(&self, file: FileId, pointer: &str) -> Span {
+        let source = self.get(file);
+        match &source.root {
+            Some(root) => root.nearest(pointer).span,
+            None => Span::new(file, 0, 0),
+        }
+    }
+
+    /// The span of the *key* of the value at `pointer` when there is one
+    /// (unknown fields are best shown at their key), else the value's span.
+    pub fn key_span_at(&self, file: FileId, pointer: &str) -> Span {
+        let source = self.get(file);
+        source.root.as_ref().and_then(|root| root.key_span(pointer)).unwrap_or_else(|| self.span_at(file, pointer))
+    }
+}
+
+/// The place a model value was read from: a file and a JSON pointer into it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub file: FileId,
+    pub pointer: String,
+}
+
+impl Origin {
+    pub fn new(file: FileId, pointer: impl Into<String>) -> Self {
+        Origin { file, pointer: pointer.into() }
+    }
+
+    /// The origin of a member of this value.
+    pub fn child(&self, segment: impl std::fmt::Display) -> Origin {
+        let segment = segment.to_string().replace('~', "~0").replace('/', "~1");
+        Origin { file: self.file, pointer: format!("{}/{}", self.pointer, segment) }
+    }
+
+    /// The origin of a value at a JSON pointer relative to this one.
+    pub fn join(&self, relative_pointer: &str) -> Origin {
+        Origin { file: self.file, pointer: format!("{}{}", self.pointer, relative_pointer) }
+    }
+}

@@ -1,0 +1,279 @@
+//! Stage 3: an Application's effective config, validated against its
+//! Blueprint's `configSchema`.
+//!
+//! Config is built in layers — schema defaults, the size overlay, the
+//! Application's config, the environment's override (later wins) — and every
+//! value remembers the layer that wrote it, so a schema error points at the
+//! line where the offending value was written.
+
+use std::collections::HashMap;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::Validator;
+use serde_json::{Map, Value as Json};
+
+use crate::diagnostic::{Diagnostic, Label};
+use crate::model::Blueprint;
+use crate::source::{Origin, Sources};
+
+/// One layer of config and where it was written.
+pub struct Layer<'a> {
+    pub value: &'a Json,
+    pub origin: Origin,
+}
+
+/// Config after merging, with the origin of each value written by a layer.
+#[derive(Debug, Default)]
+pub struct Effective {
+    pub config: Json,
+    /// JSON pointer inside the config → where that value was written.
+    provenance: HashMap<String, Origin>,
+}
+
+/// A compiled `configSchema` and the pointers of its secret fields.
+pub struct ConfigSchema {
+    validator: Validator,
+    schema: Json,
+    /// Config pointers (e.g. `/smtp/password`) of fields marked secret.
+    pub secrets: Vec<String>,
+}
+
+impl ConfigSchema {
+    pub fn compile(blueprint: &Blueprint, sources: &Sources) -> Result<ConfigSchema, Diagnostic> {
+        let schema = blueprint.spec.config_schema.clone().unwrap_or_else(|| serde_json::json!({"type": "object"}));
+        let validator =
+            jsonschema::options().should_validate_formats(true).with_format("secret", |_: &str| true).build(&schema).map_err(|e| {
+                Diagnostic::error(
+                    "catalyst::blueprint::bad-config-schema",
+                    format!("the configSchema of {} is not a valid JSON Schema: {e}", blueprint.id()),
+                )
+                .with_label(Label::primary(
+                    sources.span_at(blueprint.origin.file, &format!("/spec/configSchema{}", e.schema_path().as_str())),
+                    "invalid schema",
+                ))
+                .with_help("configSchema must be a JSON Schema (draft 2020-12)")
+            })?;
+        let mut secrets = Vec::new();
+        collect_secrets(&schema, String::new(), &mut secrets);
+        Ok(ConfigSchema { validator, schema, secrets })
+    }
+
+    pub fn is_secret(&self, pointer: &str) -> bool {
+        self.secrets.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
+    }
+}
+
+fn is_secret_schema(schema: &Json) -> bool {
+    schema.get("x-catalyst-secret").and_then(Json::as_bool) == Some(true) || schema.get("format").and_then(Json::as_str) == Some("secret")
+}
+
+fn collect_secrets(schema: &Json, pointer: String, out: &mut Vec<String>) {
+    if is_secret_schema(schema) {
+        out.push(pointer);
+        return;
+    }
+    if let Some(properties) = schema.get("properties").and_then(Json::as_object) {
+        for (name, sub) in properties {
+            collect_secrets(sub, format!("{pointer}/{}", escape(name)), out);
+        }
+    }
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Merges the layers over the schema's defaults and validates the result.
+/// `entry` is where the Application (or dependency) is declared, for errors
+/// that have no better place (a missing required key).
+pub fn effective_config(
+    blueprint: &Blueprint,
+    schema: &ConfigSchema,
+    layers: &[Layer<'_>],
+    entry: &Origin,
+    sources: &Sources,
+) -> Result<Effective, Vec<Diagnostic>> {
+    let mut effective = Effective { config: Json::Object(Map::new()), provenance: HashMap::new() };
+    let mut problems = Vec::new();
+    for layer in layers {
+        if layer.value.is_null() {
+            continue;
+        }
+        if !layer.value.is_object() {
+            problems.push(
+                Diagnostic::error("catalyst::config::not-an-object", "config must be a mapping")
+                    .with_label(Label::primary(sources.span_at(layer.origin.file, &layer.origin.pointer), "not a mapping")),
+            );
+            continue;
+        }
+        merge(&mut effective.config, layer.value, "", &layer.origin, &mut effective.provenance);
+    }
+    for (pointer, origin) in &effective.provenance {
+        if schema.is_secret(pointer) {
+            problems.push(
+                Diagnostic::error(
+                    "catalyst::config::secret-literal",
+                    format!(
+                        "`{}` is a secret field of {} and cannot carry a value",
+                        pointer.trim_start_matches('/').replace('/', "."),
+                        blueprint.id()
+                    ),
+                )
+                .with_label(Label::primary(sources.span_at(origin.file, &origin.pointer), "secret value written here"))
+                .with_help(format!(
+                    "remove it: the value is read from OpenBao (path org/<org>/env/<env>/<app>, property `{}`)",
+                    secret_property(pointer)
+                )),
+            );
+        }
+    }
+    apply_defaults(&schema.schema, &mut effective.config);
+    for error in schema.validator.iter_errors(&effective.config) {
+        if let ValidationErrorKind::Required { property } = error.kind() {
+            let missing = format!("{}/{}", error.instance_path().as_str(), escape(property.as_str().unwrap_or_default()));
+            if schema.is_secret(&missing) {
+                continue; // Supplied at run time by its ExternalSecret.
+            }
+        }
+        let pointer = error.instance_path().as_str().to_string();
+        let at = effective.origin_of(&pointer).unwrap_or(entry);
+        let schema_pointer = format!("/spec/configSchema{}", parent_pointer(error.schema_path().as_str()));
+        problems.push(
+            Diagnostic::error(
+                "catalyst::config::invalid",
+                format!("config of {} is invalid at `{}`: {error}", blueprint.id(), display_pointer(&pointer)),
+            )
+            .with_label(Label::primary(sources.span_at(at.file, &at.pointer), "this value"))
+            .with_label(Label::secondary(
+                sources.span_at(blueprint.origin.file, &schema_pointer),
+                "required by this rule of the configSchema",
+            ))
+            .with_help("change the config to satisfy the Blueprint's configSchema"),
+        );
+    }
+    if problems.is_empty() {
+        Ok(effective)
+    } else {
+        Err(problems)
+    }
+}
+
+impl Effective {
+    /// Where the value at `pointer`, or its nearest written ancestor, came from.
+    pub fn origin_of(&self, pointer: &str) -> Option<&Origin> {
+        let mut p = pointer;
+        loop {
+            if let Some(origin) = self.provenance.get(p) {
+                return Some(origin);
+            }
+            p = p.rsplit_once('/')?.0;
+        }
+    }
+}
+
+/// The OpenBao property name of a secret field: its config path with dashes.
+pub fn secret_property(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', "-")
+}
+
+fn display_pointer(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "(root)".into()
+    } else {
+        pointer.trim_start_matches('/').replace('/', ".")
+    }
+}
+
+fn parent_pointer(schema_path: &str) -> &str {
+    schema_path.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+/// Deep merge: mappings merge key by key, anything else replaces.
+fn merge(target: &mut Json, layer: &Json, pointer: &str, origin: &Origin, provenance: &mut HashMap<String, Origin>) {
+    match (target, layer) {
+        (Json::Object(t), Json::Object(l)) => {
+            for (key, value) in l {
+                let child = format!("{pointer}/{}", escape(key));
+                let child_origin = origin.child(key);
+                let slot = t.entry(key.clone()).or_insert(Json::Null);
+                if value.is_object() && slot.is_object() {
+                    provenance.entry(child.clone()).or_insert_with(|| child_origin.clone());
+                    merge(slot, value, &child, &child_origin, provenance);
+                } else {
+                    *slot = value.clone();
+                    provenance.retain(|p, _| !(p == &child || p.starts_with(&format!("{child}/"))));
+                    record(value, &child, &child_origin, provenance);
+                }
+            }
+        }
+        (target, layer) => *target = layer.clone(),
+    }
+}
+
+fn record(value: &Json, pointer: &str, origin: &Origin, provenance: &mut HashMap<String, Origin>) {
+    provenance.insert(pointer.to_string(), origin.clone());
+    match value {
+        Json::Object(map) => map.iter().for_each(|(k, v)| record(v, &format!("{pointer}/{}", escape(k)), &origin.child(k), provenance)),
+        Json::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| record(v, &format!("{pointer}/{i}"), &origin.child(i), provenance))
+        }
+        _ => {}
+    }
+}
+
+/// The layers merged over the schema's defaults, without validation.
+pub fn merged(schema: &ConfigSchema, layers: &[Layer<'_>]) -> Json {
+    let mut config = Json::Object(Map::new());
+    let mut provenance = HashMap::new();
+    for layer in layers.iter().filter(|l| l.value.is_object()) {
+        merge(&mut config, layer.value, "", &layer.origin, &mut provenance);
+    }
+    apply_defaults(&schema.schema, &mut config);
+    config
+}
+
+/// Fills in `default`s of `properties` (recursively), never for secret fields.
+pub fn apply_defaults(schema: &Json, value: &mut Json) {
+    let Some(object) = value.as_object_mut() else { return };
+    let Some(properties) = schema.get("properties").and_then(Json::as_object) else { return };
+    for (name, sub) in properties {
+        if is_secret_schema(sub) {
+            continue;
+        }
+        if !object.contains_key(name) {
+            if let Some(default) = sub.get("default") {
+                object.insert(name.clone(), default.clone());
+            } else if sub.get("type").and_then(Json::as_str) == Some("object") && sub.get("properties").is_some() {
+                // An absent object whose members have defaults still gets them.
+                let mut nested = Json::Object(Map::new());
+                apply_defaults(sub, &mut nested);
+                if nested.as_object().is_some_and(|m| !m.is_empty()) {
+                    object.insert(name.clone(), nested);
+                }
+                continue;
+            } else {
+                continue;
+            }
+        }
+        if let Some(child) = object.get_mut(name) {
+            apply_defaults(sub, child);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_fill_nested_objects_but_not_secrets() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "integer", "default": 1},
+            "db": {"type": "object", "properties": {"mode": {"type": "string", "default": "embedded"}, "password": {"type": "string", "format": "secret", "default": "x"}}}
+        }});
+        let mut value = json!({});
+        apply_defaults(&schema, &mut value);
+        assert_eq!(value, json!({"a": 1, "db": {"mode": "embedded"}}));
+    }
+}

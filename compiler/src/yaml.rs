@@ -1,0 +1,436 @@
+//! YAML in and out.
+//!
+//! Input: a span-keeping tree built from `saphyr-parser` events, under budgets
+//! (nesting depth, node count with aliases expanded) so that a hostile file
+//! gives a diagnostic instead of exhausting memory. Scalars are typed by the
+//! YAML 1.2 core schema, as `saphyr` resolves them.
+//!
+//! Output: JSON-shaped values emitted as block YAML with `saphyr`'s emitter,
+//! keys in insertion order, so the same value always gives the same bytes.
+
+use std::borrow::Cow;
+
+use saphyr::{LoadableYamlNode, Scalar, Yaml, YamlEmitter};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
+use serde_json::Value as Json;
+
+use crate::diagnostic::{Diagnostic, Label};
+use crate::source::{FileId, Span};
+
+/// Most levels of nesting a document may have.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes one document may expand to, aliases counted at every use.
+pub const MAX_NODES: usize = 2_000_000;
+
+/// A parsed YAML node with the span of its text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    /// Entries in file order; keys are scalars rendered as strings.
+    Map(Vec<Entry>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_span: Span,
+    pub value: Node,
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
+            _ => None,
+        }
+    }
+
+    fn child(&self, segment: &str) -> Option<(&Node, Option<Span>)> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == segment).map(|e| (&e.value, Some(e.key_span))),
+            Value::Seq(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)).map(|n| (n, None)),
+            _ => None,
+        }
+    }
+
+    /// The node at a JSON pointer, or the deepest ancestor on its path.
+    pub fn nearest(&self, pointer: &str) -> &Node {
+        let mut node = self;
+        for segment in pointer_segments(pointer) {
+            match node.child(&segment) {
+                Some((child, _)) => node = child,
+                None => break,
+            }
+        }
+        node
+    }
+
+    /// The span of the mapping key whose value sits at `pointer`, if the whole path exists.
+    pub fn key_span(&self, pointer: &str) -> Option<Span> {
+        let mut node = self;
+        let mut key_span = None;
+        for segment in pointer_segments(pointer) {
+            let (child, span) = node.child(&segment)?;
+            node = child;
+            key_span = span;
+        }
+        key_span
+    }
+
+    /// The JSON value of this tree.
+    pub fn to_json(&self) -> Json {
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
+        }
+    }
+}
+
+/// Splits a JSON pointer into unescaped segments.
+pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"))
+}
+
+/// Parses one YAML document. An empty file is `null`.
+pub fn parse(file: FileId, text: &str) -> Result<Node, Diagnostic> {
+    let offsets = CharOffsets::new(text);
+    let mut builder = Builder { file, offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), nodes: 0, root: None, documents: 0 };
+    for event in Parser::new_from_str(text) {
+        match event {
+            Ok((event, span)) => builder.event(event, span)?,
+            Err(error) => {
+                let at = offsets.byte(error.marker().index());
+                return Err(Diagnostic::error("catalyst::yaml::syntax", format!("invalid YAML: {}", error.info()))
+                    .with_label(Label::primary(Span::new(file, at, at), "here"))
+                    .with_help("fix the YAML syntax at the marked position"));
+            }
+        }
+    }
+    Ok(builder.root.unwrap_or(Node { span: Span::new(file, 0, 0), value: Value::Null }))
+}
+
+/// saphyr reports positions in characters; spans are in bytes.
+struct CharOffsets {
+    /// Byte offset of every character, or empty when the text is ASCII.
+    bytes: Vec<usize>,
+    len: usize,
+}
+
+impl CharOffsets {
+    fn new(text: &str) -> Self {
+        let bytes = if text.is_ascii() { Vec::new() } else { text.char_indices().map(|(i, _)| i).collect() };
+        CharOffsets { bytes, len: text.len() }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        if self.bytes.is_empty() {
+            char_index.min(self.len)
+        } else {
+            self.bytes.get(char_index).copied().unwrap_or(self.len)
+        }
+    }
+}
+
+enum Frame {
+    Seq { start: usize, anchor: usize, items: Vec<Node> },
+    Map { start: usize, anchor: usize, entries: Vec<Entry>, key: Option<Node> },
+}
+
+struct Builder<'a> {
+    file: FileId,
+    offsets: &'a CharOffsets,
+    stack: Vec<Frame>,
+    anchors: Vec<(usize, Node)>,
+    nodes: usize,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl Builder<'_> {
+    fn span(&self, span: YamlSpan) -> Span {
+        Span::new(self.file, self.offsets.byte(span.start.index()), self.offsets.byte(span.end.index()))
+    }
+
+    fn limit(&self, span: Span, code: &'static str, message: String, help: &str) -> Diagnostic {
+        Diagnostic::error(code, message).with_label(Label::primary(span, "here")).with_help(help.to_string())
+    }
+
+    fn count(&mut self, added: usize, span: Span) -> Result<(), Diagnostic> {
+        self.nodes = self.nodes.saturating_add(added);
+        if self.nodes > MAX_NODES {
+            return Err(self.limit(
+                span,
+                "catalyst::yaml::too-large",
+                format!("document expands to more than {MAX_NODES} nodes"),
+                "aliases are counted at every use: an alias bomb or a generated file this large is refused",
+            ));
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: Event<'_>, raw_span: YamlSpan) -> Result<(), Diagnostic> {
+        let span = self.span(raw_span);
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(self.limit(
+                        span,
+                        "catalyst::yaml::multiple-documents",
+                        "this file holds more than one YAML document".into(),
+                        "put each document in a file of its own",
+                    ));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, span)?;
+                let value = scalar(text, style, tag.as_ref()).ok_or_else(|| {
+                    self.limit(
+                        span,
+                        "catalyst::yaml::bad-scalar",
+                        "this scalar does not match its tag".into(),
+                        "remove the tag or fix the value",
+                    )
+                })?;
+                self.push(Node { span, value }, anchor)?;
+            }
+            Event::Alias(id) => {
+                let Some(node) = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone()) else {
+                    return Err(self.limit(
+                        span,
+                        "catalyst::yaml::syntax",
+                        "alias to an unknown anchor".into(),
+                        "define the anchor before using it",
+                    ));
+                };
+                self.count(node_count(&node), span)?;
+                self.push(Node { span, value: node.value }, 0)?;
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.open(span)?;
+                self.stack.push(Frame::Seq { start: span.start, anchor, items: Vec::new() });
+            }
+            Event::MappingStart(anchor, _) => {
+                self.open(span)?;
+                self.stack.push(Frame::Map { start: span.start, anchor, entries: Vec::new(), key: None });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { start, anchor, items }) => {
+                        (Node { span: Span::new(self.file, start, span.end), value: Value::Seq(items) }, anchor)
+                    }
+                    Some(Frame::Map { start, anchor, entries, .. }) => {
+                        (Node { span: Span::new(self.file, start, span.end), value: Value::Map(entries) }, anchor)
+                    }
+                    None => return Ok(()),
+                };
+                self.push(node, anchor)?;
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, span: Span) -> Result<(), Diagnostic> {
+        self.count(1, span)?;
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.limit(
+                span,
+                "catalyst::yaml::too-deep",
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                "no input kind needs this much nesting; flatten the document",
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
+        if anchor != 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(key_node) => {
+                    let key_span = key_node.span;
+                    let key_text = match key_node.value {
+                        Value::String(s) => s,
+                        Value::Int(i) => i.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        Value::Null => "null".into(),
+                        Value::Seq(_) | Value::Map(_) => {
+                            return Err(self.limit(
+                                key_span,
+                                "catalyst::yaml::complex-key",
+                                "a mapping key must be a scalar".into(),
+                                "use a plain string key",
+                            ));
+                        }
+                    };
+                    if let Some(first) = entries.iter().find(|e| e.key == key_text) {
+                        let first_span = first.key_span;
+                        return Err(Diagnostic::error("catalyst::yaml::duplicate-key", format!("duplicate key `{key_text}`"))
+                            .with_label(Label::primary(key_span, "repeated here"))
+                            .with_label(Label::secondary(first_span, "first defined here"))
+                            .with_help("YAML keys must be unique within a mapping; remove one of them"));
+                    }
+                    entries.push(Entry { key: key_text, key_span, value: node });
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn node_count(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|e| 1 + node_count(&e.value)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Option<Value> {
+    Some(match Scalar::parse_from_cow_and_metadata(text, style, tag)? {
+        Scalar::Null => Value::Null,
+        Scalar::Boolean(b) => Value::Bool(b),
+        Scalar::Integer(i) => Value::Int(i),
+        Scalar::FloatingPoint(f) if f.is_finite() => Value::Float(f.into_inner()),
+        Scalar::FloatingPoint(_) => return None,
+        Scalar::String(s) => Value::String(s.into_owned()),
+    })
+}
+
+/// Parses a multi-document stream (rendered template output) into JSON values.
+/// Its size is bounded by the template fuel that produced it.
+pub fn parse_stream(text: &str) -> Result<Vec<Json>, String> {
+    let documents = Yaml::load_from_str(text).map_err(|e| e.to_string())?;
+    documents.iter().map(saphyr_to_json).collect()
+}
+
+fn saphyr_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
+    Ok(match yaml {
+        Yaml::Value(Scalar::Null) => Json::Null,
+        Yaml::Value(Scalar::Boolean(b)) => Json::Bool(*b),
+        Yaml::Value(Scalar::Integer(i)) => Json::from(*i),
+        Yaml::Value(Scalar::FloatingPoint(f)) => {
+            serde_json::Number::from_f64(f.into_inner()).map(Json::Number).ok_or("a non-finite number")?
+        }
+        Yaml::Value(Scalar::String(s)) => Json::String(s.to_string()),
+        Yaml::Sequence(items) => Json::Array(items.iter().map(saphyr_to_json).collect::<Result<_, _>>()?),
+        Yaml::Mapping(map) => {
+            let mut object = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Yaml::Value(Scalar::String(s)) => s.to_string(),
+                    Yaml::Value(other) => saphyr_to_json(&Yaml::Value(other.clone()))?.to_string(),
+                    _ => return Err("a mapping key that is not a scalar".into()),
+                };
+                object.insert(key, saphyr_to_json(v)?);
+            }
+            Json::Object(object)
+        }
+        Yaml::Tagged(_, inner) => saphyr_to_json(inner)?,
+        Yaml::Representation(..) | Yaml::Alias(_) | Yaml::BadValue => return Err("an unresolved YAML node".into()),
+    })
+}
+
+/// Renders a JSON value as one YAML document (no `---` header, trailing newline).
+pub fn to_yaml(value: &Json) -> String {
+    let mut out = String::new();
+    let mut emitter = YamlEmitter::new(&mut out);
+    emitter.multiline(true);
+    // Writing to a String cannot fail, and every value is representable.
+    let _ = emitter.dump(&to_saphyr(value));
+    let body = out.strip_prefix("---\n").or_else(|| out.strip_prefix("---")).unwrap_or(&out).trim_start_matches(' ');
+    format!("{body}\n")
+}
+
+/// Renders several JSON values as a multi-document YAML stream.
+pub fn to_yaml_stream(values: &[Json]) -> String {
+    values.iter().map(|v| format!("---\n{}", to_yaml(v))).collect()
+}
+
+fn to_saphyr(value: &Json) -> Yaml<'static> {
+    match value {
+        Json::Null => Yaml::Value(Scalar::Null),
+        Json::Bool(b) => Yaml::Value(Scalar::Boolean(*b)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Value(Scalar::Integer(i)),
+            None => Yaml::Value(Scalar::FloatingPoint(n.as_f64().unwrap_or_default().into())),
+        },
+        Json::String(s) => Yaml::Value(Scalar::String(Cow::Owned(s.clone()))),
+        Json::Array(items) => Yaml::Sequence(items.iter().map(to_saphyr).collect()),
+        Json::Object(map) => {
+            Yaml::Mapping(map.iter().map(|(k, v)| (Yaml::Value(Scalar::String(Cow::Owned(k.clone()))), to_saphyr(v))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_json(text: &str) -> Json {
+        parse(FileId(0), text).map(|n| n.to_json()).unwrap_or_else(|d| panic!("{}", d.message))
+    }
+
+    #[test]
+    fn spans_point_at_values_and_keys() {
+        let text = "a:\n  b: [1, two]\n";
+        let root = parse(FileId(0), text).unwrap();
+        let node = root.nearest("/a/b/1");
+        assert_eq!(&text[node.span.start..node.span.end], "two");
+        let key = root.key_span("/a/b").unwrap();
+        assert_eq!(&text[key.start..key.end], "b");
+        assert_eq!(root.nearest("/a/missing/x").span, root.nearest("/a").span);
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        assert_eq!(parse_json("[1, '1', true, 'yes', yes, null, ~, 1.5, '']"), json!([1, "1", true, "yes", "yes", null, null, 1.5, ""]));
+    }
+
+    #[test]
+    fn duplicate_keys_and_bombs_are_refused() {
+        assert_eq!(parse(FileId(0), "a: 1\na: 2\n").unwrap_err().code, "catalyst::yaml::duplicate-key");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..12 {
+            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            bomb.push_str(&format!(
+                "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        assert_eq!(parse(FileId(0), &bomb).unwrap_err().code, "catalyst::yaml::too-large");
+        let deep = "[".repeat(MAX_DEPTH + 5) + &"]".repeat(MAX_DEPTH + 5);
+        assert!(matches!(parse(FileId(0), &deep).unwrap_err().code, "catalyst::yaml::too-deep" | "catalyst::yaml::syntax"));
+    }
+
+    #[test]
+    fn emitted_yaml_reads_back_identically() {
+        let value = json!({"s": "yes", "n": "0755", "e": "", "m": "a\nb\n", "k": "a: b", "l": [[1], {}], "f": 1.5, "o": {}});
+        let text = to_yaml(&value);
+        assert!(!text.starts_with("---"));
+        assert_eq!(parse_json(&text), value);
+    }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the system tools the tests drive, then runs
+# formatting, lints and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-tools.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked

@@ -1,0 +1,102 @@
+//! The real binary, driven as a user would: exit codes, output location,
+//! idempotent rebuilds, pruning, foreign files and `build --check`.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{example_sovereigns, repo};
+
+fn catalyst(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_catalyst")).args(args).current_dir(cwd).output().expect("the catalyst binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_examples() {
+    for sovereign in example_sovereigns() {
+        let out = catalyst(&["check", sovereign.to_str().expect("utf-8 path")], &repo());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn build_is_idempotent_prunes_its_own_files_and_keeps_foreign_ones() {
+    let sovereign = &example_sovereigns()[0];
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let out_dir = scratch.path().join("out");
+    let args = ["build", sovereign.to_str().expect("utf-8"), "-o", out_dir.to_str().expect("utf-8")];
+
+    let first = catalyst(&args, &repo());
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(stderr(&first).contains("0 unchanged"), "{}", stderr(&first));
+    let lock = out_dir.join("catalyst.lock");
+    let before = fs::metadata(&lock).expect("lock written").modified().expect("mtime");
+
+    // A file the compiler never produced, and a stale file it did produce once.
+    fs::write(out_dir.join("NOTES.md"), "kept\n").expect("write foreign file");
+    let stale = out_dir.join("repos/stale-org/app/main/values.yaml");
+    fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
+    fs::write(&stale, "old: true\n").expect("write stale file");
+    let mut manifest = fs::read_to_string(out_dir.join(".catalyst-manifest")).expect("manifest");
+    manifest.push_str("repos/stale-org/app/main/values.yaml\n");
+    fs::write(out_dir.join(".catalyst-manifest"), manifest).expect("extend manifest");
+
+    let second = catalyst(&args, &repo());
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(stderr(&second).contains("0 written") && stderr(&second).contains("1 removed"), "{}", stderr(&second));
+    assert!(!stale.exists(), "the stale file was pruned");
+    assert_eq!(fs::read_to_string(out_dir.join("NOTES.md")).expect("foreign file kept"), "kept\n");
+    assert_eq!(fs::metadata(&lock).expect("lock").modified().expect("mtime"), before, "unchanged files are not rewritten");
+
+    let third = catalyst(&args, &repo());
+    assert!(stderr(&third).contains("0 written") && stderr(&third).contains("0 removed"), "{}", stderr(&third));
+}
+
+#[test]
+fn build_check_lists_stale_files_and_fails() {
+    let sovereign = &example_sovereigns()[0];
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let out_dir = scratch.path().join("out");
+    let path = sovereign.to_str().expect("utf-8");
+    let out = out_dir.to_str().expect("utf-8");
+    assert_eq!(catalyst(&["build", path, "-o", out], &repo()).status.code(), Some(0));
+    assert_eq!(catalyst(&["build", path, "-o", out, "--check"], &repo()).status.code(), Some(0));
+    fs::write(out_dir.join("catalyst.lock"), "tampered\n").expect("tamper");
+    let check = catalyst(&["build", path, "-o", out, "--check"], &repo());
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("catalyst.lock"));
+    assert_eq!(fs::read_to_string(out_dir.join("catalyst.lock")).expect("lock"), "tampered\n", "--check writes nothing");
+}
+
+#[test]
+fn exit_codes_follow_the_design() {
+    let missing = catalyst(&["check", "does/not/exist"], &repo());
+    assert_eq!(missing.status.code(), Some(2), "an unreadable input is an I/O failure");
+    let usage = catalyst(&["build"], &repo());
+    assert_eq!(usage.status.code(), Some(2), "a usage error");
+    let explain = catalyst(&["explain", "resolve::cycle"], &repo());
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&explain.stdout).starts_with("catalyst::resolve::cycle"));
+}
+
+#[test]
+fn every_code_the_compiler_uses_is_explained() {
+    let sources =
+        walkdir::WalkDir::new(repo().join("compiler/src")).into_iter().map(|e| e.expect("entry")).filter(|e| e.file_type().is_file());
+    for entry in sources {
+        let text = fs::read_to_string(entry.path()).expect("source readable");
+        for (i, _) in text.match_indices("\"catalyst::") {
+            let code: String = text[i + 1..].chars().take_while(|c| *c != '"').collect();
+            if entry.path().ends_with("codes.rs") || code.ends_with("::") {
+                continue;
+            }
+            assert!(catalyst::codes::find(&code).is_some(), "{} uses `{code}`, which codes.rs does not explain", entry.path().display());
+        }
+    }
+}

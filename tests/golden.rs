@@ -1,0 +1,103 @@
+//! Golden tests: every example Sovereign compiles to exactly the tree in
+//! `golden/<fqdn>/`, byte for byte, and compiles the same way whatever the
+//! thread count or the order the inputs are found in.
+//!
+//! Re-bless after an intended change with
+//! `CATALYST_BLESS=1 cargo test --test golden` and review the diff of golden/.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::{compile_ok, example_sovereigns, repo};
+
+fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("readable golden entry"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e.path().strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/");
+            (relative, fs::read(e.path()).expect("readable golden file"))
+        })
+        .collect()
+}
+
+#[test]
+fn examples_match_their_golden_trees() {
+    let sovereigns = example_sovereigns();
+    assert!(sovereigns.len() >= 2, "expected an SME and a corporate example");
+    for sovereign in sovereigns {
+        let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
+        let (_, output) = compile_ok(&sovereign);
+        let golden_dir = repo().join("golden").join(&fqdn);
+        if std::env::var_os("CATALYST_BLESS").is_some() {
+            if golden_dir.exists() {
+                fs::remove_dir_all(&golden_dir).expect("remove old golden");
+            }
+            for (path, bytes) in &output.files {
+                let target = golden_dir.join(path);
+                fs::create_dir_all(target.parent().expect("has parent")).expect("create golden dir");
+                fs::write(target, bytes).expect("write golden");
+            }
+            continue;
+        }
+        let golden = read_tree(&golden_dir);
+        let produced: Vec<&String> = output.files.keys().collect();
+        let expected: Vec<&String> = golden.keys().collect();
+        assert_eq!(produced, expected, "{fqdn}: the set of files differs from golden/{fqdn} (re-bless with CATALYST_BLESS=1)");
+        for (path, bytes) in &output.files {
+            if golden[path] != *bytes {
+                let diff = similar::TextDiff::from_lines(
+                    String::from_utf8_lossy(&golden[path]).into_owned(),
+                    String::from_utf8_lossy(bytes).into_owned(),
+                )
+                .unified_diff()
+                .header("golden", "produced")
+                .to_string();
+                panic!("{fqdn}: {path} differs from golden (re-bless with CATALYST_BLESS=1):\n{diff}");
+            }
+        }
+    }
+}
+
+fn compile_with_threads(sovereign: &Path, threads: usize) -> BTreeMap<String, Vec<u8>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    pool.install(|| compile_ok(sovereign).1.files)
+}
+
+/// Copies a tree creating entries in reverse name order, so directory listing order differs.
+fn copy_reversed(from: &Path, to: &Path) {
+    let mut entries: Vec<_> = fs::read_dir(from).expect("readable").map(|e| e.expect("entry").path()).collect();
+    entries.sort();
+    entries.reverse();
+    fs::create_dir_all(to).expect("create copy");
+    for path in entries {
+        let target = to.join(path.file_name().expect("named"));
+        if path.is_dir() {
+            copy_reversed(&path, &target);
+        } else {
+            fs::copy(&path, &target).expect("copy file");
+        }
+    }
+}
+
+#[test]
+fn output_is_identical_across_threads_and_input_order() {
+    for sovereign in example_sovereigns() {
+        let one = compile_with_threads(&sovereign, 1);
+        let two = compile_with_threads(&sovereign, 2);
+        let eight = compile_with_threads(&sovereign, 8);
+        assert!(one == two && two == eight, "{} differs across thread counts", sovereign.display());
+
+        let scratch = tempfile::tempdir().expect("temp dir");
+        copy_reversed(&repo().join("blueprints"), &scratch.path().join("blueprints"));
+        let name = sovereign.file_name().expect("named");
+        copy_reversed(&sovereign, &scratch.path().join("sovereigns").join(name));
+        let copied = compile_with_threads(&scratch.path().join("sovereigns").join(name), 2);
+        assert!(copied == one, "{} differs when its inputs are copied elsewhere in another order", sovereign.display());
+    }
+}
