@@ -43,7 +43,12 @@ impl From<minijinja::Error> for ExprError {
 pub fn condition(env: &Environment<'_>, source: &str, context: &Json) -> Result<bool, ExprError> {
     let inner = sole_expression(source).unwrap_or(source);
     let expression = env.compile_expression_owned(strip_leading_dots(inner))?;
-    Ok(expression.eval(Value::from(Serde(context)))?.is_true())
+    let value = expression.eval(Value::from(Serde(context)))?;
+    // A misspelt key must not silently read as false.
+    if value.is_undefined() {
+        return Err(ExprError(format!("`{}` is undefined", inner.trim())));
+    }
+    Ok(value.is_true())
 }
 
 /// Renders every string inside `values`. A string that is exactly one

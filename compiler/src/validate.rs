@@ -48,7 +48,7 @@ impl ConfigSchema {
                     format!("the configSchema of {} is not a valid JSON Schema: {e}", blueprint.id()),
                 )
                 .with_label(Label::primary(
-                    sources.span_at(blueprint.origin.file, &format!("/spec/configSchema{}", e.schema_path().as_str())),
+                    sources.span_at(blueprint.origin.file, &format!("/spec/configSchema{}", e.instance_path().as_str())),
                     "invalid schema",
                 ))
                 .with_help("configSchema must be a JSON Schema (draft 2020-12)")
@@ -106,6 +106,7 @@ pub fn effective_config(
             );
             continue;
         }
+        effective.provenance.insert(String::new(), layer.origin.clone());
         merge(&mut effective.config, layer.value, "", &layer.origin, &mut effective.provenance);
     }
     for (pointer, origin) in &effective.provenance {
@@ -137,17 +138,16 @@ pub fn effective_config(
         }
         let pointer = error.instance_path().as_str().to_string();
         let at = effective.origin_of(&pointer).unwrap_or(entry);
+        let missing = matches!(error.kind(), ValidationErrorKind::Required { .. });
+        let span = if missing { sources.key_span_at(at.file, &at.pointer) } else { sources.span_at(at.file, &at.pointer) };
         let schema_pointer = format!("/spec/configSchema{}", parent_pointer(error.schema_path().as_str()));
         problems.push(
             Diagnostic::error(
                 "catalyst::config::invalid",
                 format!("config of {} is invalid at `{}`: {error}", blueprint.id(), display_pointer(&pointer)),
             )
-            .with_label(Label::primary(sources.span_at(at.file, &at.pointer), "this value"))
-            .with_label(Label::secondary(
-                sources.span_at(blueprint.origin.file, &schema_pointer),
-                "required by this rule of the configSchema",
-            ))
+            .with_label(Label::primary(span, if missing { "this mapping" } else { "this value" }))
+            .with_label(Label::secondary(sources.span_at(blueprint.origin.file, &schema_pointer), "rule of the configSchema"))
             .with_help("change the config to satisfy the Blueprint's configSchema"),
         );
     }

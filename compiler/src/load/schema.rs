@@ -75,16 +75,40 @@ fn to_diagnostics(error: &ValidationError<'_>, schema: &Json, file: FileId, sour
         ValidationErrorKind::Type { .. } => vec![Diagnostic::error("catalyst::schema::wrong-type", error.to_string())
             .with_label(Label::primary(sources.span_at(file, &pointer), "wrong type"))
             .with_help(describe(schema, error.schema_path().as_str()))],
-        _ => vec![Diagnostic::error("catalyst::schema::invalid-value", error.to_string())
-            .with_label(Label::primary(sources.span_at(file, &pointer), "invalid value"))
-            .with_help(describe(schema, error.schema_path().as_str()))],
+        _ => {
+            // A subschema may name the dedicated diagnostic for its rule (`x-catalyst-code`).
+            let rule = owner(schema, error.schema_path().as_str());
+            let dedicated = rule.and_then(|r| r.get("x-catalyst-code")).and_then(Json::as_str).and_then(crate::codes::find);
+            let help = rule.and_then(|r| r.get("x-catalyst-help")).and_then(Json::as_str);
+            let value = error.instance();
+            let message = match dedicated {
+                Some(code) => format!("{}: {value}", code.summary),
+                None => error.to_string(),
+            };
+            vec![Diagnostic::error(dedicated.map_or("catalyst::schema::invalid-value", |c| c.code), message)
+                .with_label(Label::primary(sources.span_at(file, &pointer), "invalid value"))
+                .with_help(help.map_or_else(|| describe(schema, error.schema_path().as_str()), str::to_string))]
+        }
     }
 }
 
-/// The subschema that owns the failing keyword (the schema path minus its last segment).
+/// The subschema that owns the failing keyword (the schema path minus its last
+/// segment), following `$ref`s the evaluation path passes through.
 fn owner<'a>(schema: &'a Json, schema_path: &str) -> Option<&'a Json> {
     let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
-    schema.pointer(parent)
+    let mut node = schema;
+    for segment in crate::yaml::pointer_segments(parent) {
+        node = if segment == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+            schema.pointer(target)?
+        } else {
+            match node {
+                Json::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => node.get(&segment)?,
+            }
+        };
+    }
+    Some(node)
 }
 
 fn known_properties(schema: &Json, schema_path: &str) -> Vec<String> {

