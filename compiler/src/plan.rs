@@ -313,7 +313,7 @@ impl Planner<'_> {
         let env_values = if instance.env_config.is_object() { instance.env_config.clone() } else { json!({}) };
         self.add(format!("{dir}/overlays/{env_key}/values.yaml"), Planned::Document(env_values));
 
-        let secrets = self.external_secrets(&org, environment, instance);
+        let secrets = self.external_secrets(instance);
         match bp.spec.manifests.kind() {
             Some(ManifestKind::Chart) => {
                 let mut release =
@@ -367,7 +367,7 @@ impl Planner<'_> {
     }
 
     /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.
-    fn external_secrets(&self, _org: &str, _environment: &ResolvedEnvironment, instance: &Instance) -> Vec<(String, String)> {
+    fn external_secrets(&self, instance: &Instance) -> Vec<(String, String)> {
         instance
             .secrets
             .iter()
