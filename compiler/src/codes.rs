@@ -72,6 +72,20 @@ codes! {
     "catalyst::placement::region" => "an Application region outside its Environment", "placement.regions must be regions of the Environment.";
     "catalyst::placement::mode" => "a placement mode the Blueprint does not support", "The mode must be one of the Blueprint's placementSchema.modes.";
     "catalyst::placement::region-count" => "a region count outside the Blueprint's bounds", "placementSchema.minRegions..maxRegions bounds the number of regions.";
+    "catalyst::infra::server-type" => "not a Hetzner server type", "Node sizes are Hetzner server types: `cx`, `cpx`, `ccx` or `cax` followed by digits (the OpenTofu module's own validation). The worker size is empty exactly when there are no workers.";
+    "catalyst::infra::workers" => "a worker size without workers, or workers without a size", "The OpenTofu module creates `worker_count` servers of type `worker_size`: a size with a count of 0 is a leftover, a count without a size cannot be created.";
+    "catalyst::infra::cidr" => "not an IPv4 CIDR", "sshAllowedCidrs are IPv4 networks such as `203.0.113.0/24`: four octets 0–255 and a prefix 0–32. OpenTofu refuses anything else at plan time.";
+    "catalyst::infra::ssh-key" => "not an OpenSSH public key", "The key authorised on the nodes starts with `ssh-rsa `, `ssh-ed25519 ` or `ecdsa-sha2-nistp256 `.";
+    "catalyst::infra::k3s-version" => "not a k3s release tag", "k3s versions look like `v1.31.4+k3s1`. The version is written once, in the Sovereign spec, and reaches both OpenTofu and cloud-init from there.";
+    "catalyst::infra::secret-literal" => "a secret value in the spec", "Cloud tokens, registry tokens and registrar keys never go into Git: `infrastructure.secrets` names the environment variable that holds each one when OpenTofu runs.";
+    "catalyst::infra::missing" => "an input the OpenTofu module requires is missing", "Emitting OpenTofu inputs needs the cloud project, the operator's name and e-mail and the SSH public key. Without them the module cannot plan.";
+    "catalyst::infra::fqdn" => "an FQDN the OpenTofu module refuses", "The module's FQDN rule is stricter than the Sovereign's: every label starts with a letter (`^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+$`).";
+    "catalyst::infra::domain" => "a domain mode that does not fit the FQDN", "In `pool` mode the Sovereign's FQDN is a subdomain of `poolDomain`; the subdomain passed to OpenTofu is derived from the two, never typed again.";
+    "catalyst::infra::region" => "node pools for a region the Sovereign does not have", "Keys of `infrastructure.regions` are regions listed in `spec.regions`.";
+    "catalyst::infra::location" => "a region the provider has no location for", "The provider's location code (Hetzner `fsn1`, `nbg1`, `hel1`, `ash`, `hil`) is derived from the canonical region; its second segment must name a location the provider has.";
+    "catalyst::infra::unsupported-provider" => "no OpenTofu inputs for this provider yet", "The compiler emits OpenTofu and cloud-init inputs for Hetzner; other providers get the GitOps tree only.";
+    "catalyst::pin::mismatch" => "one upstream version pinned differently in two places", "A version the Sovereign depends on twice (the Flux release cloud-init installs and the flux2 chart bp-flux upgrades to; the Cilium release installed before Flux and the one bp-cilium adopts) must agree everywhere. A mismatch made bp-flux run `helm install` over the live Flux, whose rollback deleted the Flux controllers (omantel, 2026-04-29). Both places are named; change them together.";
+    "catalyst::pin::missing" => "a Blueprint the bring-up depends on declares no pin", "cloud-init installs Flux and Cilium before Flux exists, at the releases bp-flux and bp-cilium pin (`pins.flux`, `pins.cilium`): without the pin, or without the Blueprint in the kit, there is no one place the version comes from.";
     "catalyst::render::template" => "a template failed to render", "Template Blueprints must render valid Kubernetes YAML with a metadata.name on every object, within the fuel limit.";
 }
 

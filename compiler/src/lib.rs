@@ -12,6 +12,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod emit;
 pub mod expr;
+pub mod infra;
 pub mod load;
 pub mod model;
 pub mod plan;
@@ -53,9 +54,17 @@ fn compile_into(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostic
     if diagnostics.has_errors() {
         return None;
     }
+    // Independent of the resolution: reported with its findings, not instead of them.
+    diagnostics.extend(infra::check_spec(&project, sources));
     let resolution = resolve::resolve(&project, sources, diagnostics)?;
-    let planned = plan::plan(&project, &resolution);
-    match render::render(&project, sources, planned) {
+    let (pins, problems) = infra::check_pins(&project, &resolution, sources);
+    diagnostics.extend(problems);
+    if diagnostics.has_errors() {
+        return None;
+    }
+    let mut renderer = render::Renderer::new(&project, sources);
+    plan::plan(&project, &resolution, pins.as_ref(), &mut |batch| renderer.render(batch));
+    match renderer.finish() {
         Ok(output) => Some(output),
         Err(problems) => {
             diagnostics.extend(problems);

@@ -231,8 +231,8 @@ pub struct SovereignSpec {
     pub registry: String,
     pub gitops: Option<GitOps>,
     pub bootstrap_kit: Option<Vec<KitEntry>>,
-    #[serde(default)]
-    pub infrastructure: Json,
+    /// Absent: the Sovereign's machines are brought up by other means; no `infra/` is emitted.
+    pub infrastructure: Option<Infrastructure>,
     #[serde(default)]
     pub organizations: Vec<String>,
 }
@@ -243,6 +243,97 @@ fn per_organization() -> String {
 
 fn default_registry() -> String {
     "oci://ghcr.io/openova-io".into()
+}
+
+/// The OpenTofu and cloud-init inputs: sizes and references, never secret values.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Infrastructure {
+    /// The cloud project the servers are created in (`hcloud_project_id`).
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub control_plane: ControlPlane,
+    #[serde(default)]
+    pub workers: Workers,
+    /// Per-region overrides of the node pools, keyed by canonical region.
+    #[serde(default)]
+    pub regions: BTreeMap<String, RegionNodes>,
+    #[serde(default = "default_k3s")]
+    pub k3s_version: String,
+    pub ssh_public_key: Option<String>,
+    #[serde(default)]
+    pub domain: Domain,
+    #[serde(default)]
+    pub ssh_allowed_cidrs: Vec<String>,
+    #[serde(default = "yes")]
+    pub unattended_upgrades: bool,
+    #[serde(default = "yes")]
+    pub fail2ban: bool,
+    /// Where each secret input comes from: input name → environment variable.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
+pub const DEFAULT_K3S: &str = "v1.31.4+k3s1";
+
+fn default_k3s() -> String {
+    DEFAULT_K3S.into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ControlPlane {
+    #[serde(default = "default_control_plane_size")]
+    pub size: String,
+    #[serde(default)]
+    pub ha: bool,
+}
+
+impl Default for ControlPlane {
+    fn default() -> Self {
+        ControlPlane { size: default_control_plane_size(), ha: false }
+    }
+}
+
+fn default_control_plane_size() -> String {
+    "cx42".into()
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Workers {
+    #[serde(default)]
+    pub size: String,
+    #[serde(default)]
+    pub count: u32,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionNodes {
+    pub control_plane: Option<ControlPlane>,
+    pub workers: Option<Workers>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    #[serde(default = "pool")]
+    pub mode: String,
+    pub pool_domain: Option<String>,
+}
+
+impl Default for Domain {
+    fn default() -> Self {
+        Domain { mode: pool(), pool_domain: None }
+    }
+}
+
+fn pool() -> String {
+    "pool".into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SecretRef {
+    pub env: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

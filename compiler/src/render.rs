@@ -19,35 +19,56 @@ pub struct Output {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-pub fn render(project: &Project, sources: &Sources, files: Vec<PlannedFile>) -> Result<Output, Vec<Diagnostic>> {
-    let rendered: Vec<Result<(String, Vec<u8>), Diagnostic>> = files
-        .into_par_iter()
-        .map_init(crate::expr::environment, |env, file| {
-            let bytes = match file.content {
-                Planned::Objects(objects) => yaml::to_yaml_stream(&objects).into_bytes(),
-                Planned::Document(value) => yaml::to_yaml(&value).into_bytes(),
-                Planned::Text(text) => text.into_bytes(),
-                Planned::Template { blueprint, file: name, context } => {
-                    render_template(env, project, sources, blueprint, &name, &context)?.into_bytes()
+/// Renders planned files batch by batch into one [`Output`].
+pub struct Renderer<'a> {
+    project: &'a Project,
+    sources: &'a Sources,
+    output: Output,
+    problems: Vec<Diagnostic>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(project: &'a Project, sources: &'a Sources) -> Self {
+        Renderer { project, sources, output: Output::default(), problems: Vec::new() }
+    }
+
+    /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
+    pub fn render(&mut self, files: Vec<PlannedFile>) {
+        let (project, sources) = (self.project, self.sources);
+        let rendered: Vec<Result<(String, Vec<u8>), Diagnostic>> = files
+            .into_par_iter()
+            .map_init(crate::expr::environment, |env, file| {
+                let text = match file.content {
+                    Planned::Objects(objects) => yaml::to_yaml_stream(&objects),
+                    Planned::Document(value) => yaml::to_yaml(&value),
+                    Planned::Text(text) => text,
+                    Planned::Json(value) => format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
+                    Planned::CloudConfig(value) => format!("#cloud-config\n{}", yaml::to_yaml(&value)),
+                    Planned::Template { blueprint, file: name, context } => {
+                        render_template(env, project, sources, blueprint, &name, &context)?
+                    }
+                };
+                let mut bytes = text.into_bytes();
+                bytes.shrink_to_fit();
+                Ok((file.path, bytes))
+            })
+            .collect();
+        for result in rendered {
+            match result {
+                Ok((path, bytes)) => {
+                    self.output.files.insert(path, bytes);
                 }
-            };
-            Ok((file.path, bytes))
-        })
-        .collect();
-    let mut output = Output::default();
-    let mut problems = Vec::new();
-    for result in rendered {
-        match result {
-            Ok((path, bytes)) => {
-                output.files.insert(path, bytes);
+                Err(d) => self.problems.push(d),
             }
-            Err(d) => problems.push(d),
         }
     }
-    if problems.is_empty() {
-        Ok(output)
-    } else {
-        Err(problems)
+
+    pub fn finish(self) -> Result<Output, Vec<Diagnostic>> {
+        if self.problems.is_empty() {
+            Ok(self.output)
+        } else {
+            Err(self.problems)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! Every later stage reports problems as [`Span`]s; this module owns the text
 //! those spans index, and turns byte offsets into line/column pairs.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::yaml::Node;
 
@@ -46,6 +46,22 @@ impl SourceFile {
     }
 }
 
+/// `sovereigns/x/../../blueprints/a.yaml` as `blueprints/a.yaml`: the path is
+/// only shown, never opened again, so folding `..` lexically is safe.
+fn display_path(path: &Path) -> PathBuf {
+    let mut folded = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir if matches!(folded.components().next_back(), Some(Component::Normal(_))) => {
+                folded.pop();
+            }
+            Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    folded
+}
+
 /// Every file the compiler has read in one run.
 #[derive(Debug, Default)]
 pub struct Sources {
@@ -55,7 +71,7 @@ pub struct Sources {
 impl Sources {
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        self.files.push(SourceFile { path: path.into(), text, line_starts, root: None });
+        self.files.push(SourceFile { path: display_path(&path.into()), text, line_starts, root: None });
         FileId(self.files.len() as u32 - 1)
     }
 

@@ -207,7 +207,15 @@ fn check_manifests(dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sourc
             crate::model::ManifestKind::Kustomize => "kustomize",
         };
         let span = sources.span_at(id, &format!("/spec/manifests/{key}"));
-        if let Err(problem) = contained_path(dir, relative) {
+        let checked = contained_path(dir, relative).and_then(|path| match kind {
+            crate::model::ManifestKind::Kustomize
+                if !["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|f| path.join(f).is_file()) =>
+            {
+                Err("holds no kustomization.yaml")
+            }
+            _ => Ok(path),
+        });
+        if let Err(problem) = checked {
             diagnostics.push(
                 Diagnostic::error("catalyst::blueprint::path", format!("manifest path `{relative}` {problem}"))
                     .with_label(Label::primary(span, "this path"))

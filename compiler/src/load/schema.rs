@@ -72,22 +72,20 @@ fn to_diagnostics(error: &ValidationError<'_>, schema: &Json, file: FileId, sour
                 .with_label(Label::primary(sources.key_span_at(file, &pointer), format!("`{name}` is required here")))
                 .with_help(format!("add `{name}`"))]
         }
-        ValidationErrorKind::Type { .. } => vec![Diagnostic::error("catalyst::schema::wrong-type", error.to_string())
-            .with_label(Label::primary(sources.span_at(file, &pointer), "wrong type"))
-            .with_help(describe(schema, error.schema_path().as_str()))],
-        _ => {
+        kind => {
             // A subschema may name the dedicated diagnostic for its rule (`x-catalyst-code`).
             let rule = owner(schema, error.schema_path().as_str());
             let dedicated = rule.and_then(|r| r.get("x-catalyst-code")).and_then(Json::as_str).and_then(crate::codes::find);
             let help = rule.and_then(|r| r.get("x-catalyst-help")).and_then(Json::as_str);
-            let value = error.instance();
-            let message = match dedicated {
-                Some(code) => format!("{}: {value}", code.summary),
-                None => error.to_string(),
+            let help = help.map_or_else(|| describe(schema, error.schema_path().as_str()), str::to_string);
+            let wrong_type = matches!(kind, ValidationErrorKind::Type { .. });
+            let (code, message, label) = match dedicated {
+                Some(code) if wrong_type => (code.code, error.to_string(), "wrong type"),
+                Some(code) => (code.code, format!("{}: {}", code.summary, error.instance()), "invalid value"),
+                None if wrong_type => ("catalyst::schema::wrong-type", error.to_string(), "wrong type"),
+                None => ("catalyst::schema::invalid-value", error.to_string(), "invalid value"),
             };
-            vec![Diagnostic::error(dedicated.map_or("catalyst::schema::invalid-value", |c| c.code), message)
-                .with_label(Label::primary(sources.span_at(file, &pointer), "invalid value"))
-                .with_help(help.map_or_else(|| describe(schema, error.schema_path().as_str()), str::to_string))]
+            vec![Diagnostic::error(code, message).with_label(Label::primary(sources.span_at(file, &pointer), label)).with_help(help)]
         }
     }
 }

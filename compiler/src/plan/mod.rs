@@ -1,8 +1,11 @@
 //! Stage 4: decide every file of the output tree and the objects in it.
 //! Nothing is serialized here; [`crate::render`] turns the plan into bytes.
 
+mod infra;
+
 use serde_json::{json, Map, Value as Json};
 
+use crate::infra::BringUpPins;
 use crate::load::Project;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
 use crate::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
@@ -17,6 +20,10 @@ pub enum Planned {
     Document(Json),
     /// Plain text written as is.
     Text(String),
+    /// A JSON document (OpenTofu variables).
+    Json(Json),
+    /// A cloud-config document (YAML under the `#cloud-config` header).
+    CloudConfig(Json),
     /// A Blueprint template rendered for one Application.
     Template { blueprint: usize, file: String, context: Json },
 }
@@ -40,22 +47,30 @@ const ESO_API: &str = "external-secrets.io/v1";
 /// The name of the Secret cloud-init creates for pulling Blueprint charts.
 pub const PULL_SECRET: &str = "ghcr-pull";
 
-pub fn plan(project: &Project, resolution: &Resolution) -> Vec<PlannedFile> {
-    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone() };
+/// How many planned files are handed to the sink at once: large enough to
+/// render in parallel, small enough that the planned objects of a huge
+/// Sovereign never all sit in memory beside their rendered bytes.
+const BATCH: usize = 4096;
+
+/// Plans every output file and hands them to `sink` in batches.
+pub fn plan(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink };
     planner.cluster(resolution);
+    planner.infra(resolution, pins);
     for environment in &resolution.environments {
         planner.environment(environment);
     }
     planner.catalyst_config(resolution);
-    planner.lock(resolution);
-    planner.files.sort_by(|a, b| a.path.cmp(&b.path));
-    planner.files
+    planner.lock(resolution, pins);
+    let rest = std::mem::take(&mut planner.files);
+    (planner.sink)(rest);
 }
 
-struct Planner<'a> {
+struct Planner<'a, 's> {
     project: &'a Project,
     files: Vec<PlannedFile>,
     fqdn: String,
+    sink: &'s mut dyn FnMut(Vec<PlannedFile>),
 }
 
 fn kustomization(resources: Vec<String>) -> Json {
@@ -70,9 +85,13 @@ fn namespace(name: &str, sovereign: &str) -> Json {
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels(&[("catalyst.openova.io/sovereign", sovereign)])}})
 }
 
-impl Planner<'_> {
+impl Planner<'_, '_> {
     fn add(&mut self, path: String, content: Planned) {
         self.files.push(PlannedFile { path, content });
+        if self.files.len() >= BATCH {
+            let batch = std::mem::take(&mut self.files);
+            (self.sink)(batch);
+        }
     }
 
     fn blueprint(&self, index: usize) -> &Blueprint {
@@ -136,11 +155,22 @@ impl Planner<'_> {
 
     /// The objects cloud-init hands over to: the fleet repo and the four Kustomizations.
     fn flux_system(&mut self, root: &str) {
-        let gitops = self.project.sovereign.spec.gitops.clone();
-        let (url, branch) = match gitops {
-            Some(g) => (g.repo_url, g.branch),
+        let objects = self.flux_sync_objects(root);
+        self.add(format!("{root}/flux-system/gotk-sync.yaml"), Planned::Objects(objects));
+        self.add(format!("{root}/flux-system/kustomization.yaml"), Planned::Document(kustomization(vec!["gotk-sync.yaml".into()])));
+    }
+
+    /// The fleet repository's URL and branch.
+    fn fleet_repo(&self) -> (String, String) {
+        match &self.project.sovereign.spec.gitops {
+            Some(g) => (g.repo_url.clone(), g.branch.clone()),
             None => (self.gitea("system", "fleet"), "main".to_string()),
-        };
+        }
+    }
+
+    /// Written once, applied twice: by cloud-init at bring-up, then by Flux from the fleet repo.
+    fn flux_sync_objects(&self, root: &str) -> Vec<Json> {
+        let (url, branch) = self.fleet_repo();
         let fleet = json!({
             "apiVersion": SOURCE_API, "kind": "GitRepository",
             "metadata": {"name": "flux-system", "namespace": "flux-system"},
@@ -151,7 +181,7 @@ impl Planner<'_> {
             "metadata": {"name": "catalyst-config", "namespace": "flux-system"},
             "spec": {"interval": "1m", "ref": {"branch": "main"}, "url": self.gitea("system", "catalyst-config")},
         });
-        let objects = vec![
+        vec![
             fleet,
             config,
             self.flux_kustomization("bootstrap-kit", &format!("./{root}/bootstrap-kit"), "flux-system", &[]),
@@ -163,9 +193,7 @@ impl Planner<'_> {
                 "flux-system",
                 &["infrastructure", "catalyst-config"],
             ),
-        ];
-        self.add(format!("{root}/flux-system/gotk-sync.yaml"), Planned::Objects(objects));
-        self.add(format!("{root}/flux-system/kustomization.yaml"), Planned::Document(kustomization(vec!["gotk-sync.yaml".into()])));
+        ]
     }
 
     /// Cloud provider wiring for Crossplane (installed by the kit, hence its own Kustomization).
@@ -347,10 +375,41 @@ impl Planner<'_> {
                     resources.push(output);
                 }
             }
+            // The base is referenced from the Blueprint's published OCI artifact and
+            // applied by Flux, never built here: the branch stays small and builds offline.
             Some(ManifestKind::Kustomize) | None => {
                 let path = bp.spec.manifests.kustomize.clone().unwrap_or_default();
-                let path = path.trim_start_matches("./");
-                resources.push(format!("https://gitea.{}/catalog-sovereign/{}.git//{path}?ref=v{}", self.fqdn, bp.name, bp.version));
+                // Not `<app>`: that is the name of the Kustomization that applies this branch.
+                let name = format!("{}-base", instance.name);
+                let source = json!({
+                    "apiVersion": SOURCE_API, "kind": "OCIRepository",
+                    "metadata": {"name": name, "namespace": environment.name},
+                    "spec": {
+                        "interval": "15m",
+                        "url": format!("{}/{}", self.project.sovereign.spec.registry.trim_end_matches('/'), bp.name),
+                        "ref": {"tag": bp.version.to_string()},
+                        "secretRef": {"name": PULL_SECRET},
+                    },
+                });
+                let mut substitute = json!({"APP_NAME": instance.name, "APP_NAMESPACE": environment.name, "SOVEREIGN_FQDN": self.fqdn});
+                flatten_scalars("CONFIG", &instance.config, &mut substitute);
+                let base = json!({
+                    "apiVersion": KUSTOMIZATION_API, "kind": "Kustomization",
+                    "metadata": {"name": name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)},
+                    "spec": {
+                        "interval": "10m",
+                        "path": path,
+                        "prune": true,
+                        "sourceRef": {"kind": "OCIRepository", "name": name},
+                        "targetNamespace": environment.name,
+                        "timeout": "10m",
+                        "wait": true,
+                        "postBuild": {"substitute": substitute},
+                    },
+                });
+                self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![source]));
+                self.add(format!("{dir}/base.yaml"), Planned::Objects(vec![base]));
+                resources.extend(["source.yaml".to_string(), "base.yaml".to_string()]);
             }
         }
         for (secret, pointer) in &secrets {
@@ -514,7 +573,7 @@ impl Planner<'_> {
 
     // ------------------------------------------------------------ catalyst.lock
 
-    fn lock(&mut self, resolution: &Resolution) {
+    fn lock(&mut self, resolution: &Resolution, pins: Option<&BringUpPins>) {
         let mut used: std::collections::BTreeMap<(String, semver::Version), (String, Vec<String>)> = Default::default();
         for release in &resolution.kit {
             let bp = self.blueprint(release.blueprint);
@@ -536,7 +595,10 @@ impl Planner<'_> {
             .into_iter()
             .map(|((name, version), (digest, users))| json!({"name": name, "version": version.to_string(), "digest": digest, "usedBy": users}))
             .collect();
-        let lock = json!({"lockVersion": 1, "sovereign": self.fqdn, "blueprints": blueprints});
+        let mut lock = json!({"lockVersion": 1, "sovereign": self.fqdn, "blueprints": blueprints});
+        if let (Some(pins), Some(infra)) = (pins, &self.project.sovereign.spec.infrastructure) {
+            lock["bringUp"] = json!({"k3s": infra.k3s_version, "flux": pins.flux, "cilium": pins.cilium});
+        }
         self.add("catalyst.lock".into(), Planned::Document(lock));
     }
 }
@@ -621,4 +683,20 @@ fn template_files(bp: &Blueprint) -> Vec<String> {
         .collect();
     files.sort();
     files
+}
+
+/// Scalar config values as Flux `postBuild` variables: `{db: {port: 5432}}` → `CONFIG_DB_PORT: "5432"`.
+/// Lists have no variable form and are left to the base's own defaults.
+fn flatten_scalars(prefix: &str, value: &Json, into: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            for (key, child) in map {
+                let key: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+                flatten_scalars(&format!("{prefix}_{key}"), child, into);
+            }
+        }
+        Json::String(text) => into[prefix] = Json::String(text.clone()),
+        Json::Number(_) | Json::Bool(_) => into[prefix] = Json::String(value.to_string()),
+        Json::Array(_) | Json::Null => {}
+    }
 }
