@@ -86,6 +86,7 @@ codes! {
     "catalyst::infra::unsupported-provider" => "no OpenTofu inputs for this provider yet", "The compiler emits OpenTofu and cloud-init inputs for Hetzner; other providers get the GitOps tree only.";
     "catalyst::pin::mismatch" => "one upstream version pinned differently in two places", "A version the Sovereign depends on twice (the Flux release cloud-init installs and the flux2 chart bp-flux upgrades to; the Cilium release installed before Flux and the one bp-cilium adopts) must agree everywhere. A mismatch made bp-flux run `helm install` over the live Flux, whose rollback deleted the Flux controllers (omantel, 2026-04-29). Both places are named; change them together.";
     "catalyst::pin::missing" => "a Blueprint the bring-up depends on declares no pin", "cloud-init installs Flux and Cilium before Flux exists, at the releases bp-flux and bp-cilium pin (`pins.flux`, `pins.cilium`): without the pin, or without the Blueprint in the kit, there is no one place the version comes from.";
+    "catalyst::diff::git" => "a revision or repository `diff` cannot read", "`catalyst diff` reads both revisions from the Git object database: run it inside the repository and name revisions `git rev-parse` knows. A shallow CI clone needs the base commit fetched (e.g. `git fetch --depth=1 origin main`). Exit code 2.";
     "catalyst::render::template" => "a template failed to render", "Template Blueprints must render valid Kubernetes YAML with a metadata.name on every object, within the fuel limit.";
 }
 

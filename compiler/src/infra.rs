@@ -12,6 +12,7 @@ use crate::load::Project;
 use crate::model::{Blueprint, CanonicalRegion, Infrastructure, ManifestKind, Workers};
 use crate::resolve::Resolution;
 use crate::source::{FileId, Sources, Span};
+use crate::vfs::Vfs;
 
 /// Hetzner location of a canonical region's second segment (`hz-fsn-rtz-prod` → `fsn1`).
 pub fn hetzner_location(region: &str) -> Option<&'static str> {
@@ -160,7 +161,7 @@ pub fn check_pins(project: &Project, resolution: &Resolution, sources: &mut Sour
     for index in used {
         let bp = &project.catalog.blueprints[index];
         if bp.spec.manifests.kind() == Some(ManifestKind::Chart) {
-            problems.extend(check_chart(bp, sources));
+            problems.extend(check_chart(&*project.vfs, bp, sources));
         }
     }
     if project.sovereign.spec.infrastructure.is_none() {
@@ -202,14 +203,14 @@ struct ChartFile {
     value: Json,
 }
 
-fn load_chart_file(bp: &Blueprint, name: &str, sources: &mut Sources, problems: &mut Vec<Diagnostic>) -> Option<ChartFile> {
+fn load_chart_file(vfs: &dyn Vfs, bp: &Blueprint, name: &str, sources: &mut Sources, problems: &mut Vec<Diagnostic>) -> Option<ChartFile> {
     let relative = bp.spec.manifests.chart.as_deref()?;
-    crate::load::contained_path(&bp.dir, relative).ok()?;
+    crate::load::contained_path(vfs, &bp.dir, relative).ok()?;
     let path = bp.dir.join(relative).join(name);
-    if !path.is_file() {
+    if !vfs.is_file(&path) {
         return None;
     }
-    let text = match crate::load::read_text(&path) {
+    let text = match crate::load::read_text(vfs, &path) {
         Ok(text) => text,
         Err(d) => {
             problems.push(d);
@@ -243,10 +244,10 @@ fn same_release(a: &str, b: &str) -> bool {
     a.trim_start_matches('v') == b.trim_start_matches('v')
 }
 
-fn check_chart(bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
+fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    let Some(chart) = load_chart_file(bp, "Chart.yaml", sources, &mut problems) else { return problems };
-    let values = load_chart_file(bp, "values.yaml", sources, &mut problems);
+    let Some(chart) = load_chart_file(vfs, bp, "Chart.yaml", sources, &mut problems) else { return problems };
+    let values = load_chart_file(vfs, bp, "values.yaml", sources, &mut problems);
     let sources = &*sources;
     let mismatch = |what: String, first: Span, first_says: String, second: Span, second_says: String| {
         Diagnostic::error("catalyst::pin::mismatch", what)

@@ -10,6 +10,7 @@
 
 pub mod codes;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod expr;
 pub mod infra;
@@ -22,9 +23,11 @@ pub mod resolve;
 pub mod source;
 pub mod sovereign;
 pub mod validate;
+pub mod vfs;
 pub mod yaml;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use diagnostic::Diagnostics;
 use render::Output;
@@ -39,17 +42,22 @@ pub struct Compilation {
     pub output: Option<Output>,
 }
 
-/// Runs every stage up to the rendered tree, in memory.
+/// Runs every stage up to the rendered tree, in memory, reading from disk.
 pub fn compile(sovereign: &Path) -> Compilation {
+    compile_in(Arc::new(vfs::DiskFs), sovereign)
+}
+
+/// [`compile`] reading the inputs from `vfs` (e.g. a Git commit's tree).
+pub fn compile_in(vfs: Arc<dyn vfs::Vfs>, sovereign: &Path) -> Compilation {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
-    let output = compile_into(sovereign, &mut sources, &mut diagnostics);
+    let output = compile_into(vfs, sovereign, &mut sources, &mut diagnostics);
     diagnostics.sort();
     Compilation { sources, diagnostics, output }
 }
 
-fn compile_into(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
-    let project = load::load(path, sources, diagnostics)?;
+fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
+    let project = load::load(path, vfs, sources, diagnostics)?;
     diagnostics.extend(sovereign::check(&project, sources));
     if diagnostics.has_errors() {
         return None;

@@ -37,6 +37,20 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Show what a change does to the rendered output, per object, between two Git revisions
+    Diff {
+        /// The base revision (branch, tag, commit), e.g. origin/main
+        #[arg(long)]
+        base: String,
+        /// The head revision [default: the working tree]
+        #[arg(long)]
+        head: Option<String>,
+        /// Sovereign folders to compare [default: every sovereigns/*/ of either revision]
+        sovereigns: Vec<PathBuf>,
+        /// Exit 1 when the rendered output differs
+        #[arg(long)]
+        exit_code: bool,
+    },
     /// Print the long explanation of a diagnostic code
     Explain {
         /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
@@ -58,6 +72,7 @@ fn main() -> ExitCode {
             exit_code(&compilation)
         }
         Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
+        Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
         Command::Explain { code } => explain(&code),
     })
 }
@@ -70,7 +85,7 @@ fn print_diagnostics(format: Format, compilation: &Compilation) {
     let text = report::render(format, &compilation.diagnostics, &compilation.sources, color);
     match format {
         Format::Human => eprint!("{text}"),
-        Format::Json | Format::Github => print!("{text}"),
+        Format::Json | Format::Github | Format::Markdown => print!("{text}"),
     }
 }
 
@@ -116,6 +131,29 @@ fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool)
         }
         Err(e) => {
             eprintln!("error[catalyst::io::write]: {e}\n  help: the previous output is unchanged");
+            FAILURE
+        }
+    }
+}
+
+fn diff(format: Format, base: String, head: Option<String>, sovereigns: &[PathBuf], exit_code: bool) -> u8 {
+    let here = PathBuf::from(".");
+    let sovereigns: Result<Vec<PathBuf>, _> = sovereigns.iter().map(|s| catalyst::diff::repo_relative(&here, s)).collect();
+    let request = sovereigns.map(|sovereigns| catalyst::diff::Request { repo: here, base, head, sovereigns });
+    match request.and_then(|r| catalyst::diff::diff(&r)) {
+        Ok(report) => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", catalyst::diff::render::render(format, &report, color));
+            if report.has_failures() || (exit_code && report.has_differences()) {
+                DIAGNOSTICS
+            } else {
+                OK
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "error[catalyst::diff::git]: {e}\n  help: run inside a Git repository and name revisions it has (`git rev-parse <rev>`)"
+            );
             FAILURE
         }
     }

@@ -88,8 +88,9 @@ fn render_template(
             .with_help("templates see `config`, `application`, `sovereign` and `secrets`; they must render Kubernetes YAML")
     };
     let relative = bp.spec.manifests.templates.as_deref().unwrap_or_default();
-    let path = crate::load::contained_path(&bp.dir, relative).map_err(|e| fail(format!("the template folder {e}")))?.join(name);
-    let source = crate::load::read_text(&path).map_err(|d| fail(d.message))?;
+    let vfs = &*project.vfs;
+    let path = crate::load::contained_path(vfs, &bp.dir, relative).map_err(|e| fail(format!("the template folder {e}")))?.join(name);
+    let source = crate::load::read_text(vfs, &path).map_err(|d| fail(d.message))?;
     let text = crate::expr::render_text(env, &source, context).map_err(|e| fail(e.0))?;
     let documents = yaml::parse_stream(&text).map_err(|e| fail(format!("the output is not YAML: {e}")))?;
     let mut objects = Vec::new();

@@ -16,6 +16,8 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (annotations)
     Github,
+    /// Markdown for a pull-request comment (the human view in a code block)
+    Markdown,
 }
 
 pub fn render(format: Format, diagnostics: &Diagnostics, sources: &Sources, color: bool) -> String {
@@ -23,6 +25,7 @@ pub fn render(format: Format, diagnostics: &Diagnostics, sources: &Sources, colo
         Format::Human => human(diagnostics, sources, color),
         Format::Json => json(diagnostics, sources),
         Format::Github => github(diagnostics, sources),
+        Format::Markdown => format!("```text\n{}```\n", human(diagnostics, sources, false).replace("```", "'''")),
     }
 }
 

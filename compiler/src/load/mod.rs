@@ -1,10 +1,12 @@
-//! Stage 1: read the catalog and the Sovereign spec from disk into the
-//! [`crate::model`], keeping every file in [`Sources`] for diagnostics.
+//! Stage 1: read the catalog and the Sovereign spec (from disk or a Git
+//! tree, through [`Vfs`]) into the [`crate::model`], keeping every file in
+//! [`Sources`] for diagnostics.
 
 pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -14,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::{Diagnostic, Diagnostics, Label};
 use crate::model::{Blueprint, BlueprintSpec, Organization, OrganizationSpec, Sovereign, SovereignSpec};
 use crate::source::{FileId, Origin, Sources};
+use crate::vfs::Vfs;
 use crate::yaml;
 use schema::InputKind;
 
@@ -25,6 +28,8 @@ pub const MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
 pub struct Project {
     pub catalog: Catalog,
     pub sovereign: Sovereign,
+    /// Where the inputs were read; later stages read templates and charts from it too.
+    pub vfs: Arc<dyn Vfs>,
 }
 
 /// Blueprints by name, each name's versions newest first.
@@ -63,10 +68,10 @@ impl Catalog {
 }
 
 /// Reads a Sovereign (its folder or its `sovereign.yaml`) and the catalogs it names.
-pub fn load(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Project> {
-    let file = if path.is_dir() { path.join("sovereign.yaml") } else { path.to_path_buf() };
+pub fn load(path: &Path, vfs: Arc<dyn Vfs>, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Project> {
+    let file = if vfs.is_dir(path) { path.join("sovereign.yaml") } else { path.to_path_buf() };
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let (id, json) = read_yaml(&file, InputKind::Sovereign, sources, diagnostics)?;
+    let (id, json) = read_yaml(&*vfs, &file, InputKind::Sovereign, sources, diagnostics)?;
     let spec: SovereignSpec = deserialize(json.get("spec"), id, "/spec", sources, diagnostics)?;
     let name = json.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().to_string();
     let origin = Origin::new(id, "");
@@ -92,7 +97,7 @@ pub fn load(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -
         );
     }
     for (i, catalog) in catalog_dirs.iter().enumerate() {
-        if !catalog.is_dir() {
+        if !vfs.is_dir(catalog) {
             diagnostics.push(
                 Diagnostic::error("catalyst::io::not-found", format!("catalog folder `{}` does not exist", catalog.display()))
                     .with_label(Label::primary(sources.span_at(id, &format!("/spec/catalogs/{i}")), "named here"))
@@ -100,28 +105,23 @@ pub fn load(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -
             );
         }
     }
-    let catalog = load_catalog(&catalog_dirs, sources, diagnostics);
-    let organizations = load_organizations(&dir, &spec, id, sources, diagnostics);
-    Some(Project { catalog, sovereign: Sovereign { name, spec, dir, origin, organizations } })
+    let catalog = load_catalog(&*vfs, &catalog_dirs, sources, diagnostics);
+    let organizations = load_organizations(&*vfs, &dir, &spec, id, sources, diagnostics);
+    Some(Project { catalog, sovereign: Sovereign { name, spec, dir, origin, organizations }, vfs })
 }
 
 /// Loads every `blueprint.yaml` under the given folders, highest precedence first:
 /// a `(name, version)` found again in a later folder is shadowed by the earlier one.
-pub fn load_catalog(dirs: &[PathBuf], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Catalog {
+pub fn load_catalog(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Catalog {
     let mut catalog = Catalog::default();
-    for dir in dirs.iter().filter(|d| d.is_dir()) {
-        let files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file() && e.file_name() == "blueprint.yaml")
-            .map(|e| e.into_path())
-            .collect();
-        let parsed: Vec<_> = files.par_iter().map(|path| (path, read_text(path), blueprint_digest(path))).collect();
+    for dir in dirs.iter().filter(|d| vfs.is_dir(d)) {
+        let files: Vec<PathBuf> =
+            vfs.files_under(dir).into_iter().filter(|p| p.file_name().is_some_and(|n| n == "blueprint.yaml")).collect();
+        let parsed: Vec<_> = files.par_iter().map(|path| (path, read_text(vfs, path), blueprint_digest(vfs, path))).collect();
         let mut in_this_dir = Catalog::default();
         for (path, text, digest) in parsed {
             let Some(blueprint) =
-                text.map_err(|d| diagnostics.push(d)).ok().and_then(|text| build_blueprint(path, text, digest, sources, diagnostics))
+                text.map_err(|d| diagnostics.push(d)).ok().and_then(|text| build_blueprint(vfs, path, text, digest, sources, diagnostics))
             else {
                 continue;
             };
@@ -142,7 +142,14 @@ pub fn load_catalog(dirs: &[PathBuf], sources: &mut Sources, diagnostics: &mut D
     catalog
 }
 
-fn build_blueprint(path: &Path, text: String, digest: String, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Blueprint> {
+fn build_blueprint(
+    vfs: &dyn Vfs,
+    path: &Path,
+    text: String,
+    digest: String,
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+) -> Option<Blueprint> {
     let (id, json) = parse_checked(path, text, InputKind::Blueprint, sources, diagnostics)?;
     let spec: BlueprintSpec = deserialize(json.get("spec"), id, "/spec", sources, diagnostics)?;
     let name = json.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -186,12 +193,12 @@ fn build_blueprint(path: &Path, text: String, digest: String, sources: &mut Sour
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    check_manifests(&dir, &spec, id, sources, diagnostics);
+    check_manifests(vfs, &dir, &spec, id, sources, diagnostics);
     Some(Blueprint { name, version, dir, spec, origin, version_pointer, digest })
 }
 
 /// Exactly one manifest kind, at a path inside the Blueprint folder.
-fn check_manifests(dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sources, diagnostics: &mut Diagnostics) {
+fn check_manifests(vfs: &dyn Vfs, dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sources, diagnostics: &mut Diagnostics) {
     let declared = spec.manifests.declared();
     if declared.len() > 1 {
         diagnostics.push(
@@ -207,9 +214,9 @@ fn check_manifests(dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sourc
             crate::model::ManifestKind::Kustomize => "kustomize",
         };
         let span = sources.span_at(id, &format!("/spec/manifests/{key}"));
-        let checked = contained_path(dir, relative).and_then(|path| match kind {
+        let checked = contained_path(vfs, dir, relative).and_then(|path| match kind {
             crate::model::ManifestKind::Kustomize
-                if !["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|f| path.join(f).is_file()) =>
+                if !["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|f| vfs.is_file(&path.join(f))) =>
             {
                 Err("holds no kustomization.yaml")
             }
@@ -226,13 +233,13 @@ fn check_manifests(dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sourc
 }
 
 /// Resolves `relative` under `root`, refusing absolute paths, `..` and symlinks that leave `root`.
-pub fn contained_path(root: &Path, relative: &str) -> Result<PathBuf, &'static str> {
+pub fn contained_path(vfs: &dyn Vfs, root: &Path, relative: &str) -> Result<PathBuf, &'static str> {
     let rel = Path::new(relative);
     if rel.components().any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))) {
         return Err("leaves the Blueprint folder");
     }
     let path = root.join(rel);
-    let (Ok(real_root), Ok(real_path)) = (root.canonicalize(), path.canonicalize()) else {
+    let (Ok(real_root), Ok(real_path)) = (vfs.canonicalize(root), vfs.canonicalize(&path)) else {
         return Err("does not exist");
     };
     if !real_path.starts_with(&real_root) {
@@ -242,6 +249,7 @@ pub fn contained_path(root: &Path, relative: &str) -> Result<PathBuf, &'static s
 }
 
 fn load_organizations(
+    vfs: &dyn Vfs,
     dir: &Path,
     spec: &SovereignSpec,
     sovereign: FileId,
@@ -251,9 +259,8 @@ fn load_organizations(
     let patterns = if spec.organizations.is_empty() { vec!["organizations/*.yaml".to_string()] } else { spec.organizations.clone() };
     let mut files = Vec::new();
     for (i, pattern) in patterns.iter().enumerate() {
-        let full = dir.join(pattern).to_string_lossy().into_owned();
-        match glob::glob(&full) {
-            Ok(paths) => files.extend(paths.filter_map(Result::ok).filter(|p| p.is_file())),
+        match glob_files(vfs, dir, pattern) {
+            Ok(found) => files.extend(found),
             Err(e) => diagnostics.push(
                 Diagnostic::error("catalyst::sovereign::bad-glob", format!("invalid glob `{pattern}`: {e}"))
                     .with_label(Label::primary(sources.span_at(sovereign, &format!("/spec/organizations/{i}")), "this pattern"))
@@ -265,7 +272,7 @@ fn load_organizations(
     files.dedup();
     let mut organizations: Vec<Organization> = Vec::new();
     for path in files {
-        let Some((id, json)) = read_yaml(&path, InputKind::Organization, sources, diagnostics) else { continue };
+        let Some((id, json)) = read_yaml(vfs, &path, InputKind::Organization, sources, diagnostics) else { continue };
         let Some(spec) = deserialize::<OrganizationSpec>(json.get("spec"), id, "/spec", sources, diagnostics) else { continue };
         let slug = json.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default().to_string();
         if let Some(first) = organizations.iter().find(|o| o.slug == slug) {
@@ -282,8 +289,27 @@ fn load_organizations(
     organizations
 }
 
-fn read_yaml(path: &Path, kind: InputKind, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<(FileId, Json)> {
-    let text = read_text(path).map_err(|d| diagnostics.push(d)).ok()?;
+/// The files below `dir` that `pattern` (relative to `dir`) matches: the walk
+/// starts at the pattern's literal prefix, so `../shared/*.yaml` works too.
+fn glob_files(vfs: &dyn Vfs, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
+    let literal: PathBuf =
+        Path::new(pattern).components().take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '['])).collect();
+    let rest = Path::new(pattern).strip_prefix(&literal).unwrap_or(Path::new(pattern));
+    let matcher = glob::Pattern::new(&rest.to_string_lossy())?;
+    let options = glob::MatchOptions { require_literal_separator: true, ..glob::MatchOptions::new() };
+    let base = dir.join(&literal);
+    if rest.as_os_str().is_empty() {
+        return Ok(vfs.is_file(&base).then_some(base).into_iter().collect());
+    }
+    Ok(vfs
+        .files_under(&base)
+        .into_iter()
+        .filter(|file| file.strip_prefix(&base).is_ok_and(|relative| matcher.matches_path_with(relative, options)))
+        .collect())
+}
+
+fn read_yaml(vfs: &dyn Vfs, path: &Path, kind: InputKind, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<(FileId, Json)> {
+    let text = read_text(vfs, path).map_err(|d| diagnostics.push(d)).ok()?;
     parse_checked(path, text, kind, sources, diagnostics)
 }
 
@@ -330,12 +356,12 @@ fn deserialize<T: DeserializeOwned>(
 }
 
 /// Reads a UTF-8 file of bounded size.
-pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+pub fn read_text(vfs: &dyn Vfs, path: &Path) -> Result<String, Diagnostic> {
     let io_error = |e: std::io::Error| {
         Diagnostic::error("catalyst::io::read", format!("cannot read `{}`: {e}", path.display()))
             .with_help("check that the file exists and is readable")
     };
-    let size = std::fs::metadata(path).map_err(io_error)?.len();
+    let size = vfs.size(path).map_err(io_error)?;
     if size > MAX_FILE_SIZE {
         return Err(Diagnostic::error(
             "catalyst::load::too-large",
@@ -343,7 +369,7 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
         )
         .with_help("split the file: no input kind needs to be this large"));
     }
-    let bytes = std::fs::read(path).map_err(io_error)?;
+    let bytes = vfs.read(path).map_err(io_error)?;
     String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(
             "catalyst::load::not-utf8",
@@ -354,17 +380,14 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 }
 
 /// sha256 over every file of a Blueprint folder (paths and contents, in sorted order).
-fn blueprint_digest(blueprint_yaml: &Path) -> String {
+fn blueprint_digest(vfs: &dyn Vfs, blueprint_yaml: &Path) -> String {
     let dir = blueprint_yaml.parent().unwrap_or(Path::new("."));
     let mut hasher = Sha256::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+    for file in vfs.files_under(dir) {
+        let relative = file.strip_prefix(dir).unwrap_or(&file);
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0]);
-        hasher.update(std::fs::read(entry.path()).unwrap_or_default());
+        hasher.update(vfs.read(&file).unwrap_or_default());
         hasher.update([0]);
     }
     let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();

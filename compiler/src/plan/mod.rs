@@ -366,7 +366,7 @@ impl Planner<'_, '_> {
             }
             Some(ManifestKind::Templates) => {
                 let context = self.template_context(environment, instance, &secrets);
-                for file in template_files(&bp) {
+                for file in template_files(&*self.project.vfs, &bp) {
                     let output = format!("manifests/{}", file.trim_end_matches(".j2"));
                     self.add(
                         format!("{dir}/{output}"),
@@ -669,16 +669,13 @@ pub fn duration_hours(duration: &str) -> u64 {
 }
 
 /// The template files of a Blueprint, sorted (read once more by the renderer).
-fn template_files(bp: &Blueprint) -> Vec<String> {
+fn template_files(vfs: &dyn crate::vfs::Vfs, bp: &Blueprint) -> Vec<String> {
     let Some(relative) = &bp.spec.manifests.templates else { return Vec::new() };
-    let Ok(dir) = crate::load::contained_path(&bp.dir, relative) else { return Vec::new() };
-    let mut files: Vec<String> = walkdir::WalkDir::new(&dir)
-        .follow_links(false)
-        .sort_by_file_name()
+    let Ok(dir) = crate::load::contained_path(vfs, &bp.dir, relative) else { return Vec::new() };
+    let mut files: Vec<String> = vfs
+        .files_under(&dir)
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| e.path().strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .filter_map(|path| path.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
         .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".j2"))
         .collect();
     files.sort();
