@@ -7,16 +7,36 @@
 #             wheel): Debian's kubernetes-client package is too old.
 #   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
 #             every emitted cloud-config (Debian package cloud-init).
+#   dot       `cargo test --test graph` renders every DOT graph to SVG (Debian graphviz).
+#   mermaid   `cargo test --test graph` parses every Mermaid graph with mermaid's own
+#             parser under node (npm packages mermaid + jsdom, installed into
+#             target/test-tools/mermaid; node and npm from Debian when missing).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-if ! command -v cloud-init >/dev/null 2>&1; then
-    echo "cloud-init not found: installing the Debian package" >&2
-    sudo_cmd=()
-    if [[ $(id -u) -ne 0 ]]; then
-        sudo_cmd=(sudo)
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+    sudo_cmd=(sudo)
+fi
+apt_updated=false
+apt_install() {
+    echo "$1 not found: installing the Debian package(s) ${*:2}" >&2
+    if [[ $apt_updated == false ]]; then
+        "${sudo_cmd[@]}" apt-get update -qq
+        apt_updated=true
     fi
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${@:2}" >/dev/null
+}
+
+command -v cloud-init >/dev/null 2>&1 || apt_install cloud-init cloud-init
+command -v dot >/dev/null 2>&1 || apt_install dot graphviz
+command -v npm >/dev/null 2>&1 || apt_install npm nodejs npm
+
+mermaid_dir=target/test-tools/mermaid
+if [[ ! -d $mermaid_dir/node_modules/mermaid || ! -d $mermaid_dir/node_modules/jsdom ]]; then
+    echo "mermaid parser not found: installing mermaid and jsdom from npm into $mermaid_dir" >&2
+    mkdir -p "$mermaid_dir"
+    npm install --silent --no-audit --no-fund --prefix "$mermaid_dir" mermaid@11 jsdom@25 >/dev/null
 fi
 
 have_kubectl() {
@@ -47,4 +67,6 @@ fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
 echo "cloud-init: $(cloud-init --version 2>&1)"
+echo "dot: $(dot -V 2>&1)"
+echo "node: $(node --version), mermaid $(node -p "require('./$mermaid_dir/node_modules/mermaid/package.json').version")"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"

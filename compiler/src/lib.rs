@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod emit;
 pub mod expr;
+pub mod graph;
 pub mod infra;
 pub mod load;
 pub mod model;

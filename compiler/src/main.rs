@@ -51,6 +51,26 @@ enum Command {
         #[arg(long)]
         exit_code: bool,
     },
+    /// Draw the resolved dependency graph (Graphviz DOT, Mermaid or JSON)
+    Graph {
+        /// The Sovereign folder (or its sovereign.yaml)
+        sovereign: PathBuf,
+        /// What to draw
+        #[arg(long, value_enum, default_value_t = catalyst::graph::View::Blueprints)]
+        view: catalyst::graph::View,
+        /// Output format of the graph
+        #[arg(short = 'T', long = "to", value_enum, default_value_t = catalyst::graph::render::GraphFormat::Dot)]
+        to: catalyst::graph::render::GraphFormat,
+        /// Only this Environment (`<org>-<env>`)
+        #[arg(long)]
+        env: Option<String>,
+        /// Only what surrounds this Application or Blueprint
+        #[arg(long)]
+        focus: Option<String>,
+        /// How many edges away from --focus to draw
+        #[arg(long, default_value_t = 2, requires = "focus")]
+        depth: usize,
+    },
     /// Print the long explanation of a diagnostic code
     Explain {
         /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
@@ -73,20 +93,31 @@ fn main() -> ExitCode {
         }
         Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
+        Command::Graph { sovereign, view, to, env, focus, depth } => {
+            let filter = catalyst::graph::Filter { env, focus, depth };
+            graph(cli.format, &sovereign, view, to, &filter)
+        }
         Command::Explain { code } => explain(&code),
     })
 }
 
-fn print_diagnostics(format: Format, compilation: &Compilation) {
+/// Human diagnostics go to stderr, machine-readable ones to stdout, unless
+/// stdout carries the command's own output.
+fn print_diagnostics_on(format: Format, compilation: &Compilation, stdout_is_free: bool) {
     if compilation.diagnostics.is_empty() && format == Format::Human {
         return;
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = report::render(format, &compilation.diagnostics, &compilation.sources, color);
-    match format {
-        Format::Human => eprint!("{text}"),
-        Format::Json | Format::Github | Format::Markdown => print!("{text}"),
+    if format == Format::Human || !stdout_is_free {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
+}
+
+fn print_diagnostics(format: Format, compilation: &Compilation) {
+    print_diagnostics_on(format, compilation, true);
 }
 
 fn exit_code(compilation: &Compilation) -> u8 {
@@ -157,6 +188,23 @@ fn diff(format: Format, base: String, head: Option<String>, sovereigns: &[PathBu
             FAILURE
         }
     }
+}
+
+fn graph(
+    format: Format,
+    sovereign: &Path,
+    view: catalyst::graph::View,
+    to: catalyst::graph::render::GraphFormat,
+    filter: &catalyst::graph::Filter,
+) -> u8 {
+    let drawn = catalyst::graph::draw(std::sync::Arc::new(catalyst::vfs::DiskFs), sovereign, view, filter);
+    let compilation = Compilation { sources: drawn.sources, diagnostics: drawn.diagnostics, output: None };
+    // The picture explains the errors, so it is printed even when there are some.
+    if let Some(graph) = &drawn.graph {
+        print!("{}", catalyst::graph::render::render(to, graph));
+    }
+    print_diagnostics_on(format, &compilation, false);
+    exit_code(&compilation)
 }
 
 fn explain(code: &str) -> u8 {

@@ -107,6 +107,13 @@ pub struct Edge {
 
 /// Resolves the whole Sovereign. Returns `None` when errors were reported.
 pub fn resolve(project: &Project, sources: &Sources, diagnostics: &mut Diagnostics) -> Option<Resolution> {
+    let (resolution, kit_ok) = resolve_partial(project, sources, diagnostics);
+    (kit_ok && !diagnostics.has_errors()).then_some(resolution)
+}
+
+/// As far as resolution gets despite errors (for `graph`, which draws what is
+/// wrong): the kit is empty when it could not be ordered; the flag says whether it was.
+pub fn resolve_partial(project: &Project, sources: &Sources, diagnostics: &mut Diagnostics) -> (Resolution, bool) {
     let schemas: Vec<Option<ConfigSchema>> = project
         .catalog
         .blueprints
@@ -133,7 +140,8 @@ pub fn resolve(project: &Project, sources: &Sources, diagnostics: &mut Diagnosti
         diagnostics.extend(problems);
         environments.push(environment);
     }
-    (!diagnostics.has_errors()).then_some(Resolution { kit: kit?, environments })
+    let kit_ok = kit.is_some();
+    (Resolution { kit: kit.unwrap_or_default(), environments }, kit_ok)
 }
 
 struct Context<'a> {
