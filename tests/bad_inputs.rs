@@ -29,18 +29,10 @@ use std::fmt;
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 
 use catalyst::diagnostic::{Diagnostic, Severity};
 use catalyst::Compilation;
-use common::repo;
-
-const EXPECTED: &str = "expected.txt";
-const DELETE_SUFFIX: &str = ".delete";
-
-fn suite() -> PathBuf {
-    repo().join("tests").join("bad-inputs")
-}
+use common::{catalyst_command, materialize, sovereign_of, suite, EXPECTED};
 
 /// Every case folder, sorted by name.
 fn cases() -> Vec<PathBuf> {
@@ -55,54 +47,6 @@ fn cases() -> Vec<PathBuf> {
 
 fn case_name(case: &Path) -> String {
     case.file_name().expect("named").to_string_lossy().into_owned()
-}
-
-/// Copies every file below `from` to the same relative path below `to`; a
-/// file `<name>.delete` removes `<name>` instead. `expected.txt` is not copied.
-fn overlay(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
-        let entry = entry.expect("readable fixture entry");
-        if !entry.file_type().is_file() || (entry.depth() == 1 && entry.file_name() == EXPECTED) {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(from).expect("below the fixture");
-        let target = to.join(relative);
-        if let Some(deleted) = relative.to_str().and_then(|r| r.strip_suffix(DELETE_SUFFIX)) {
-            let deleted = to.join(deleted);
-            assert!(deleted.exists(), "{} deletes {}, which _base does not have", entry.path().display(), deleted.display());
-            if deleted.is_dir() {
-                fs::remove_dir_all(&deleted).expect("remove overridden folder");
-            } else {
-                fs::remove_file(&deleted).expect("remove overridden file");
-            }
-            continue;
-        }
-        fs::create_dir_all(target.parent().expect("has a parent")).expect("create fixture folder");
-        fs::copy(entry.path(), &target).expect("copy fixture file");
-    }
-}
-
-/// `_base` with the case's files laid over it, in a fresh temporary folder.
-fn materialize(case: Option<&Path>) -> tempfile::TempDir {
-    let scratch = tempfile::tempdir().expect("temp dir");
-    overlay(&suite().join("_base"), scratch.path());
-    if let Some(case) = case {
-        overlay(case, scratch.path());
-    }
-    scratch
-}
-
-/// The one Sovereign folder below `root/sovereigns/`.
-fn sovereign_of(root: &Path) -> PathBuf {
-    let found: Vec<PathBuf> = fs::read_dir(root.join("sovereigns"))
-        .expect("the fixture has sovereigns/")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    match found.as_slice() {
-        [one] => one.clone(),
-        _ => panic!("expected exactly one folder in {}/sovereigns, found {found:?}", root.display()),
-    }
 }
 
 /// Removes `.` and `a/..` without touching the disk (catalog paths are shown as `<sovereign>/../../blueprints/…`).
@@ -276,13 +220,7 @@ fn build_writes_nothing_for_bad_inputs() {
         let scratch = materialize(Some(&case));
         let sovereign = sovereign_of(scratch.path());
         let out = scratch.path().join("out");
-        let run = Command::new(env!("CARGO_BIN_EXE_catalyst"))
-            .arg("build")
-            .arg(&sovereign)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .expect("the catalyst binary runs");
+        let run = catalyst_command().arg("build").arg(&sovereign).arg("-o").arg(&out).output().expect("the catalyst binary runs");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{name}: exit code\n{stderr}");
         assert!(!out.exists(), "{name}: {} was created although the build failed", out.display());

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{example_sovereigns, repo};
+use common::{example_sovereigns, materialize, repo, sovereign_of, suite};
 use serde_json::Value;
 
 const VIEWS: [&str; 3] = ["blueprints", "apps", "kit"];
@@ -131,20 +131,6 @@ fn mermaid_parses_every_mermaid_graph() {
     assert!(!mermaid_check(&[broken]).0, "the checker must reject broken Mermaid");
 }
 
-/// The bad-input fixture `case` laid over `_base`, in a temporary folder.
-fn bad_input(case: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for layer in ["_base", case] {
-        let from = repo().join("tests/bad-inputs").join(layer);
-        for entry in walkdir::WalkDir::new(&from).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
-            let target = dir.path().join(entry.path().strip_prefix(&from).expect("below"));
-            fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-            fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-    dir
-}
-
 fn problems(graph: &Value) -> (Vec<String>, usize) {
     let nodes = graph["nodes"].as_array().expect("nodes");
     let problem_nodes = nodes.iter().filter(|n| n["problem"] == true).map(|n| n["name"].as_str().expect("name").to_string()).collect();
@@ -153,8 +139,8 @@ fn problems(graph: &Value) -> (Vec<String>, usize) {
 }
 
 fn draw_broken(case: &str, view: &str) -> (i32, Value, String) {
-    let dir = bad_input(case);
-    let sovereign = dir.path().join("sovereigns/base.example.com");
+    let dir = materialize(Some(&suite().join(case)));
+    let sovereign = sovereign_of(dir.path());
     let (code, stdout, stderr) = catalyst(&["graph", sovereign.to_str().expect("utf-8"), "--view", view, "-T", "json"]);
     (code, assert_matches_schema(&stdout, case), stderr)
 }

@@ -16,6 +16,7 @@ macro_rules! codes {
 codes! {
     "catalyst::io::read" => "a file could not be read", "The compiler could not read an input file (missing, unreadable). Exit code 2.";
     "catalyst::io::not-found" => "a folder named in the spec does not exist", "A catalog folder named in `spec.catalogs` does not exist. Paths are relative to the folder of sovereign.yaml.";
+    "catalyst::io::watch" => "the file watcher could not start", "`check --watch` relies on the operating system's file notifications (inotify on Linux); the limit of watches may be exhausted (fs.inotify.max_user_watches). Exit code 2.";
     "catalyst::io::write" => "the output could not be written", "Writing the output tree failed; the previous output is left as it was. Exit code 2.";
     "catalyst::load::too-large" => "an input file is larger than the limit", "Input files are limited to 8 MiB: no input kind needs more, and the limit keeps a hostile file from exhausting memory.";
     "catalyst::load::not-utf8" => "an input file is not UTF-8", "YAML inputs must be UTF-8 encoded.";

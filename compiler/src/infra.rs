@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
 use crate::model::{Blueprint, CanonicalRegion, Infrastructure, ManifestKind, Workers};
-use crate::resolve::Resolution;
+use crate::resolve::KitRelease;
 use crate::source::{FileId, Sources, Span};
 use crate::vfs::Vfs;
 
@@ -150,13 +150,15 @@ pub fn subdomain<'a>(fqdn: &'a str, pool: &str) -> Option<&'a str> {
 
 /// Checks every pin of the Blueprints this Sovereign uses against the chart
 /// files that repeat it, and returns the releases cloud-init installs.
-pub fn check_pins(project: &Project, resolution: &Resolution, sources: &mut Sources) -> (Option<BringUpPins>, Vec<Diagnostic>) {
-    let used: BTreeSet<usize> = resolution
-        .kit
-        .iter()
-        .map(|r| r.blueprint)
-        .chain(resolution.environments.iter().flat_map(|e| e.instances.iter().map(|i| i.blueprint)))
-        .collect();
+/// `used`: every Blueprint the Applications run (the kit's are added here).
+pub fn check_pins(
+    project: &Project,
+    kit: &[KitRelease],
+    used: BTreeSet<usize>,
+    sources: &mut Sources,
+) -> (Option<BringUpPins>, Vec<Diagnostic>) {
+    let mut used = used;
+    used.extend(kit.iter().map(|r| r.blueprint));
     let mut problems = Vec::new();
     for index in used {
         let bp = &project.catalog.blueprints[index];
@@ -167,8 +169,8 @@ pub fn check_pins(project: &Project, resolution: &Resolution, sources: &mut Sour
     if project.sovereign.spec.infrastructure.is_none() {
         return (None, problems);
     }
-    let flux = kit_pin(project, resolution, sources, "bp-flux", "flux");
-    let cilium = kit_pin(project, resolution, sources, "bp-cilium", "cilium");
+    let flux = kit_pin(project, kit, sources, "bp-flux", "flux");
+    let cilium = kit_pin(project, kit, sources, "bp-cilium", "cilium");
     match (flux, cilium) {
         (Ok(flux), Ok(cilium)) => (Some(BringUpPins { flux, cilium }), problems),
         (flux, cilium) => {
@@ -178,8 +180,8 @@ pub fn check_pins(project: &Project, resolution: &Resolution, sources: &mut Sour
     }
 }
 
-fn kit_pin(project: &Project, resolution: &Resolution, sources: &Sources, name: &str, pin: &str) -> Result<String, Diagnostic> {
-    let release = resolution.kit.iter().map(|r| &project.catalog.blueprints[r.blueprint]).find(|bp| bp.name == name);
+fn kit_pin(project: &Project, kit: &[KitRelease], sources: &Sources, name: &str, pin: &str) -> Result<String, Diagnostic> {
+    let release = kit.iter().map(|r| &project.catalog.blueprints[r.blueprint]).find(|bp| bp.name == name);
     let Some(bp) = release else {
         let sovereign = &project.sovereign;
         let at = sources.key_span_at(sovereign.origin.file, "/spec/infrastructure");

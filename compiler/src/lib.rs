@@ -25,6 +25,7 @@ pub mod source;
 pub mod sovereign;
 pub mod validate;
 pub mod vfs;
+pub mod watch;
 pub mod yaml;
 
 use std::path::Path;
@@ -66,7 +67,7 @@ fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diag
     // Independent of the resolution: reported with its findings, not instead of them.
     diagnostics.extend(infra::check_spec(&project, sources));
     let resolution = resolve::resolve(&project, sources, diagnostics)?;
-    let (pins, problems) = infra::check_pins(&project, &resolution, sources);
+    let (pins, problems) = infra::check_pins(&project, &resolution.kit, resolution.used_blueprints(), sources);
     diagnostics.extend(problems);
     if diagnostics.has_errors() {
         return None;

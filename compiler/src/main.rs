@@ -25,6 +25,9 @@ enum Command {
     Check {
         /// The Sovereign folder (or its sovereign.yaml)
         sovereign: PathBuf,
+        /// Check again on every change of the Sovereign, its Organizations or its catalogs
+        #[arg(long)]
+        watch: bool,
     },
     /// Compile a Sovereign into its GitOps tree
     Build {
@@ -86,7 +89,18 @@ const FAILURE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
-        Command::Check { sovereign } => {
+        Command::Check { sovereign, watch: true } => {
+            let mut stdout = std::io::stdout();
+            let terminal = stdout.is_terminal();
+            match catalyst::watch::run(&sovereign, cli.format, terminal, &mut stdout) {
+                Ok(()) => OK,
+                Err(e) => {
+                    eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
+                    FAILURE
+                }
+            }
+        }
+        Command::Check { sovereign, watch: false } => {
             let compilation = catalyst::compile(&sovereign);
             print_diagnostics(cli.format, &compilation);
             exit_code(&compilation)

@@ -46,6 +46,13 @@ pub struct Resolution {
     pub environments: Vec<ResolvedEnvironment>,
 }
 
+impl Resolution {
+    /// Every Blueprint an Application of any Environment runs.
+    pub fn used_blueprints(&self) -> std::collections::BTreeSet<usize> {
+        self.environments.iter().flat_map(|e| e.instances.iter().map(|i| i.blueprint)).collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct KitRelease {
     pub blueprint: usize,
@@ -114,6 +121,37 @@ pub fn resolve(project: &Project, sources: &Sources, diagnostics: &mut Diagnosti
 /// As far as resolution gets despite errors (for `graph`, which draws what is
 /// wrong): the kit is empty when it could not be ordered; the flag says whether it was.
 pub fn resolve_partial(project: &Project, sources: &Sources, diagnostics: &mut Diagnostics) -> (Resolution, bool) {
+    let parts = resolve_parts(project, sources, diagnostics, &|_| None);
+    let kit_ok = parts.kit.is_some();
+    let mut environments = Vec::new();
+    for org in parts.organizations {
+        let results = std::sync::Arc::try_unwrap(org).unwrap_or_else(|shared| (*shared).clone());
+        for (environment, problems) in results {
+            diagnostics.extend(problems);
+            environments.push(environment);
+        }
+    }
+    (Resolution { kit: parts.kit.unwrap_or_default(), environments }, kit_ok)
+}
+
+/// The resolved Environments of one Organization with their diagnostics: the
+/// unit `check --watch` keeps between runs, since Organizations resolve independently.
+pub type OrgResolution = Vec<(ResolvedEnvironment, Vec<Diagnostic>)>;
+
+/// A resolution in reusable parts; the Environments' diagnostics stay with them.
+pub struct Parts {
+    pub kit: Option<Vec<KitRelease>>,
+    /// One entry per Organization, in the order of the Sovereign's.
+    pub organizations: Vec<std::sync::Arc<OrgResolution>>,
+}
+
+/// Resolves the kit and every Organization `reuse` has no result for.
+pub fn resolve_parts(
+    project: &Project,
+    sources: &Sources,
+    diagnostics: &mut Diagnostics,
+    reuse: &(dyn Fn(usize) -> Option<std::sync::Arc<OrgResolution>> + Sync),
+) -> Parts {
     let schemas: Vec<Option<ConfigSchema>> = project
         .catalog
         .blueprints
@@ -124,24 +162,17 @@ pub fn resolve_partial(project: &Project, sources: &Sources, diagnostics: &mut D
         .map(|r| r.map_err(|d| diagnostics.push(d)).ok())
         .collect();
     let context = Context { project, sources, schemas: &schemas, sovereign: sovereign_context(project) };
-
     let kit = resolve_kit(&context, diagnostics);
-    let targets: Vec<(usize, usize)> = project
-        .sovereign
-        .organizations
-        .iter()
-        .enumerate()
-        .flat_map(|(o, org)| (0..org.spec.environments.len()).map(move |e| (o, e)))
+    let organizations = (0..project.sovereign.organizations.len())
+        .into_par_iter()
+        .map(|org| {
+            reuse(org).unwrap_or_else(|| {
+                let environments = 0..project.sovereign.organizations[org].spec.environments.len();
+                std::sync::Arc::new(environments.into_par_iter().map(|env| EnvResolver::new(&context, org, env).run()).collect())
+            })
+        })
         .collect();
-    let results: Vec<(ResolvedEnvironment, Vec<Diagnostic>)> =
-        targets.par_iter().map(|&(org, env)| EnvResolver::new(&context, org, env).run()).collect();
-    let mut environments = Vec::with_capacity(results.len());
-    for (environment, problems) in results {
-        diagnostics.extend(problems);
-        environments.push(environment);
-    }
-    let kit_ok = kit.is_some();
-    (Resolution { kit: kit.unwrap_or_default(), environments }, kit_ok)
+    Parts { kit, organizations }
 }
 
 struct Context<'a> {

@@ -83,6 +83,11 @@ impl Sources {
         self.files[id.0 as usize].root = Some(root);
     }
 
+    /// Every file, in the order read (the order of their ids).
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     pub fn path(&self, id: FileId) -> &Path {
         &self.get(id).path
     }

@@ -19,6 +19,9 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Every regular file below `dir`, sorted; symlinks are not followed.
     fn files_under(&self, dir: &Path) -> Vec<PathBuf>;
+    /// [`Vfs::files_under`] plus symlinks that lead to a file (inputs a user may
+    /// share between Sovereigns), never symlinks into Blueprint content.
+    fn files_and_links_under(&self, dir: &Path) -> Vec<PathBuf>;
     /// `path` with `..` folded and symlinks resolved; an error when it does not exist.
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
 }
@@ -50,6 +53,16 @@ impl Vfs for DiskFs {
             .into_iter()
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())
+            .map(walkdir::DirEntry::into_path)
+            .collect()
+    }
+
+    fn files_and_links_under(&self, dir: &Path) -> Vec<PathBuf> {
+        walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file() || (e.file_type().is_symlink() && e.path().is_file()))
             .map(walkdir::DirEntry::into_path)
             .collect()
     }
@@ -142,6 +155,20 @@ impl GitTreeFs {
     }
 }
 
+impl GitTreeFs {
+    fn under(&self, dir: &Path, links: bool) -> Vec<PathBuf> {
+        let Ok((real, Entry::Dir)) = self.resolve(dir) else { return Vec::new() };
+        self.entries
+            .iter()
+            .filter(|(path, entry)| {
+                path.starts_with(&real)
+                    && (matches!(entry, Entry::File(_)) || (links && matches!(entry, Entry::Symlink(_)) && self.is_file(path)))
+            })
+            .map(|(path, _)| dir.join(path.strip_prefix(&real).unwrap_or(path)))
+            .collect()
+    }
+}
+
 /// Pushes the components of `path` onto a stack walked from its end, so the first comes out first.
 fn push_components(stack: &mut Vec<OsString>, path: &Path) {
     let names = path.components().filter_map(|c| match c {
@@ -175,12 +202,11 @@ impl Vfs for GitTreeFs {
     }
 
     fn files_under(&self, dir: &Path) -> Vec<PathBuf> {
-        let Ok((real, Entry::Dir)) = self.resolve(dir) else { return Vec::new() };
-        self.entries
-            .iter()
-            .filter(|(path, entry)| matches!(entry, Entry::File(_)) && path.starts_with(&real))
-            .map(|(path, _)| dir.join(path.strip_prefix(&real).unwrap_or(path)))
-            .collect()
+        self.under(dir, false)
+    }
+
+    fn files_and_links_under(&self, dir: &Path) -> Vec<PathBuf> {
+        self.under(dir, true)
     }
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {

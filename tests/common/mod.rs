@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use catalyst::render::Output;
 use catalyst::Compilation;
@@ -33,4 +36,86 @@ pub fn compile_ok(sovereign: &Path) -> (Compilation, Output) {
         );
     };
     (compilation, output)
+}
+
+/// The bad-input suite; its `_base` is a small valid project that other suites start from too.
+pub fn suite() -> PathBuf {
+    repo().join("tests").join("bad-inputs")
+}
+
+/// A case's list of expected diagnostics (not part of the project it describes).
+pub const EXPECTED: &str = "expected.txt";
+const DELETE_SUFFIX: &str = ".delete";
+
+/// Copies every file below `from` to the same relative path below `to`; a
+/// file `<name>.delete` removes `<name>` instead. `expected.txt` is not copied.
+fn overlay(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.expect("readable fixture entry");
+        if !entry.file_type().is_file() || (entry.depth() == 1 && entry.file_name() == EXPECTED) {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(from).expect("below the fixture");
+        let target = to.join(relative);
+        if let Some(deleted) = relative.to_str().and_then(|r| r.strip_suffix(DELETE_SUFFIX)) {
+            let deleted = to.join(deleted);
+            assert!(deleted.exists(), "{} deletes {}, which _base does not have", entry.path().display(), deleted.display());
+            if deleted.is_dir() {
+                fs::remove_dir_all(&deleted).expect("remove overridden folder");
+            } else {
+                fs::remove_file(&deleted).expect("remove overridden file");
+            }
+            continue;
+        }
+        fs::create_dir_all(target.parent().expect("has a parent")).expect("create fixture folder");
+        fs::copy(entry.path(), &target).expect("copy fixture file");
+    }
+}
+
+/// `_base` with the case's files laid over it, in a fresh temporary folder.
+pub fn materialize(case: Option<&Path>) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    overlay(&suite().join("_base"), scratch.path());
+    if let Some(case) = case {
+        overlay(case, scratch.path());
+    }
+    scratch
+}
+
+/// The one Sovereign folder below `root/sovereigns/`.
+pub fn sovereign_of(root: &Path) -> PathBuf {
+    let found: Vec<PathBuf> = fs::read_dir(root.join("sovereigns"))
+        .expect("the fixture has sovereigns/")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    match found.as_slice() {
+        [one] => one.clone(),
+        _ => panic!("expected exactly one folder in {}/sovereigns, found {found:?}", root.display()),
+    }
+}
+
+/// The `catalyst` binary of this build.
+pub fn catalyst_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_catalyst"))
+}
+
+/// Every file below `dir` (symbolic links as `-> target`), by `/`-separated relative path.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("readable entry"))
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| {
+            let relative = e.path().strip_prefix(dir).expect("below dir").to_string_lossy().replace('\\', "/");
+            let bytes = if e.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(e.path()).expect("readable link").display()).into_bytes()
+            } else {
+                fs::read(e.path()).expect("readable file")
+            };
+            (relative, bytes)
+        })
+        .collect()
 }

@@ -302,7 +302,7 @@ fn glob_files(vfs: &dyn Vfs, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, 
         return Ok(vfs.is_file(&base).then_some(base).into_iter().collect());
     }
     Ok(vfs
-        .files_under(&base)
+        .files_and_links_under(&base)
         .into_iter()
         .filter(|file| file.strip_prefix(&base).is_ok_and(|relative| matcher.matches_path_with(relative, options)))
         .collect())

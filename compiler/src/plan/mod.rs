@@ -47,6 +47,22 @@ const ESO_API: &str = "external-secrets.io/v1";
 /// The name of the Secret cloud-init creates for pulling Blueprint charts.
 pub const PULL_SECRET: &str = "ghcr-pull";
 
+/// Only the template files of one Environment's Applications: the part of the
+/// plan that can fail (`check --watch` renders these and nothing else).
+pub fn templates(project: &Project, environment: &ResolvedEnvironment, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink };
+    let org = planner.organization(environment).slug.clone();
+    for instance in &environment.instances {
+        if planner.blueprint(instance.blueprint).spec.manifests.kind() == Some(ManifestKind::Templates) {
+            let dir = format!("repos/{org}/{}/{}", instance.name, environment.env_type.branch());
+            let secrets = planner.external_secrets(instance);
+            planner.templates(environment, instance, &dir, &secrets);
+        }
+    }
+    let rest = std::mem::take(&mut planner.files);
+    (planner.sink)(rest);
+}
+
 /// How many planned files are handed to the sink at once: large enough to
 /// render in parallel, small enough that the planned objects of a huge
 /// Sovereign never all sit in memory beside their rendered bytes.
@@ -364,17 +380,7 @@ impl Planner<'_, '_> {
                 ]);
                 kustomization["generatorOptions"] = json!({"disableNameSuffixHash": true});
             }
-            Some(ManifestKind::Templates) => {
-                let context = self.template_context(environment, instance, &secrets);
-                for file in template_files(&*self.project.vfs, &bp) {
-                    let output = format!("manifests/{}", file.trim_end_matches(".j2"));
-                    self.add(
-                        format!("{dir}/{output}"),
-                        Planned::Template { blueprint: instance.blueprint, file, context: context.clone() },
-                    );
-                    resources.push(output);
-                }
-            }
+            Some(ManifestKind::Templates) => resources.extend(self.templates(environment, instance, &dir, &secrets)),
             // The base is referenced from the Blueprint's published OCI artifact and
             // applied by Flux, never built here: the branch stays small and builds offline.
             Some(ManifestKind::Kustomize) | None => {
@@ -423,6 +429,25 @@ impl Planner<'_, '_> {
         kustomization["resources"] = json!(resources);
         self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization));
         self.add(format!("{dir}/CODEOWNERS"), Planned::Text(self.codeowners(environment)));
+    }
+
+    /// The rendered manifests of a template Blueprint's Application, as paths below the branch.
+    fn templates(
+        &mut self,
+        environment: &ResolvedEnvironment,
+        instance: &Instance,
+        dir: &str,
+        secrets: &[(String, String)],
+    ) -> Vec<String> {
+        let bp = self.blueprint(instance.blueprint);
+        let context = self.template_context(environment, instance, secrets);
+        let mut outputs = Vec::new();
+        for file in template_files(&*self.project.vfs, bp) {
+            let output = format!("manifests/{}", file.trim_end_matches(".j2"));
+            self.add(format!("{dir}/{output}"), Planned::Template { blueprint: instance.blueprint, file, context: context.clone() });
+            outputs.push(output);
+        }
+        outputs
     }
 
     /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.

@@ -1,0 +1,207 @@
+//! `catalyst check --watch`: the diagnostics of `check`, redrawn on every
+//! change of the Sovereign, its Organizations or its catalogs.
+//!
+//! Organizations resolve independently of each other, so a [`Session`]
+//! keeps each one's resolved Environments, with their diagnostics, and
+//! resolves again only those whose file changed. Everything they depend on
+//! (sovereign.yaml, every Blueprint, the list of files, which fixes the
+//! source ids spans point into) is fingerprinted: any change there
+//! re-resolves them all. Rendering is limited to templates, the only part
+//! of the output that can fail.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::load::Project;
+use crate::report::{self, Format};
+use crate::resolve::OrgResolution;
+use crate::source::Sources;
+use crate::vfs::Vfs;
+
+/// One Organization's results, valid while its file and the fingerprint are unchanged.
+struct Kept {
+    text: u64,
+    resolution: Arc<OrgResolution>,
+    /// Diagnostics of rendering its template Applications.
+    templates: Vec<Diagnostic>,
+}
+
+pub struct Session {
+    sovereign: PathBuf,
+    vfs: Arc<dyn Vfs>,
+    fingerprint: u64,
+    kept: HashMap<PathBuf, Kept>,
+}
+
+/// The outcome of one check.
+pub struct Checked {
+    pub sources: Sources,
+    pub diagnostics: Diagnostics,
+    /// Organizations whose resolution was reused, of all.
+    pub reused: usize,
+    pub organizations: usize,
+    /// Folders to watch: the Sovereign's and its catalogs.
+    pub watched: Vec<PathBuf>,
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Session {
+    pub fn new(sovereign: &Path, vfs: Arc<dyn Vfs>) -> Self {
+        Session { sovereign: sovereign.to_path_buf(), vfs, fingerprint: 0, kept: HashMap::new() }
+    }
+
+    pub fn check(&mut self) -> Checked {
+        let mut sources = Sources::default();
+        let mut diagnostics = Diagnostics::default();
+        let dir = if self.vfs.is_dir(&self.sovereign) {
+            self.sovereign.clone()
+        } else {
+            self.sovereign.parent().unwrap_or(Path::new(".")).into()
+        };
+        let mut watched = vec![dir];
+        let (mut reused, mut organizations) = (0, 0);
+        match crate::load::load(&self.sovereign, self.vfs.clone(), &mut sources, &mut diagnostics) {
+            Some(project) => {
+                watched.extend(project.sovereign.spec.catalogs.iter().map(|c| project.sovereign.dir.join(c)));
+                diagnostics.extend(crate::sovereign::check(&project, &sources));
+                if !diagnostics.has_errors() {
+                    diagnostics.extend(crate::infra::check_spec(&project, &sources));
+                    (reused, organizations) = self.resolve(&project, &mut sources, &mut diagnostics);
+                }
+            }
+            None => self.kept.clear(),
+        }
+        diagnostics.sort();
+        Checked { sources, diagnostics, reused, organizations, watched }
+    }
+
+    /// Resolves (reusing what it can), checks the pins and renders the templates; (reused, all) Organizations.
+    fn resolve(&mut self, project: &Project, sources: &mut Sources, diagnostics: &mut Diagnostics) -> (usize, usize) {
+        let organizations: Vec<PathBuf> =
+            project.sovereign.organizations.iter().map(|o| sources.path(o.origin.file).to_path_buf()).collect();
+        let organization_files: BTreeSet<&Path> = organizations.iter().map(PathBuf::as_path).collect();
+        // Every file but the Organizations', by path and text, plus the Blueprints' folder digests.
+        let files: Vec<(&PathBuf, Option<&String>)> =
+            sources.files().map(|f| (&f.path, (!organization_files.contains(f.path.as_path())).then_some(&f.text))).collect();
+        let fingerprint = hash_of((files, project.catalog.blueprints.iter().map(|b| &b.digest).collect::<Vec<_>>()));
+        if fingerprint != self.fingerprint {
+            self.kept.clear();
+            self.fingerprint = fingerprint;
+        }
+        let texts: Vec<u64> = project.sovereign.organizations.iter().map(|o| hash_of(&sources.get(o.origin.file).text)).collect();
+        let reusable: Vec<Option<Arc<OrgResolution>>> = organizations
+            .iter()
+            .zip(&texts)
+            .map(|(path, text)| self.kept.get(path).filter(|k| k.text == *text).map(|k| k.resolution.clone()))
+            .collect();
+        let reused = reusable.iter().filter(|r| r.is_some()).count();
+        let count = organizations.len();
+        let parts = crate::resolve::resolve_parts(project, sources, diagnostics, &|org| reusable[org].clone());
+        let mut used = BTreeSet::new();
+        let mut kept = HashMap::new();
+        for (org, resolution) in parts.organizations.iter().enumerate() {
+            let path = organizations[org].clone();
+            for (environment, problems) in resolution.iter() {
+                diagnostics.extend(problems.iter().cloned());
+                used.extend(environment.instances.iter().map(|i| i.blueprint));
+            }
+            let templates = match self.kept.remove(&path).filter(|k| reusable[org].is_some() && Arc::ptr_eq(&k.resolution, resolution)) {
+                Some(previous) => previous.templates,
+                None => render_templates(project, sources, resolution),
+            };
+            diagnostics.extend(templates.iter().cloned());
+            kept.insert(path, Kept { text: texts[org], resolution: resolution.clone(), templates });
+        }
+        self.kept = kept;
+        if let Some(kit) = &parts.kit {
+            let (_, problems) = crate::infra::check_pins(project, kit, used, sources);
+            diagnostics.extend(problems);
+        }
+        (reused, count)
+    }
+}
+
+fn render_templates(project: &Project, sources: &Sources, resolution: &OrgResolution) -> Vec<Diagnostic> {
+    let mut renderer = crate::render::Renderer::new(project, sources);
+    for (environment, _) in resolution {
+        crate::plan::templates(project, environment, &mut |batch| renderer.render(batch));
+    }
+    renderer.finish().err().unwrap_or_default()
+}
+
+/// How long the watcher waits for a burst of writes (an editor's save) to settle.
+pub const DEBOUNCE: Duration = Duration::from_millis(25);
+
+/// Changes of content or of the tree; reads (including the check's own) are not changes.
+fn is_change(event: &notify::Result<notify::Event>) -> bool {
+    use notify::EventKind;
+    match event {
+        Ok(event) => matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any),
+        // A watched folder that vanished, an overflowed queue: look again.
+        Err(_) => true,
+    }
+}
+
+/// Checks, then checks again after every change, until the process is stopped.
+/// On a terminal the screen is redrawn; otherwise each check prints one block.
+pub fn run(sovereign: &Path, format: Format, terminal: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    use notify::{RecursiveMode, Watcher};
+    let (events, changes) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(events).map_err(std::io::Error::other)?;
+    let mut session = Session::new(sovereign, Arc::new(crate::vfs::DiskFs));
+    let mut watching: BTreeSet<PathBuf> = BTreeSet::new();
+    loop {
+        let started = Instant::now();
+        let checked = session.check();
+        let elapsed = started.elapsed();
+        // Folders come and go (a deleted catalog, a new one): watch what exists now.
+        // Watches that stay are left alone: dropping and re-adding one loses events.
+        let wanted: BTreeSet<PathBuf> = checked.watched.iter().filter(|d| d.is_dir()).cloned().collect();
+        for gone in watching.difference(&wanted) {
+            let _ = watcher.unwatch(gone);
+        }
+        watching.retain(|d| wanted.contains(d));
+        for dir in &wanted {
+            if !watching.contains(dir) && watcher.watch(dir, RecursiveMode::Recursive).is_ok() {
+                watching.insert(dir.clone());
+            }
+        }
+        let mut block = if terminal { String::from("\x1b[2J\x1b[H") } else { String::new() };
+        if !checked.diagnostics.is_empty() {
+            block.push_str(&report::render(format, &checked.diagnostics, &checked.sources, terminal));
+        }
+        let state = if checked.diagnostics.has_errors() { "errors" } else { "ok" };
+        let reuse = if checked.organizations > 0 {
+            format!(", {} of {} Organizations reused", checked.reused, checked.organizations)
+        } else {
+            String::new()
+        };
+        block.push_str(&format!(
+            "[watch] {state}: {} ({} ms{reuse}); waiting for changes\n",
+            report::summary(&checked.diagnostics).trim_end(),
+            elapsed.as_millis(),
+        ));
+        out.write_all(block.as_bytes())?;
+        out.flush()?;
+        // Wait for a change, then let the burst settle; the check finds out what changed.
+        loop {
+            match changes.recv() {
+                Ok(event) if is_change(&event) => break,
+                Ok(_) => continue,
+                Err(_) => return Ok(()),
+            }
+        }
+        while changes.recv_timeout(DEBOUNCE).is_ok() {}
+    }
+}
