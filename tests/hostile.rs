@@ -1,0 +1,446 @@
+//! Hostile and broken input. Every resource limit answers with its coded
+//! diagnostic and writes nothing; manifest paths, templates and configSchemas
+//! cannot reach outside the Blueprint folder; the output folder is never
+//! replaced through a symbolic link; a secret planted in the inputs or the
+//! environment appears in nothing the compiler prints or writes.
+//!
+//! Each test starts from `tests/bad-inputs/_base` in a temporary folder and
+//! changes what it needs.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use catalyst::diagnostic::MAX_DIAGNOSTICS;
+use catalyst::load::MAX_FILE_SIZE;
+use catalyst::resolve::MAX_DEPENDENCY_DEPTH;
+use catalyst::source::FileId;
+use catalyst::yaml::{self, MAX_DEPTH, MAX_NODES};
+use common::{catalyst_command, materialize, snapshot, sovereign_of};
+use serde_json::Value as Json;
+
+const ORGANIZATION: &str = "sovereigns/base.example.com/organizations/acme.yaml";
+const SOVEREIGN: &str = "sovereigns/base.example.com/sovereign.yaml";
+/// Every `--format`.
+const FORMATS: [&str; 4] = ["human", "json", "github", "markdown"];
+
+/// `_base` in a temporary folder; the output goes to `<root>/out`.
+struct Project {
+    scratch: tempfile::TempDir,
+    sovereign: PathBuf,
+}
+
+impl Project {
+    fn base() -> Self {
+        let scratch = materialize(None);
+        let sovereign = sovereign_of(scratch.path());
+        Project { scratch, sovereign }
+    }
+
+    fn root(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root().join("out")
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        let path = self.root().join(relative);
+        fs::create_dir_all(path.parent().expect("below the root")).expect("create folder");
+        fs::write(path, text).expect("write fixture file");
+    }
+
+    fn append(&self, relative: &str, text: &str) {
+        let mut all = fs::read_to_string(self.root().join(relative)).expect("fixture file");
+        all.push_str(text);
+        self.write(relative, &all);
+    }
+
+    /// Adds a chart Blueprint `bp-<name>` at `blueprints/<folder>/`; `spec` is appended to its spec.
+    fn chart_blueprint(&self, folder: &str, name: &str, version: &str, spec: &str) {
+        self.write(&format!("blueprints/{folder}/chart/Chart.yaml"), &format!("apiVersion: v2\nname: bp-{name}\nversion: {version}\n"));
+        self.write(
+            &format!("blueprints/{folder}/blueprint.yaml"),
+            &format!(
+                "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata: {{name: bp-{name}}}\nspec:\n  version: {version}\n  card: {{title: {name}}}\n  manifests: {{chart: ./chart}}\n{spec}"
+            ),
+        );
+    }
+
+    /// Adds a template Blueprint `bp-site` with the given template files, installed as Application `site`.
+    fn template_site(&self, templates: &[(&str, &str)]) {
+        self.write(
+            "blueprints/site/blueprint.yaml",
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata: {name: bp-site}\nspec:\n  version: 1.0.0\n  card: {title: Site}\n  configSchema: {type: object, properties: {password: {type: string, x-catalyst-secret: true}}}\n  manifests: {templates: ./templates}\n",
+        );
+        fs::create_dir_all(self.root().join("blueprints/site/templates")).expect("templates folder");
+        for (name, text) in templates {
+            self.write(&format!("blueprints/site/templates/{name}"), text);
+        }
+        self.install("site", "bp-site");
+    }
+
+    fn install(&self, app: &str, blueprint: &str) {
+        self.append(ORGANIZATION, &format!("    - name: {app}\n      blueprint: {blueprint}\n"));
+    }
+
+    /// The codes of an in-process compile, in report order.
+    fn codes(&self) -> Vec<&'static str> {
+        catalyst::compile(&self.sovereign).diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    fn catalyst(&self, args: &[&str]) -> Output {
+        catalyst_command().args(args).current_dir(self.root()).output().expect("the catalyst binary runs")
+    }
+
+    fn build(&self, format: &str) -> Output {
+        let (sovereign, out) = (self.sovereign.to_str().expect("utf-8"), self.out());
+        self.catalyst(&["--format", format, "build", sovereign, "-o", out.to_str().expect("utf-8")])
+    }
+
+    /// Builds with the real binary and expects a refusal that names `code`, exit 1 and no output folder.
+    fn assert_refused(&self, code: &str) -> Json {
+        let run = self.build("json");
+        let report: Json = serde_json::from_slice(&run.stdout)
+            .unwrap_or_else(|e| panic!("no JSON report ({e}); exit {:?}, stderr:\n{}", run.status.code(), text(&run.stderr)));
+        let codes: Vec<&str> = report["diagnostics"].as_array().expect("a list").iter().filter_map(|d| d["code"].as_str()).collect();
+        assert!(codes.contains(&code), "expected {code}, got {codes:?}");
+        assert_eq!(run.status.code(), Some(1), "exit code; stderr:\n{}", text(&run.stderr));
+        assert!(!self.out().exists(), "a refused build created {}", self.out().display());
+        report
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A YAML mapping whose aliases expand to 10^9 nodes in under a kilobyte.
+fn alias_bomb() -> String {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..9 {
+        let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+        bomb.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+    }
+    bomb
+}
+
+// ------------------------------------------------------------ resource limits
+
+#[test]
+fn an_alias_bomb_is_refused_by_the_node_budget() {
+    assert!(10usize.pow(9) > MAX_NODES);
+    let project = Project::base();
+    project.append(ORGANIZATION, &format!("x-bomb:\n{}", alias_bomb().lines().map(|l| format!("  {l}\n")).collect::<String>()));
+    project.assert_refused("catalyst::yaml::too-large");
+}
+
+#[test]
+fn deep_nesting_is_refused_by_the_depth_budget() {
+    let flow = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let block = |depth: usize| (0..depth).map(|i| format!("{}- ", "  ".repeat(i))).collect::<Vec<_>>().join("\n") + "x\n";
+    let code = |text: &str| yaml::parse(FileId(0), text).map(|_| ()).unwrap_err().code;
+    assert!(
+        yaml::parse(FileId(0), &flow(MAX_DEPTH)).is_ok() && yaml::parse(FileId(0), &block(MAX_DEPTH)).is_ok(),
+        "{MAX_DEPTH} levels are allowed"
+    );
+    assert_eq!(code(&flow(MAX_DEPTH + 1)), "catalyst::yaml::too-deep");
+    assert_eq!(code(&block(1_000)), "catalyst::yaml::too-deep");
+    // saphyr's scanner stops very deep flow collections itself, before the budget sees them.
+    assert!(matches!(code(&flow(1_000_000)), "catalyst::yaml::too-deep" | "catalyst::yaml::syntax"));
+    let project = Project::base();
+    project.append(SOVEREIGN, &format!("  infrastructure: {{deep: {}}}\n", flow(MAX_DEPTH)));
+    project.assert_refused("catalyst::yaml::too-deep");
+}
+
+#[test]
+fn input_files_are_limited_in_size() {
+    let project = Project::base();
+    let original = fs::read_to_string(project.root().join(SOVEREIGN)).expect("sovereign.yaml");
+    let padded = |size: u64| format!("{original}#{}\n", "x".repeat(size as usize - original.len() - 2));
+    project.write(SOVEREIGN, &padded(MAX_FILE_SIZE));
+    assert!(project.codes().is_empty(), "a file of exactly the limit is read");
+    project.write(SOVEREIGN, &padded(MAX_FILE_SIZE + 1));
+    project.assert_refused("catalyst::load::too-large");
+}
+
+#[test]
+fn template_files_are_limited_in_size() {
+    let project = Project::base();
+    let big = format!("#{}\n", "x".repeat(MAX_FILE_SIZE as usize));
+    project.template_site(&[("big.yaml", &big)]);
+    let report = project.assert_refused("catalyst::render::template");
+    assert!(report.to_string().contains("the limit is"), "{report}");
+}
+
+#[test]
+fn template_execution_is_bounded() {
+    let project = Project::base();
+    project.template_site(&[
+        ("loop.yaml", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"),
+        ("doubling.yaml", "{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"),
+        ("range.yaml", "{{ range(1000000000) | length }}"),
+        ("blocks.yaml", &format!("{}x{}", "{% for i in [1] %}".repeat(2000), "{% endfor %}".repeat(2000))),
+        ("list.yaml", &format!("data: {{{{ {}{} }}}}", "[".repeat(100_000), "]".repeat(100_000))),
+    ]);
+    let report = project.assert_refused("catalyst::render::template");
+    let messages: Vec<&str> = report["diagnostics"].as_array().expect("a list").iter().filter_map(|d| d["message"].as_str()).collect();
+    for (file, why) in [
+        ("loop.yaml", "fuel"),
+        ("doubling.yaml", "fuel"),
+        ("range.yaml", "too many elements"),
+        ("blocks.yaml", "recursion"),
+        ("list.yaml", "recursion"),
+    ] {
+        assert!(messages.iter().any(|m| m.contains(&format!("`{file}`")) && m.contains(why)), "{file}: no `{why}` in {messages:#?}");
+    }
+}
+
+#[test]
+fn the_resolver_is_bounded_on_many_versions_and_ranges() {
+    let project = Project::base();
+    for minor in 0..300 {
+        project.chart_blueprint(&format!("many/{minor}"), "many", &format!("1.{minor}.0"), "");
+    }
+    // One dependency per range, each its own dedicated Application, then a requirement none satisfies.
+    let depends: String =
+        (0..40).map(|i| format!("    - {{blueprint: bp-many, alias: r{i}, version: '>=1.{i}.0, <1.{}.0'}}\n", i + 200)).collect();
+    project.chart_blueprint("ranges", "ranges", "1.0.0", &format!("  depends:\n{depends}"));
+    project.install("ranged", "bp-ranges");
+    assert!(project.codes().is_empty(), "{:?}", project.codes());
+    project.append(ORGANIZATION, "    - {name: newest, blueprint: bp-many, version: '^2'}\n");
+    let report = project.assert_refused("catalyst::resolve::unsatisfiable");
+    assert!(report.to_string().contains("1.299.0"), "the versions the catalog has are listed");
+}
+
+#[test]
+fn dependency_chains_are_bounded_in_depth() {
+    let project = Project::base();
+    let length = MAX_DEPENDENCY_DEPTH + 2;
+    for level in 0..length {
+        let next = if level + 1 < length { format!("  depends: [{{blueprint: bp-l{}, alias: d}}]\n", level + 1) } else { String::new() };
+        project.chart_blueprint(&format!("l{level}"), &format!("l{level}"), "1.0.0", &next);
+    }
+    project.install("x", "bp-l0");
+    project.assert_refused("catalyst::resolve::too-deep");
+}
+
+#[test]
+fn diagnostics_are_capped() {
+    let project = Project::base();
+    let extra = MAX_DIAGNOSTICS + 50;
+    let apps: String = (0..extra).map(|i| format!("    - {{name: a{i}, blueprint: bp-db, typo{i}: 1}}\n")).collect();
+    project.append(ORGANIZATION, &apps);
+    let report = project.assert_refused("catalyst::schema::unknown-field");
+    assert_eq!(report["diagnostics"].as_array().expect("a list").len(), MAX_DIAGNOSTICS);
+    assert_eq!(report["dropped"], extra - MAX_DIAGNOSTICS);
+    let human = project.build("human");
+    let summary = format!("{extra} error(s), 0 warning(s) ({} not shown: the first {MAX_DIAGNOSTICS} are kept)", extra - MAX_DIAGNOSTICS);
+    assert!(text(&human.stderr).contains(&summary), "{}", text(&human.stderr));
+    assert!(!project.out().exists());
+}
+
+// ------------------------------------------------------------ containment
+
+#[test]
+fn manifest_paths_cannot_leave_the_blueprint_folder() {
+    for kind in ["chart", "templates", "kustomize"] {
+        for (path, why) in [("../../outside", "leaves"), ("/tmp", "leaves"), ("./link", "symbolic link")] {
+            let project = Project::base();
+            project.write("outside/Chart.yaml", "apiVersion: v2\nname: bp-db\nversion: 1.0.0\n");
+            project.write("outside/kustomization.yaml", "resources: []\n");
+            std::os::unix::fs::symlink("../../outside", project.root().join("blueprints/db/link")).expect("symlink");
+            let blueprint = project.root().join("blueprints/db/blueprint.yaml");
+            let original = fs::read_to_string(&blueprint).expect("blueprint.yaml");
+            fs::write(&blueprint, original.replace("chart: ./chart", &format!("{kind}: {path}"))).expect("write blueprint.yaml");
+            let compilation = catalyst::compile(&project.sovereign);
+            let found = compilation.diagnostics.iter().find(|d| d.code == "catalyst::blueprint::path");
+            let d = found.unwrap_or_else(|| panic!("{kind}: {path} was accepted"));
+            assert!(d.message.contains(why), "{kind}: {path}: {}", d.message);
+            let file = compilation.sources.path(d.primary_span().expect("a label").file);
+            assert!(file.ends_with("blueprints/db/blueprint.yaml"), "{kind}: {path}: labelled in {}", file.display());
+            assert!(compilation.output.is_none());
+        }
+    }
+}
+
+#[test]
+fn template_folders_do_not_follow_symlinks_out() {
+    let project = Project::base();
+    let marker = "OUTSIDE-THE-BLUEPRINT-7c1d";
+    project.write("outside/leak.yaml", &format!("kind: ConfigMap\nmetadata: {{name: {marker}}}\n"));
+    project.template_site(&[("ok.yaml", "kind: ConfigMap\nmetadata: {name: ok}\n")]);
+    let templates = project.root().join("blueprints/site/templates");
+    std::os::unix::fs::symlink(project.root().join("outside/leak.yaml"), templates.join("leak.yaml")).expect("file symlink");
+    std::os::unix::fs::symlink(project.root().join("outside"), templates.join("dir")).expect("folder symlink");
+    let run = project.build("human");
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let written = snapshot(&project.out());
+    assert!(written.keys().any(|p| p.ends_with("manifests/ok.yaml")));
+    for (path, bytes) in &written {
+        assert!(!text(bytes).contains(marker) && !path.contains("leak"), "{path} holds a file from outside the Blueprint");
+    }
+}
+
+#[test]
+fn templates_cannot_read_files_or_the_environment() {
+    let project = Project::base();
+    let hostile = [
+        ("include.yaml", "{% include '/etc/passwd' %}"),
+        ("import.yaml", "{% import '../blueprint.yaml' as b %}{{ b }}"),
+        ("extends.yaml", "{% extends '/etc/hostname' %}"),
+        ("from.yaml", "{% from '/etc/passwd' import root %}"),
+        ("env.yaml", "kind: ConfigMap\nmetadata: {name: {{ env.CATALYST_PLANTED | tojson }}}\n"),
+    ];
+    project.template_site(&hostile);
+    let report = project.assert_refused("catalyst::render::template");
+    let failed = report["diagnostics"].as_array().expect("a list").iter().filter(|d| d["code"] == "catalyst::render::template").count();
+    assert_eq!(failed, hostile.len(), "{report:#}");
+    assert!(!report.to_string().contains("root:x:0:0"), "a template read /etc/passwd");
+}
+
+#[test]
+fn config_schemas_cannot_fetch_references() {
+    let project = Project::base();
+    let marker = "REFERENCED-SCHEMA-93ab";
+    project.write("outside/schema.json", &format!("{{\"type\": \"string\", \"description\": \"{marker}\"}}"));
+    let reference = format!("file://{}", project.root().join("outside/schema.json").display());
+    let blueprint = project.root().join("blueprints/db/blueprint.yaml");
+    let original = fs::read_to_string(&blueprint).expect("blueprint.yaml");
+    for target in [reference.as_str(), "http://127.0.0.1:9/schema.json"] {
+        fs::write(
+            &blueprint,
+            original.replace("databases: {type: array", &format!("x: {{$ref: '{target}'}}\n      databases: {{type: array")),
+        )
+        .expect("write blueprint.yaml");
+        let report = project.assert_refused("catalyst::blueprint::bad-config-schema");
+        assert!(!report.to_string().contains(marker), "{report:#}");
+    }
+}
+
+#[test]
+fn the_output_folder_is_never_replaced_through_a_symlink() {
+    let project = Project::base();
+    project.write("elsewhere/precious.txt", "keep me\n");
+    let elsewhere = project.root().join("elsewhere");
+    std::os::unix::fs::symlink(&elsewhere, project.out()).expect("symlink");
+    let before = snapshot(&elsewhere);
+    let run = project.build("human");
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("symbolic link"), "{}", text(&run.stderr));
+    assert!(fs::symlink_metadata(project.out()).expect("still there").file_type().is_symlink());
+    assert_eq!(snapshot(&elsewhere), before, "the symlink's target was changed");
+}
+
+#[test]
+fn a_planted_staging_symlink_is_not_followed() {
+    let project = Project::base();
+    project.write("elsewhere/precious.txt", "keep me\n");
+    let elsewhere = project.root().join("elsewhere");
+    let before = snapshot(&elsewhere);
+    std::os::unix::fs::symlink(&elsewhere, project.root().join(".out.catalyst-staging")).expect("symlink");
+    let run = project.build("human");
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(project.out().join("catalyst.lock").is_file());
+    assert!(!fs::symlink_metadata(project.out()).expect("written").file_type().is_symlink());
+    assert_eq!(snapshot(&elsewhere), before, "the staging symlink's target was changed");
+}
+
+// ------------------------------------------------------------ secrets
+
+/// Markers where a user might keep a secret that a successful build must not carry anywhere:
+/// a secret field's schema default, a file beside the Sovereign and the catalog, and the
+/// environment the compiler runs in.
+#[test]
+fn planted_secrets_appear_nowhere() {
+    let markers = ["PLANTED-DEFAULT-5e2f", "PLANTED-FILE-a91c", "PLANTED-ENV-0d47"];
+    let project = Project::base();
+    let blueprint = project.root().join("blueprints/app/blueprint.yaml");
+    let original = fs::read_to_string(&blueprint).expect("blueprint.yaml");
+    let with_default = original.replace("x-catalyst-secret: true}", &format!("x-catalyst-secret: true, default: {}}}", markers[0]));
+    fs::write(&blueprint, with_default).expect("write blueprint.yaml");
+    for file in ["sovereigns/base.example.com/.env", "sovereigns/base.example.com/secrets.yaml", "blueprints/app/values-secret.yaml"] {
+        project.write(file, &format!("adminPassword: {}\n", markers[1]));
+    }
+    // A template that sees the secrets map (Secret names) and a warning, so every renderer has something to print.
+    project.template_site(&[("cm.yaml", "kind: ConfigMap\nmetadata: {name: cm}\ndata: {{ secrets | tojson }}\n")]);
+    project.chart_blueprint("legacy", "legacy", "1.0.0", "");
+    let legacy = project.root().join("blueprints/legacy/blueprint.yaml");
+    let old_form = fs::read_to_string(&legacy)
+        .expect("blueprint.yaml")
+        .replace("  version: 1.0.0\n", "")
+        .replace("{name: bp-legacy}", "{name: bp-legacy, version: 1.0.0}");
+    fs::write(&legacy, old_form).expect("write blueprint.yaml");
+
+    let sovereign = project.sovereign.to_str().expect("utf-8").to_string();
+    let out = project.out().to_str().expect("utf-8").to_string();
+    let run = |format: &str, args: &[&str]| {
+        let run = catalyst_command()
+            .args(["--format", format])
+            .args(args)
+            .env("CATALYST_SECRET", markers[2])
+            .env("ADMIN_PASSWORD", markers[2])
+            .current_dir(project.root())
+            .output()
+            .expect("the catalyst binary runs");
+        (run.status.code(), format!("{format} {args:?}"), [text(&run.stdout), text(&run.stderr)].concat())
+    };
+    let mut printed = Vec::new();
+    for format in FORMATS {
+        for (args, exit) in [
+            (vec!["check", &sovereign], 0),
+            (vec!["build", &sovereign, "-o", &out], 0),
+            (vec!["build", &sovereign, "-o", &out, "--check"], 1),
+        ] {
+            // Each run finds a tampered lock file (once there is an output), so --check has a stale file to list.
+            fs::write(project.out().join("catalyst.lock"), "tampered\n").ok();
+            let (code, what, output) = run(format, &args);
+            assert_eq!(code, Some(exit), "{what}: {output}");
+            printed.push((what, output));
+        }
+    }
+    assert!(printed.iter().any(|(_, p)| p.contains("legacy-version")), "the renderers had a diagnostic to print");
+    let written = snapshot(&project.out());
+    assert!(written.keys().any(|p| p.ends_with("secrets/web-adminpassword.yaml")), "the secret is read through an ExternalSecret");
+    let everything = printed.into_iter().chain(written.into_iter().map(|(path, bytes)| (path, text(&bytes))));
+    for (what, content) in everything {
+        for marker in markers {
+            assert!(!content.contains(marker), "{marker} appears in {what}");
+        }
+    }
+}
+
+/// A Secret a template Blueprint renders changes value between two commits: `catalyst diff`
+/// shows that it changed, never the old or the new value.
+#[test]
+fn secret_values_are_redacted_in_diffs() {
+    let markers = ["DIFF-OLD-VALUE-3b8e", "DIFF-NEW-VALUE-c27a"];
+    let project = Project::base();
+    let secret = |value: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: site-db}}\nstringData: {{password: {value}}}\n");
+    project.template_site(&[("secret.yaml", &secret(markers[0]))]);
+    let git = |args: &[&str]| {
+        let run = std::process::Command::new("git")
+            .args(["-c", "user.name=catalyst", "-c", "user.email=catalyst@example.com"])
+            .args(args)
+            .current_dir(project.root())
+            .output()
+            .expect("git runs");
+        assert!(run.status.success(), "git {args:?}: {}", text(&run.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "old"]);
+    project.write("blueprints/site/templates/secret.yaml", &secret(markers[1]));
+    for format in FORMATS {
+        let run = project.catalyst(&["--format", format, "diff", "--base", "HEAD"]);
+        let printed = [text(&run.stdout), text(&run.stderr)].concat();
+        assert_eq!(run.status.code(), Some(0), "{format}: {printed}");
+        assert!(printed.contains("site-db"), "{format}: the changed Secret is named:\n{printed}");
+        for marker in markers {
+            assert!(!printed.contains(marker), "{format}: {marker} appears in the diff:\n{printed}");
+        }
+    }
+}
