@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage:
 //! [`load`] → [`resolve`] (with [`validate`] and [`expr`]) → [`plan`] →
-//! [`render`] → [`emit`]. [`compile`] runs every stage up to an in-memory
+//! [`render`] → [`emit`]. [`lint`] runs rules over a catalog on its own. [`compile`] runs every stage up to an in-memory
 //! [`render::Output`], which `build` writes and other commands can compare
 //! or publish without touching the disk. Diagnostics share one model
 //! ([`diagnostic`]) and several renderers ([`report`]).
@@ -14,6 +14,7 @@ pub mod diff;
 pub mod emit;
 pub mod expr;
 pub mod infra;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod plan;

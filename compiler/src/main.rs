@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use catalyst::diagnostic::Diagnostics;
 use catalyst::report::{self, Format};
-use catalyst::{codes, emit, Compilation};
+use catalyst::source::Sources;
+use catalyst::{codes, emit};
 
 #[derive(Parser)]
 #[command(name = "catalyst", version, about = "Compiles an OpenOva Catalyst Sovereign into the GitOps tree Flux reconciles")]
@@ -51,6 +53,15 @@ enum Command {
         #[arg(long)]
         exit_code: bool,
     },
+    /// Run the lint rules over Blueprint catalogs (configured by the nearest catalyst.toml)
+    Lint {
+        /// Catalog folders
+        #[arg(default_value = "blueprints")]
+        catalogs: Vec<PathBuf>,
+        /// The configuration file [default: catalyst.toml in the catalog's folder or its nearest ancestor]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print the long explanation of a diagnostic code
     Explain {
         /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
@@ -68,8 +79,13 @@ fn main() -> ExitCode {
     ExitCode::from(match cli.command {
         Command::Check { sovereign } => {
             let compilation = catalyst::compile(&sovereign);
-            print_diagnostics(cli.format, &compilation);
-            exit_code(&compilation)
+            print_diagnostics(cli.format, &compilation.diagnostics, &compilation.sources);
+            exit_code(&compilation.diagnostics)
+        }
+        Command::Lint { catalogs, config } => {
+            let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config });
+            print_diagnostics(cli.format, &linted.diagnostics, &linted.sources);
+            exit_code(&linted.diagnostics)
         }
         Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
@@ -77,22 +93,22 @@ fn main() -> ExitCode {
     })
 }
 
-fn print_diagnostics(format: Format, compilation: &Compilation) {
-    if compilation.diagnostics.is_empty() && format == Format::Human {
+fn print_diagnostics(format: Format, diagnostics: &Diagnostics, sources: &Sources) {
+    if diagnostics.is_empty() && format == Format::Human {
         return;
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(format, &compilation.diagnostics, &compilation.sources, color);
+    let text = report::render(format, diagnostics, sources, color);
     match format {
         Format::Human => eprint!("{text}"),
         Format::Json | Format::Github | Format::Markdown => print!("{text}"),
     }
 }
 
-fn exit_code(compilation: &Compilation) -> u8 {
-    if compilation.diagnostics.iter().any(|d| d.code.starts_with("catalyst::io::")) {
+fn exit_code(diagnostics: &Diagnostics) -> u8 {
+    if diagnostics.iter().any(|d| d.code.starts_with("catalyst::io::")) {
         FAILURE
-    } else if compilation.diagnostics.has_errors() {
+    } else if diagnostics.has_errors() {
         DIAGNOSTICS
     } else {
         OK
@@ -101,8 +117,8 @@ fn exit_code(compilation: &Compilation) -> u8 {
 
 fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool) -> u8 {
     let compilation = catalyst::compile(sovereign);
-    print_diagnostics(format, &compilation);
-    let Some(tree) = &compilation.output else { return exit_code(&compilation) };
+    print_diagnostics(format, &compilation.diagnostics, &compilation.sources);
+    let Some(tree) = &compilation.output else { return exit_code(&compilation.diagnostics) };
     let dir = output.unwrap_or_else(|| {
         let fqdn = sovereign.canonicalize().ok().and_then(|p| {
             let dir = if p.is_dir() { p } else { p.parent()?.to_path_buf() };
@@ -163,6 +179,9 @@ fn explain(code: &str) -> u8 {
     match codes::find(code) {
         Some(c) => {
             println!("{}: {}\n\n{}", c.code, c.summary, c.explanation);
+            if let Some(rule) = catalyst::lint::rule(c.code) {
+                println!("\nDefault severity: {:?} (change it in catalyst.toml `[lint.rules]`).", rule.default);
+            }
             OK
         }
         None => {
