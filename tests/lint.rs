@@ -2,8 +2,8 @@
 //! silent on a well-written catalog, obeys `catalyst.toml` and inline
 //! suppressions, and never panics on a malformed catalog.
 //!
-//! Every folder of `tests/lint/` is one case: a `blueprints/` catalog, an
-//! optional `catalyst.toml` and an `expected.txt` listing, one per line,
+//! Every folder of `tests/lint/` is one case: a `blueprints/` catalog and/or
+//! a `built/` tree (for the emitted-object rules), an optional `catalyst.toml` and an `expected.txt` listing, one per line,
 //! `<code> <path relative to the case>:<line>` and optionally the severity
 //! (`warning` or `error`) the finding must have. The list must equal the
 //! findings, no more, no fewer. Expectations are written by hand.
@@ -30,9 +30,18 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
+fn lint_request(request: &Request) -> Linted {
+    catch_unwind(AssertUnwindSafe(|| lint(request))).unwrap_or_else(|_| panic!("lint panicked on {request:?}"))
+}
+
 fn lint_catalog(catalog: &Path) -> Linted {
-    let request = Request { catalogs: vec![catalog.to_path_buf()], config: None };
-    catch_unwind(AssertUnwindSafe(|| lint(&request))).unwrap_or_else(|_| panic!("lint panicked on {}", catalog.display()))
+    lint_request(&Request { catalogs: vec![catalog.to_path_buf()], ..Request::default() })
+}
+
+/// A case's `blueprints/` catalog and `built/` tree, whichever it has.
+fn lint_case(case: &Path) -> Linted {
+    let existing = |name: &str| Some(case.join(name)).filter(|p| p.is_dir()).into_iter().collect();
+    lint_request(&Request { catalogs: existing("blueprints"), built: existing("built"), ..Request::default() })
 }
 
 /// The findings as `code path:line severity`, paths relative to `root`.
@@ -60,7 +69,7 @@ fn every_case_reports_exactly_its_expected_findings() {
     for case in cases() {
         let text = fs::read_to_string(case.join("expected.txt")).expect("expected.txt");
         let expected: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-        let found = findings(&lint_catalog(&case.join("blueprints")), &case);
+        let found = findings(&lint_case(&case), &case);
         let mut missing: Vec<&str> = Vec::new();
         let mut unmatched = found.clone();
         for line in &expected {
@@ -97,6 +106,12 @@ fn every_rule_has_a_case_that_fires_it() {
 #[test]
 fn the_shipped_catalog_is_clean() {
     let linted = lint_catalog(&repo().join("blueprints"));
+    assert!(linted.diagnostics.is_empty(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
+}
+
+#[test]
+fn the_examples_compile_to_objects_the_emitted_rules_accept() {
+    let linted = lint_request(&Request { sovereigns: common::example_sovereigns(), ..Request::default() });
     assert!(linted.diagnostics.is_empty(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
 }
 

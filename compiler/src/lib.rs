@@ -57,7 +57,8 @@ pub fn compile_in(vfs: Arc<dyn vfs::Vfs>, sovereign: &Path) -> Compilation {
     Compilation { sources, diagnostics, output }
 }
 
-fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
+/// [`compile_in`] into the caller's sources and diagnostics (e.g. lint, which adds its own findings).
+pub fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
     let project = load::load(path, vfs, sources, diagnostics)?;
     diagnostics.extend(sovereign::check(&project, sources));
     if diagnostics.has_errors() {

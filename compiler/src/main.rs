@@ -61,6 +61,12 @@ enum Command {
         /// The configuration file [default: catalyst.toml in the catalog's folder or its nearest ancestor]
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Also compile this Sovereign in memory and run the emitted-object rules over its output (repeatable)
+        #[arg(long = "sovereign", value_name = "DIR")]
+        sovereigns: Vec<PathBuf>,
+        /// Also run the emitted-object rules over a built tree, e.g. out/<fqdn> (repeatable)
+        #[arg(long, value_name = "DIR")]
+        built: Vec<PathBuf>,
     },
     /// Print the long explanation of a diagnostic code
     Explain {
@@ -82,8 +88,8 @@ fn main() -> ExitCode {
             print_diagnostics(cli.format, &compilation.diagnostics, &compilation.sources);
             exit_code(&compilation.diagnostics)
         }
-        Command::Lint { catalogs, config } => {
-            let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config });
+        Command::Lint { catalogs, config, sovereigns, built } => {
+            let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config, sovereigns, built });
             print_diagnostics(cli.format, &linted.diagnostics, &linted.sources);
             exit_code(&linted.diagnostics)
         }

@@ -76,7 +76,8 @@ impl Config {
     /// Reads the configuration the request names, or the nearest `catalyst.toml` above the first catalog.
     pub fn load(vfs: &dyn Vfs, request: &Request, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Config {
         let found = request.config.clone().or_else(|| {
-            let start = vfs.canonicalize(request.catalogs.first()?).ok()?;
+            let first = request.catalogs.iter().chain(&request.sovereigns).chain(&request.built).next()?;
+            let start = vfs.canonicalize(first).ok()?;
             start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|file| vfs.is_file(file))
         });
         let Some(path) = found else { return Config::default() };

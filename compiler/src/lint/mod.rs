@@ -10,6 +10,7 @@
 mod blueprint;
 pub mod config;
 mod depends;
+pub mod emitted;
 mod schema;
 
 use std::collections::HashSet;
@@ -149,6 +150,34 @@ rules! {
         "cloud-init installs Flux and Cilium before Flux exists, at bp-flux `pins.flux` and bp-cilium `pins.cilium`: that pin is the one place the release is written.",
         bad: "metadata: {name: bp-flux}\nspec: {version: 1.0.0}",
         good: "metadata: {name: bp-flux}\nspec: {version: 1.0.0, pins: {flux: 2.4.0}}";
+    "emitted-api-version" Error "an emitted object with a removed API version",
+        "Flux 2.8 serves only source.toolkit.fluxcd.io/v1, kustomize.toolkit.fluxcd.io/v1 and helm.toolkit.fluxcd.io/v2; External Secrets 2.x only external-secrets.io/v1. An object of a removed version is refused by the API server.",
+        bad: "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: HelmRepository",
+        good: "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository";
+    "emitted-depends-missing" Error "a dependsOn on an object that is not emitted",
+        "A Kustomization or HelmRelease that waits for an object nobody applies never becomes ready (bp-powerdns not found, 139ce37).",
+        bad: "kind: HelmRelease\nmetadata: {name: gitea}\nspec:\n  dependsOn: [{name: bp-powerdns}]   # no such HelmRelease",
+        good: "kind: HelmRelease\nmetadata: {name: gitea}\nspec:\n  dependsOn: [{name: powerdns}]";
+    "emitted-depends-kind" Error "a dependsOn that names an object of another kind",
+        "Flux's dependsOn names objects of the same kind: a Kustomization that names a HelmRelease waits for a Kustomization of that name, which does not exist, and the ordering silently does not happen.",
+        bad: "kind: Kustomization\nspec:\n  dependsOn: [{name: postgres}]   # postgres is a HelmRelease",
+        good: "kind: Kustomization\nspec:\n  dependsOn: [{name: postgres-app}]   # the Kustomization that applies it";
+    "emitted-depends-cycle" Error "a cycle in the emitted dependsOn graph",
+        "Objects that wait for each other are never reconciled.",
+        bad: "a dependsOn b\nb dependsOn a",
+        good: "a dependsOn b\nb dependsOn nothing";
+    "emitted-remediation" Warning "a HelmRelease without install and upgrade remediation",
+        "Without remediation a failed install or upgrade stays failed, half-applied, until someone intervenes; with it helm-controller retries and rolls back.",
+        bad: "kind: HelmRelease\nspec:\n  chart: {…}",
+        good: "kind: HelmRelease\nspec:\n  install: {remediation: {retries: 3}}\n  upgrade: {remediation: {retries: 3, remediateLastFailure: true}}";
+    "emitted-sovereign-ref" Error "an Organization whose sovereignRef is not an FQDN",
+        "The Organization CRD admits spec.sovereignRef only in FQDN form (^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$).",
+        bad: "kind: Organization\nspec: {sovereignRef: omantel}",
+        good: "kind: Organization\nspec: {sovereignRef: omantel.omani.works}";
+    "emitted-region" Error "an Application region not in canonical form",
+        "Application regions are canonical 4-segment names {provider}-{region}-{building-block}-{env}; upstream relaxed the CRD pattern, our rule stays.",
+        bad: "kind: Application\nspec: {regions: [fsn1]}",
+        good: "kind: Application\nspec: {regions: [hz-fsn-rtz-prod]}";
     "suppression" Error "an inline suppression without a reason or for an unknown rule",
         "`# catalyst: allow(<rule>) -- <reason>` on the offending line or the line before silences a rule there. The reason is mandatory so that reviewers see why; a suppression naming no known rule silences nothing and is reported.",
         bad: "# catalyst: allow(name-prefix)\nname: wordpress",
@@ -168,6 +197,10 @@ pub struct Request {
     pub catalogs: Vec<PathBuf>,
     /// `catalyst.toml` to use instead of the one found above the first catalog.
     pub config: Option<PathBuf>,
+    /// Sovereigns whose compiled output the emitted-object rules judge (compiled in memory).
+    pub sovereigns: Vec<PathBuf>,
+    /// Built trees (`catalyst build -o DIR`) the emitted-object rules judge.
+    pub built: Vec<PathBuf>,
 }
 
 /// The files read and the findings, after configuration and suppressions.
@@ -215,6 +248,20 @@ pub fn lint_in(vfs: Arc<dyn Vfs>, request: &Request) -> Linted {
     found.extend(blueprint::check(&catalog, &mut sources));
     found.extend(schema::check(&catalog, &sources));
     found.extend(depends::check(&catalog, &sources));
+    for sovereign in &request.sovereigns {
+        let mut compiled = Diagnostics::default();
+        let output = crate::compile_into(vfs.clone(), sovereign, &mut sources, &mut compiled);
+        found.extend(compiled);
+        // Shown where `catalyst build` writes by default: out/<fqdn>/.
+        let shown = Path::new("out").join(sovereign.file_name().unwrap_or_default());
+        found.extend(output.map(|output| emitted::check(&output, &shown, &mut sources)).unwrap_or_default());
+    }
+    for dir in &request.built {
+        match emitted::read_built(&*vfs, dir) {
+            Ok(output) => found.extend(emitted::check(&output, dir, &mut sources)),
+            Err(d) => found.push(d),
+        }
+    }
     diagnostics.extend(judge(found, &config, &*vfs, &sources));
     diagnostics.sort();
     Linted { sources, diagnostics }
