@@ -7,7 +7,13 @@
 #             wheel): Debian's kubernetes-client package is too old.
 #   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
 #             every emitted cloud-config (Debian package cloud-init).
+#   SARIF     `cargo test --test sarif` validates `--format sarif` against the
+#             official SARIF 2.1.0 schema (SchemaStore's sarif-2.1.0.json). When
+#             ../shared/upstream-schemas/schemastore/ lacks it, it is taken from
+#             the npm package @microsoft/jest-sarif, which ships it, into
+#             ${XDG_CACHE_HOME:-~/.cache}/catalyst-test-tools/ (never into the repo).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 if ! command -v cloud-init >/dev/null 2>&1; then
     echo "cloud-init not found: installing the Debian package" >&2
@@ -43,6 +49,16 @@ if ! have_kubectl; then
         echo "       add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
         exit 1
     fi
+fi
+
+sarif_schema="${XDG_CACHE_HOME:-$HOME/.cache}/catalyst-test-tools/sarif-2.1.0.json"
+if [[ ! -f ../shared/upstream-schemas/schemastore/sarif-2.1.0.json && ! -s "$sarif_schema" ]]; then
+    echo "SARIF 2.1.0 schema not found: taking it from the npm package @microsoft/jest-sarif" >&2
+    scratch="$(mktemp -d)"
+    (cd "$scratch" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && tar xzf ./*.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json)
+    mkdir -p "$(dirname "$sarif_schema")"
+    mv "$scratch/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$sarif_schema"
+    rm -rf "$scratch"
 fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".

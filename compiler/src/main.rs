@@ -107,7 +107,7 @@ fn print_diagnostics(format: Format, diagnostics: &Diagnostics, sources: &Source
     let text = report::render(format, diagnostics, sources, color);
     match format {
         Format::Human => eprint!("{text}"),
-        Format::Json | Format::Github | Format::Markdown => print!("{text}"),
+        Format::Json | Format::Github | Format::Markdown | Format::Sarif => print!("{text}"),
     }
 }
 
