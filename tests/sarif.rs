@@ -113,15 +113,7 @@ fn check_sarif_is_valid_for_clean_and_broken_sovereigns() {
 
     // An unknown field in a copy of the bad-input base project, found at an absolute path.
     let scratch = tempfile::tempdir().expect("temp dir");
-    for entry in walkdir::WalkDir::new(repo().join("tests/bad-inputs/_base")) {
-        let entry = entry.expect("entry");
-        let target = scratch.path().join(entry.path().strip_prefix(repo().join("tests/bad-inputs/_base")).expect("below"));
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
+    common::copy_tree(&repo().join("tests/bad-inputs/_base"), scratch.path());
     let file = scratch.path().join("sovereigns/base.example.com/sovereign.yaml");
     let text = fs::read_to_string(&file).expect("read").replace("  provider: hetzner\n", "  provider: hetzner\n  colour: blue\n");
     fs::write(&file, text).expect("write");

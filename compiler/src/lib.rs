@@ -27,7 +27,7 @@ pub mod validate;
 pub mod vfs;
 pub mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diagnostic::Diagnostics;
@@ -41,6 +41,21 @@ pub struct Compilation {
     pub sources: Sources,
     pub diagnostics: Diagnostics,
     pub output: Option<Output>,
+}
+
+/// The Sovereign folders `sovereigns/<fqdn>/` that hold a sovereign.yaml below `root`, relative to it, sorted.
+pub fn sovereigns_in(vfs: &dyn vfs::Vfs, root: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = vfs
+        .files_under(&root.join("sovereigns"))
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.strip_prefix(root).ok()?;
+            (relative.components().count() == 3 && relative.ends_with("sovereign.yaml"))
+                .then(|| relative.parent().map(Path::to_path_buf))?
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Runs every stage up to the rendered tree, in memory, reading from disk.

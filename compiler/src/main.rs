@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -23,10 +24,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a Sovereign and its catalog; write nothing
+    /// Validate Sovereigns and their catalogs; write nothing
     Check {
-        /// The Sovereign folder (or its sovereign.yaml)
-        sovereign: PathBuf,
+        /// Sovereign folders (or their sovereign.yaml) [default: every sovereigns/*/ below the working directory]
+        sovereigns: Vec<PathBuf>,
     },
     /// Compile a Sovereign into its GitOps tree
     Build {
@@ -83,11 +84,7 @@ const FAILURE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
-        Command::Check { sovereign } => {
-            let compilation = catalyst::compile(&sovereign);
-            print_diagnostics(cli.format, &compilation.diagnostics, &compilation.sources);
-            exit_code(&compilation.diagnostics)
-        }
+        Command::Check { sovereigns } => check(cli.format, sovereigns),
         Command::Lint { catalogs, config, sovereigns, built } => {
             let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config, sovereigns, built });
             print_diagnostics(cli.format, &linted.diagnostics, &linted.sources);
@@ -97,6 +94,26 @@ fn main() -> ExitCode {
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
         Command::Explain { code } => explain(&code),
     })
+}
+
+fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
+    if sovereigns.is_empty() {
+        sovereigns = catalyst::sovereigns_in(&catalyst::vfs::DiskFs, Path::new(""));
+        if sovereigns.is_empty() {
+            eprintln!("error: no Sovereign named and no sovereigns/*/sovereign.yaml below the working directory");
+            return FAILURE;
+        }
+    }
+    // One report for all: machine formats print one document.
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    for sovereign in sovereigns {
+        let mut own = Diagnostics::default();
+        catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), &sovereign, &mut sources, &mut own);
+        diagnostics.extend(own);
+    }
+    diagnostics.sort();
+    print_diagnostics(format, &diagnostics, &sources);
+    exit_code(&diagnostics)
 }
 
 fn print_diagnostics(format: Format, diagnostics: &Diagnostics, sources: &Sources) {

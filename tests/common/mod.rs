@@ -34,3 +34,16 @@ pub fn compile_ok(sovereign: &Path) -> (Compilation, Output) {
     };
     (compilation, output)
 }
+
+/// Copies every file below `from` to the same relative path below `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.expect("readable");
+        let target = to.join(entry.path().strip_prefix(from).expect("below"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
