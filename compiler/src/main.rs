@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use catalyst::diagnostic::Diagnostics;
 use catalyst::report::{self, Format};
@@ -74,6 +74,10 @@ enum Command {
         /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
         code: String,
     },
+    /// Print a shell completion script, e.g. `catalyst completions bash > /etc/bash_completion.d/catalyst`
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `catalyst man > catalyst.1`
+    Man,
 }
 
 /// Exit codes of DESIGN §5.
@@ -93,6 +97,17 @@ fn main() -> ExitCode {
         Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut std::io::stdout());
+            OK
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => OK,
+            Err(e) => {
+                eprintln!("error: cannot write the man page: {e}");
+                FAILURE
+            }
+        },
     })
 }
 
