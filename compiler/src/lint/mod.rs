@@ -30,6 +30,9 @@ use config::{Config, Level};
 /// The prefix of every lint rule's code.
 pub const PREFIX: &str = "catalyst::lint::";
 
+/// The generic structural rule; dedicated rules win over it at the same place.
+const SCHEMA: &str = "catalyst::lint::schema";
+
 /// A lint rule: its code (with the explanation `catalyst explain` prints) and default severity.
 pub struct Rule {
     pub code: Code,
@@ -253,7 +256,8 @@ pub fn lint_in(vfs: Arc<dyn Vfs>, request: &Request) -> Linted {
         let output = crate::compile_into(vfs.clone(), sovereign, &mut sources, &mut compiled);
         found.extend(compiled);
         // Shown where `catalyst build` writes by default: out/<fqdn>/.
-        let shown = Path::new("out").join(sovereign.file_name().unwrap_or_default());
+        let folder = if sovereign.ends_with("sovereign.yaml") { sovereign.parent().unwrap_or(sovereign) } else { sovereign };
+        let shown = Path::new("out").join(folder.file_name().unwrap_or_default());
         found.extend(output.map(|output| emitted::check(&output, &shown, &mut sources)).unwrap_or_default());
     }
     for dir in &request.built {
@@ -271,7 +275,7 @@ pub fn lint_in(vfs: Arc<dyn Vfs>, request: &Request) -> Linted {
 fn judge(found: Vec<Diagnostic>, config: &Config, vfs: &dyn Vfs, sources: &Sources) -> Vec<Diagnostic> {
     // A dedicated rule's finding wins over the generic schema finding at the same place.
     let dedicated: HashSet<(FileId, usize, usize)> =
-        found.iter().filter(|d| d.code != RULES[0].code.code).filter_map(|d| d.primary_span()).map(key).collect();
+        found.iter().filter(|d| d.code != SCHEMA).filter_map(|d| d.primary_span()).map(key).collect();
     let (suppressions, malformed) = config::Suppressions::scan(sources);
     let mut kept = Vec::new();
     for mut d in found.into_iter().chain(malformed) {
@@ -280,7 +284,7 @@ fn judge(found: Vec<Diagnostic>, config: &Config, vfs: &dyn Vfs, sources: &Sourc
             kept.push(d); // I/O and YAML problems are not rules: always reported.
             continue;
         };
-        if rule.name() == "schema" && span.is_some_and(|s| dedicated.contains(&key(s))) {
+        if d.code == SCHEMA && span.is_some_and(|s| dedicated.contains(&key(s))) {
             continue;
         }
         d.severity = match config.level(rule) {
@@ -342,9 +346,7 @@ fn load(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, found: &mut Vec<
             };
             let json = root.to_json();
             sources.set_root(file, root);
-            found.extend(
-                crate::load::schema::check(InputKind::Blueprint, file, &json, sources).into_iter().map(|d| recode(d, RULES[0].code.code)),
-            );
+            found.extend(crate::load::schema::check(InputKind::Blueprint, file, &json, sources).into_iter().map(|d| recode(d, SCHEMA)));
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let blueprint = typed(&json, &dir, file);
             entries.push(Entry { file, json, catalog, blueprint });
