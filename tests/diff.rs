@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::repo;
+use common::{copy_tree, repo};
 use serde_json::Value;
 
 const SOVEREIGN: &str = "sovereigns/omantel.omani.works";
@@ -93,18 +93,6 @@ fn git_identity(n: u32) -> Vec<(&'static str, String)> {
         ("GIT_CONFIG_NOSYSTEM", "1".into()),
         ("HOME", std::env::temp_dir().display().to_string()),
     ]
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
-        let entry = entry.expect("readable");
-        let target = to.join(entry.path().strip_prefix(from).expect("below"));
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn golden_dir() -> PathBuf {

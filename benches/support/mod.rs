@@ -78,3 +78,41 @@ pub fn measure(args: &[&str]) -> Run {
 pub fn settle() {
     rustix::fs::sync();
 }
+
+/// Writes a lint-clean catalog of `count` Blueprints into `root`: chart Blueprints with a
+/// configSchema (defaults, required keys, a secret), each depending on up to two earlier ones
+/// (requirement, alias, `when`, expression values), and every tenth a template Blueprint.
+pub fn generate_catalog(root: &Path, count: usize) -> PathBuf {
+    let catalog = root.join("blueprints");
+    for i in 0..count {
+        let dir = catalog.join(format!("gen-{i:04}"));
+        let template = i % 10 == 9;
+        let manifests = if template { "templates: ./templates" } else { "chart: ./chart" };
+        let mut text = format!(
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-gen-{i:04}\nspec:\n  version: 1.{}.0\n  card: {{title: Generated {i}}}\n  visibility: listed\n  configSchema:\n    type: object\n    required: [hostname]\n    properties:\n      hostname: {{type: string, default: gen{i}.example.com}}\n      replicas: {{type: integer, minimum: 1, default: 2}}\n      database:\n        type: object\n        properties:\n          mode: {{type: string, enum: [embedded, external], default: embedded}}\n      password: {{type: string, format: secret}}\n  placementSchema: {{modes: [single-region, active-active], default: single-region, minRegions: 1, maxRegions: 3}}\n  manifests:\n    {manifests}\n",
+            i % 7
+        );
+        let depends: Vec<usize> =
+            [i / 2, i / 3].into_iter().filter(|&d| d < i).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        if !depends.is_empty() {
+            text.push_str("  depends:\n");
+            for d in depends {
+                let _ = write!(
+                    text,
+                    "    - blueprint: bp-gen-{d:04}\n      version: ^1\n      alias: dep-{d}\n      when: \"{{{{ .config.database.mode == 'embedded' }}}}\"\n      values: {{hostname: \"{{{{ .application.name }}}}-{d}.example.com\", replicas: 1}}\n"
+                );
+            }
+        }
+        fs::create_dir_all(&dir).expect("create blueprint dir");
+        fs::write(dir.join("blueprint.yaml"), text).expect("write blueprint");
+        if template {
+            fs::create_dir_all(dir.join("templates")).expect("create templates");
+            fs::write(dir.join("templates/configmap.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{{ .application.name }}\"\ndata:\n  replicas: \"{{ config.replicas }}\"\n").expect("write template");
+        } else {
+            fs::create_dir_all(dir.join("chart")).expect("create chart");
+            fs::write(dir.join("chart/Chart.yaml"), format!("apiVersion: v2\nname: gen-{i:04}\nversion: 1.{}.0\n", i % 7))
+                .expect("write chart");
+        }
+    }
+    catalog
+}

@@ -88,10 +88,17 @@ codes! {
     "catalyst::pin::mismatch" => "one upstream version pinned differently in two places", "A version the Sovereign depends on twice (the Flux release cloud-init installs and the flux2 chart bp-flux upgrades to; the Cilium release installed before Flux and the one bp-cilium adopts) must agree everywhere. A mismatch made bp-flux run `helm install` over the live Flux, whose rollback deleted the Flux controllers (omantel, 2026-04-29). Both places are named; change them together.";
     "catalyst::pin::missing" => "a Blueprint the bring-up depends on declares no pin", "cloud-init installs Flux and Cilium before Flux exists, at the releases bp-flux and bp-cilium pin (`pins.flux`, `pins.cilium`): without the pin, or without the Blueprint in the kit, there is no one place the version comes from.";
     "catalyst::diff::git" => "a revision or repository `diff` cannot read", "`catalyst diff` reads both revisions from the Git object database: run it inside the repository and name revisions `git rev-parse` knows. A shallow CI clone needs the base commit fetched (e.g. `git fetch --depth=1 origin main`). Exit code 2.";
+    "catalyst::lint::config" => "an invalid catalyst.toml", "The lint configuration (`catalyst.toml` at the repository root or the nearest ancestor of the catalog) is TOML with one table: `[lint.rules]` maps a rule (`name-prefix` or `catalyst::lint::name-prefix`) to `off`, `warning` or `error`; `[[lint.ignore]]` entries hold `paths` (globs relative to the file) and optionally `rules` (default: every rule). Unknown keys and rules are refused so that a typo does not silently switch nothing off.";
     "catalyst::render::template" => "a template failed to render", "Template Blueprints must render valid Kubernetes YAML with a metadata.name on every object, within the fuel limit.";
+}
+
+/// Every code: the compiler's and the lint rules'.
+pub fn all() -> impl Iterator<Item = &'static Code> {
+    CODES.iter().chain(crate::lint::RULES.iter().map(|r| &r.code))
 }
 
 pub fn find(code: &str) -> Option<&'static Code> {
     let wanted = if code.starts_with("catalyst::") { code.to_string() } else { format!("catalyst::{code}") };
-    CODES.iter().find(|c| c.code == wanted)
+    // A lint rule may also be named alone: `catalyst explain name-prefix`.
+    all().find(|c| c.code == wanted).or_else(|| crate::lint::rule(code).map(|r| &r.code))
 }

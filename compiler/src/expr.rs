@@ -5,6 +5,8 @@
 //! system), no access to the environment or network, strict undefined
 //! variables and bounded fuel, so a hostile Blueprint cannot hang a build.
 
+use std::collections::HashSet;
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value};
@@ -74,6 +76,20 @@ pub fn render_values(env: &Environment<'_>, values: &Json, context: &Json) -> Re
 /// Renders a template text (leading-dot references accepted inside `{{ }}`).
 pub fn render_text(env: &Environment<'_>, source: &str, context: &Json) -> Result<String, ExprError> {
     Ok(env.render_str(&strip_leading_dots_in_tags(source), Value::from(Serde(context)))?)
+}
+
+/// The variables (dotted paths such as `config.db.mode`) a `when` condition reads, or why it does not parse.
+pub fn expression_variables(env: &Environment<'_>, source: &str) -> Result<HashSet<String>, minijinja::Error> {
+    let inner = sole_expression(source).unwrap_or(source);
+    Ok(env.compile_expression_owned(strip_leading_dots(inner))?.undeclared_variables(true))
+}
+
+/// The variables a `values` string or a template file reads, or why it does not parse.
+pub fn template_variables(env: &Environment<'_>, source: &str) -> Result<HashSet<String>, minijinja::Error> {
+    if let Some(inner) = sole_expression(source) {
+        return Ok(env.compile_expression_owned(strip_leading_dots(inner))?.undeclared_variables(true));
+    }
+    Ok(env.template_from_str(&strip_leading_dots_in_tags(source))?.undeclared_variables(true))
 }
 
 /// `{{ expr }}` → `expr` when the string is one expression and nothing else.

@@ -27,6 +27,9 @@ pub struct BringUpPins {
     pub cilium: String,
 }
 
+/// The Blueprints whose pins cloud-init installs before Flux exists: (Blueprint, pin).
+pub const BRING_UP_PINS: [(&str, &str); 2] = [("bp-flux", "flux"), ("bp-cilium", "cilium")];
+
 /// Spec checks for the OpenTofu module's inputs (only when `spec.infrastructure` is given).
 pub fn check_spec(project: &Project, sources: &Sources) -> Vec<Diagnostic> {
     let sovereign = &project.sovereign;
@@ -169,8 +172,7 @@ pub fn check_pins(
     if project.sovereign.spec.infrastructure.is_none() {
         return (None, problems);
     }
-    let flux = kit_pin(project, kit, sources, "bp-flux", "flux");
-    let cilium = kit_pin(project, kit, sources, "bp-cilium", "cilium");
+    let [flux, cilium] = BRING_UP_PINS.map(|(name, pin)| kit_pin(project, kit, sources, name, pin));
     match (flux, cilium) {
         (Ok(flux), Ok(cilium)) => (Some(BringUpPins { flux, cilium }), problems),
         (flux, cilium) => {
@@ -246,7 +248,8 @@ fn same_release(a: &str, b: &str) -> bool {
     a.trim_start_matches('v') == b.trim_start_matches('v')
 }
 
-fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
+/// A chart Blueprint's pins held to its `Chart.yaml` and `values.yaml`.
+pub fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     let Some(chart) = load_chart_file(vfs, bp, "Chart.yaml", sources, &mut problems) else { return problems };
     let values = load_chart_file(vfs, bp, "values.yaml", sources, &mut problems);

@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage:
 //! [`load`] → [`resolve`] (with [`validate`] and [`expr`]) → [`plan`] →
-//! [`render`] → [`emit`]. [`compile`] runs every stage up to an in-memory
+//! [`render`] → [`emit`]. [`lint`] runs rules over a catalog on its own. [`compile`] runs every stage up to an in-memory
 //! [`render::Output`], which `build` writes and other commands can compare
 //! or publish without touching the disk. Diagnostics share one model
 //! ([`diagnostic`]) and several renderers ([`report`]).
@@ -15,6 +15,7 @@ pub mod emit;
 pub mod expr;
 pub mod graph;
 pub mod infra;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod plan;
@@ -28,7 +29,7 @@ pub mod vfs;
 pub mod watch;
 pub mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diagnostic::Diagnostics;
@@ -42,6 +43,21 @@ pub struct Compilation {
     pub sources: Sources,
     pub diagnostics: Diagnostics,
     pub output: Option<Output>,
+}
+
+/// The Sovereign folders `sovereigns/<fqdn>/` that hold a sovereign.yaml below `root`, relative to it, sorted.
+pub fn sovereigns_in(vfs: &dyn vfs::Vfs, root: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = vfs
+        .files_under(&root.join("sovereigns"))
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.strip_prefix(root).ok()?;
+            (relative.components().count() == 3 && relative.ends_with("sovereign.yaml"))
+                .then(|| relative.parent().map(Path::to_path_buf))?
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Runs every stage up to the rendered tree, in memory, reading from disk.
@@ -58,7 +74,8 @@ pub fn compile_in(vfs: Arc<dyn vfs::Vfs>, sovereign: &Path) -> Compilation {
     Compilation { sources, diagnostics, output }
 }
 
-fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
+/// [`compile_in`] into the caller's sources and diagnostics (e.g. lint, which adds its own findings).
+pub fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
     let project = load::load(path, vfs, sources, diagnostics)?;
     diagnostics.extend(sovereign::check(&project, sources));
     if diagnostics.has_errors() {

@@ -3,11 +3,14 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use catalyst::diagnostic::Diagnostics;
 use catalyst::report::{self, Format};
-use catalyst::{codes, emit, Compilation};
+use catalyst::source::Sources;
+use catalyst::{codes, emit};
 
 #[derive(Parser)]
 #[command(name = "catalyst", version, about = "Compiles an OpenOva Catalyst Sovereign into the GitOps tree Flux reconciles")]
@@ -21,11 +24,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a Sovereign and its catalog; write nothing
+    /// Validate Sovereigns and their catalogs; write nothing
     Check {
-        /// The Sovereign folder (or its sovereign.yaml)
-        sovereign: PathBuf,
-        /// Check again on every change of the Sovereign, its Organizations or its catalogs
+        /// Sovereign folders (or their sovereign.yaml) [default: every sovereigns/*/ below the working directory]
+        sovereigns: Vec<PathBuf>,
+        /// Check again on every change of the Sovereign, its Organizations or its catalogs (one Sovereign)
         #[arg(long)]
         watch: bool,
     },
@@ -74,11 +77,30 @@ enum Command {
         #[arg(long, default_value_t = 2, requires = "focus")]
         depth: usize,
     },
+    /// Run the lint rules over Blueprint catalogs (configured by the nearest catalyst.toml)
+    Lint {
+        /// Catalog folders
+        #[arg(default_value = "blueprints")]
+        catalogs: Vec<PathBuf>,
+        /// The configuration file [default: catalyst.toml in the catalog's folder or its nearest ancestor]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also compile this Sovereign in memory and run the emitted-object rules over its output (repeatable)
+        #[arg(long = "sovereign", value_name = "DIR")]
+        sovereigns: Vec<PathBuf>,
+        /// Also run the emitted-object rules over a built tree, e.g. out/<fqdn> (repeatable)
+        #[arg(long, value_name = "DIR")]
+        built: Vec<PathBuf>,
+    },
     /// Print the long explanation of a diagnostic code
     Explain {
         /// e.g. catalyst::resolve::cycle (the `catalyst::` prefix may be omitted)
         code: String,
     },
+    /// Print a shell completion script, e.g. `catalyst completions bash > /etc/bash_completion.d/catalyst`
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `catalyst man > catalyst.1`
+    Man,
 }
 
 /// Exit codes of DESIGN §5.
@@ -89,21 +111,12 @@ const FAILURE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
-        Command::Check { sovereign, watch: true } => {
-            let mut stdout = std::io::stdout();
-            let terminal = stdout.is_terminal();
-            match catalyst::watch::run(&sovereign, cli.format, terminal, &mut stdout) {
-                Ok(()) => OK,
-                Err(e) => {
-                    eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
-                    FAILURE
-                }
-            }
-        }
-        Command::Check { sovereign, watch: false } => {
-            let compilation = catalyst::compile(&sovereign);
-            print_diagnostics(cli.format, &compilation);
-            exit_code(&compilation)
+        Command::Check { sovereigns, watch: true } => watch(cli.format, sovereigns),
+        Command::Check { sovereigns, watch: false } => check(cli.format, sovereigns),
+        Command::Lint { catalogs, config, sovereigns, built } => {
+            let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config, sovereigns, built });
+            print_diagnostics(cli.format, &linted.diagnostics, &linted.sources);
+            exit_code(&linted.diagnostics)
         }
         Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
@@ -112,17 +125,64 @@ fn main() -> ExitCode {
             graph(cli.format, &sovereign, view, to, &filter)
         }
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut std::io::stdout());
+            OK
+        }
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => OK,
+            Err(e) => {
+                eprintln!("error: cannot write the man page: {e}");
+                FAILURE
+            }
+        },
     })
+}
+
+fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
+    if sovereigns.is_empty() {
+        sovereigns = catalyst::sovereigns_in(&catalyst::vfs::DiskFs, Path::new(""));
+        if sovereigns.is_empty() {
+            eprintln!("error: no Sovereign named and no sovereigns/*/sovereign.yaml below the working directory");
+            return FAILURE;
+        }
+    }
+    // One report for all: machine formats print one document.
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    for sovereign in sovereigns {
+        let mut own = Diagnostics::default();
+        catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), &sovereign, &mut sources, &mut own);
+        diagnostics.extend(own);
+    }
+    diagnostics.sort();
+    print_diagnostics(format, &diagnostics, &sources);
+    exit_code(&diagnostics)
+}
+
+fn watch(format: Format, sovereigns: Vec<PathBuf>) -> u8 {
+    let [sovereign] = sovereigns.as_slice() else {
+        eprintln!("error: `check --watch` watches one Sovereign; name its folder");
+        return FAILURE;
+    };
+    let mut stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    match catalyst::watch::run(sovereign, format, terminal, &mut stdout) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
+            FAILURE
+        }
+    }
 }
 
 /// Human diagnostics go to stderr, machine-readable ones to stdout, unless
 /// stdout carries the command's own output.
-fn print_diagnostics_on(format: Format, compilation: &Compilation, stdout_is_free: bool) {
-    if compilation.diagnostics.is_empty() && format == Format::Human {
+fn print_diagnostics_on(format: Format, diagnostics: &Diagnostics, sources: &Sources, stdout_is_free: bool) {
+    if diagnostics.is_empty() && format == Format::Human {
         return;
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(format, &compilation.diagnostics, &compilation.sources, color);
+    let text = report::render(format, diagnostics, sources, color);
     if format == Format::Human || !stdout_is_free {
         eprint!("{text}");
     } else {
@@ -130,14 +190,14 @@ fn print_diagnostics_on(format: Format, compilation: &Compilation, stdout_is_fre
     }
 }
 
-fn print_diagnostics(format: Format, compilation: &Compilation) {
-    print_diagnostics_on(format, compilation, true);
+fn print_diagnostics(format: Format, diagnostics: &Diagnostics, sources: &Sources) {
+    print_diagnostics_on(format, diagnostics, sources, true);
 }
 
-fn exit_code(compilation: &Compilation) -> u8 {
-    if compilation.diagnostics.iter().any(|d| d.code.starts_with("catalyst::io::")) {
+fn exit_code(diagnostics: &Diagnostics) -> u8 {
+    if diagnostics.iter().any(|d| d.code.starts_with("catalyst::io::")) {
         FAILURE
-    } else if compilation.diagnostics.has_errors() {
+    } else if diagnostics.has_errors() {
         DIAGNOSTICS
     } else {
         OK
@@ -146,8 +206,8 @@ fn exit_code(compilation: &Compilation) -> u8 {
 
 fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool) -> u8 {
     let compilation = catalyst::compile(sovereign);
-    print_diagnostics(format, &compilation);
-    let Some(tree) = &compilation.output else { return exit_code(&compilation) };
+    print_diagnostics(format, &compilation.diagnostics, &compilation.sources);
+    let Some(tree) = &compilation.output else { return exit_code(&compilation.diagnostics) };
     let dir = output.unwrap_or_else(|| {
         let fqdn = sovereign.canonicalize().ok().and_then(|p| {
             let dir = if p.is_dir() { p } else { p.parent()?.to_path_buf() };
@@ -211,20 +271,22 @@ fn graph(
     to: catalyst::graph::render::GraphFormat,
     filter: &catalyst::graph::Filter,
 ) -> u8 {
-    let drawn = catalyst::graph::draw(std::sync::Arc::new(catalyst::vfs::DiskFs), sovereign, view, filter);
-    let compilation = Compilation { sources: drawn.sources, diagnostics: drawn.diagnostics, output: None };
+    let drawn = catalyst::graph::draw(Arc::new(catalyst::vfs::DiskFs), sovereign, view, filter);
     // The picture explains the errors, so it is printed even when there are some.
     if let Some(graph) = &drawn.graph {
         print!("{}", catalyst::graph::render::render(to, graph));
     }
-    print_diagnostics_on(format, &compilation, false);
-    exit_code(&compilation)
+    print_diagnostics_on(format, &drawn.diagnostics, &drawn.sources, false);
+    exit_code(&drawn.diagnostics)
 }
 
 fn explain(code: &str) -> u8 {
     match codes::find(code) {
         Some(c) => {
             println!("{}: {}\n\n{}", c.code, c.summary, c.explanation);
+            if let Some(rule) = catalyst::lint::rule(c.code) {
+                println!("\nDefault severity: {:?} (change it in catalyst.toml `[lint.rules]`).", rule.default);
+            }
             OK
         }
         None => {

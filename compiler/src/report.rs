@@ -18,6 +18,8 @@ pub enum Format {
     Github,
     /// Markdown for a pull-request comment (the human view in a code block)
     Markdown,
+    /// SARIF 2.1.0 (code scanning upload)
+    Sarif,
 }
 
 pub fn render(format: Format, diagnostics: &Diagnostics, sources: &Sources, color: bool) -> String {
@@ -26,6 +28,7 @@ pub fn render(format: Format, diagnostics: &Diagnostics, sources: &Sources, colo
         Format::Json => json(diagnostics, sources),
         Format::Github => github(diagnostics, sources),
         Format::Markdown => format!("```text\n{}```\n", human(diagnostics, sources, false).replace("```", "'''")),
+        Format::Sarif => sarif(diagnostics, sources),
     }
 }
 
@@ -79,6 +82,96 @@ pub fn json(diagnostics: &Diagnostics, sources: &Sources) -> String {
     let mut text = serde_json::to_string_pretty(&json!({"diagnostics": items, "dropped": diagnostics.dropped()})).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// SARIF 2.1.0: one run whose tool lists every code as a rule, one result per diagnostic.
+pub fn sarif(diagnostics: &Diagnostics, sources: &Sources) -> String {
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let codes: Vec<&crate::codes::Code> = crate::codes::all().collect();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| {
+            // Lint rules have a default severity; compiler codes are reported as they were found here, else as errors.
+            let default = crate::lint::rule(c.code)
+                .map(|r| r.default)
+                .or_else(|| diagnostics.iter().find(|d| d.code == c.code).map(|d| d.severity))
+                .unwrap_or(Severity::Error);
+            json!({
+                "id": c.code,
+                "shortDescription": {"text": c.summary},
+                "fullDescription": {"text": c.explanation},
+                "help": {"text": format!("{}\n\nMore: catalyst explain {}", c.explanation, c.code)},
+                "defaultConfiguration": {"level": level(default)},
+            })
+        })
+        .collect();
+    let location = |span: crate::source::Span, message: Option<&str>| {
+        let (file, line, column, end_line, end_column) = position(sources, span);
+        let mut location = json!({"physicalLocation": {
+            "artifactLocation": {"uri": file_uri(&file)},
+            "region": {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column},
+        }});
+        if let Some(text) = message {
+            location["message"] = json!({"text": text});
+        }
+        location
+    };
+    let results: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            for extra in d.notes.iter().map(|n| format!("note: {n}")).chain(d.help.iter().map(|h| format!("help: {h}"))) {
+                text.push('\n');
+                text.push_str(&extra);
+            }
+            let mut result = json!({"ruleId": d.code, "level": level(d.severity), "message": {"text": text}});
+            if let Some(index) = codes.iter().position(|c| c.code == d.code) {
+                result["ruleIndex"] = json!(index);
+            }
+            if let Some(span) = d.primary_span() {
+                result["locations"] = json!([location(span, None)]);
+            }
+            let related: Vec<serde_json::Value> =
+                d.labels.iter().filter(|l| Some(l.span) != d.primary_span()).map(|l| location(l.span, Some(&l.message))).collect();
+            if !related.is_empty() {
+                result["relatedLocations"] = json!(related);
+            }
+            result
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "catalyst", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            // Columns count characters, as in every other format.
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A path as a URI reference: relative paths stay relative, absolute ones become `file://` URIs.
+fn file_uri(path: &str) -> String {
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if encoded.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
 }
 
 pub fn github(diagnostics: &Diagnostics, sources: &Sources) -> String {

@@ -75,8 +75,21 @@ impl Sources {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// Every file read, in the order read.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> {
+        (0..self.files.len() as u32).map(FileId)
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
+    }
+
+    /// The span of a whole line (1-based), for findings that only know their line.
+    pub fn line_span(&self, id: FileId, line: usize) -> Span {
+        let file = self.get(id);
+        let start = file.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let end = file.text[start..].find('\n').map_or(file.text.len(), |n| start + n);
+        Span::new(id, start, end)
     }
 
     pub fn set_root(&mut self, id: FileId, root: Node) {

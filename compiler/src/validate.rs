@@ -41,18 +41,17 @@ pub struct ConfigSchema {
 impl ConfigSchema {
     pub fn compile(blueprint: &Blueprint, sources: &Sources) -> Result<ConfigSchema, Diagnostic> {
         let schema = blueprint.spec.config_schema.clone().unwrap_or_else(|| serde_json::json!({"type": "object"}));
-        let validator =
-            jsonschema::options().should_validate_formats(true).with_format("secret", |_: &str| true).build(&schema).map_err(|e| {
-                Diagnostic::error(
-                    "catalyst::blueprint::bad-config-schema",
-                    format!("the configSchema of {} is not a valid JSON Schema: {e}", blueprint.id()),
-                )
-                .with_label(Label::primary(
-                    sources.span_at(blueprint.origin.file, &format!("/spec/configSchema{}", e.instance_path().as_str())),
-                    "invalid schema",
-                ))
-                .with_help("configSchema must be a JSON Schema (draft 2020-12)")
-            })?;
+        let validator = schema_validator(&schema).map_err(|e| {
+            Diagnostic::error(
+                "catalyst::blueprint::bad-config-schema",
+                format!("the configSchema of {} is not a valid JSON Schema: {e}", blueprint.id()),
+            )
+            .with_label(Label::primary(
+                sources.span_at(blueprint.origin.file, &format!("/spec/configSchema{}", e.instance_path().as_str())),
+                "invalid schema",
+            ))
+            .with_help("configSchema must be a JSON Schema (draft 2020-12)")
+        })?;
         let mut secrets = Vec::new();
         collect_secrets(&schema, String::new(), &mut secrets);
         Ok(ConfigSchema { validator, schema, secrets })
@@ -63,7 +62,13 @@ impl ConfigSchema {
     }
 }
 
-fn is_secret_schema(schema: &Json) -> bool {
+/// A validator for a configSchema (or one of its subschemas): formats checked, `secret` accepted.
+pub fn schema_validator(schema: &Json) -> Result<Validator, jsonschema::ValidationError<'static>> {
+    jsonschema::options().should_validate_formats(true).with_format("secret", |_: &str| true).build(schema)
+}
+
+/// A field marked secret: `x-catalyst-secret: true` or `format: secret`.
+pub fn is_secret_schema(schema: &Json) -> bool {
     schema.get("x-catalyst-secret").and_then(Json::as_bool) == Some(true) || schema.get("format").and_then(Json::as_str) == Some("secret")
 }
 

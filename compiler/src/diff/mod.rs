@@ -175,19 +175,7 @@ impl Side {
     }
 
     fn sovereigns(&self) -> Vec<PathBuf> {
-        let dir = self.root.join("sovereigns");
-        let mut found: Vec<PathBuf> = self
-            .vfs
-            .files_under(&dir)
-            .into_iter()
-            .filter_map(|file| {
-                let relative = file.strip_prefix(&self.root).ok()?;
-                (relative.components().count() == 3 && relative.ends_with("sovereign.yaml"))
-                    .then(|| relative.parent().map(Path::to_path_buf))?
-            })
-            .collect();
-        found.sort();
-        found
+        crate::sovereigns_in(&*self.vfs, &self.root)
     }
 
     fn compile(&self, sovereign: &Path) -> Result<Output, (String, usize)> {

@@ -14,7 +14,8 @@ pub fn render(format: Format, report: &Report, color: bool) -> String {
     match format {
         Format::Human => human(report, color),
         Format::Markdown | Format::Github => markdown(report, MARKDOWN_LIMIT),
-        Format::Json => json(report),
+        // A difference is not a finding: SARIF has nothing to say about it, the JSON report does.
+        Format::Json | Format::Sarif => json(report),
     }
 }
 

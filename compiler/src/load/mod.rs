@@ -198,7 +198,7 @@ fn build_blueprint(
 }
 
 /// Exactly one manifest kind, at a path inside the Blueprint folder.
-fn check_manifests(vfs: &dyn Vfs, dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sources, diagnostics: &mut Diagnostics) {
+pub fn check_manifests(vfs: &dyn Vfs, dir: &Path, spec: &BlueprintSpec, id: FileId, sources: &Sources, diagnostics: &mut Diagnostics) {
     let declared = spec.manifests.declared();
     if declared.len() > 1 {
         diagnostics.push(

@@ -1,0 +1,208 @@
+//! What the user decides about the rules: `catalyst.toml` (severities, ignored
+//! paths) and inline suppressions in YAML comments.
+//!
+//! ```toml
+//! [lint.rules]
+//! name-prefix = "off"          # off | warning | error
+//! legacy-version = "error"
+//!
+//! [[lint.ignore]]
+//! paths = ["vendor/**"]        # globs relative to this file
+//! rules = ["name-prefix"]      # default: every rule
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{rule, Request, Rule};
+use crate::diagnostic::{Diagnostic, Diagnostics, Label, Severity};
+use crate::source::{FileId, Sources, Span};
+use crate::vfs::Vfs;
+
+/// The file name looked up at the catalog's folder and its ancestors.
+pub const FILE_NAME: &str = "catalyst.toml";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Off,
+    Warning,
+    Error,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    lint: Section,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, Level>,
+    #[serde(default)]
+    ignore: Vec<IgnoreEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IgnoreEntry {
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
+}
+
+struct Ignore {
+    paths: Vec<glob::Pattern>,
+    /// Rule names; empty = every rule.
+    rules: Vec<&'static str>,
+}
+
+/// The configuration in force: defaults when there is no `catalyst.toml`.
+#[derive(Default)]
+pub struct Config {
+    levels: HashMap<&'static str, Level>,
+    ignores: Vec<Ignore>,
+    /// The folder of `catalyst.toml`: ignore globs are relative to it.
+    root: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the configuration the request names, or the nearest `catalyst.toml` above the first catalog.
+    pub fn load(vfs: &dyn Vfs, request: &Request, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Config {
+        let found = request.config.clone().or_else(|| {
+            let first = request.catalogs.iter().chain(&request.sovereigns).chain(&request.built).next()?;
+            let start = vfs.canonicalize(first).ok()?;
+            start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|file| vfs.is_file(file))
+        });
+        let Some(path) = found else { return Config::default() };
+        let text = match crate::load::read_text(vfs, &path) {
+            Ok(text) => text,
+            Err(d) => {
+                diagnostics.push(d);
+                return Config::default();
+            }
+        };
+        let file = sources.add(&path, text);
+        let problem = |span: Span, message: String| {
+            Diagnostic::error("catalyst::lint::config", message)
+                .with_label(Label::primary(span, "here"))
+                .with_help("see `catalyst explain catalyst::lint::config`")
+        };
+        let parsed: File = match toml::from_str(&sources.get(file).text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let span = e.span().map_or(Span::new(file, 0, 0), |r| Span::new(file, r.start, r.end));
+                diagnostics.push(problem(span, format!("invalid {FILE_NAME}: {}", e.message())));
+                return Config::default();
+            }
+        };
+        let span_of = |s: &Spanned<String>| Span::new(file, s.span().start, s.span().end);
+        let mut problems = Vec::new();
+        let mut known = |name: &Spanned<String>| {
+            let found = rule(name.get_ref()).map(Rule::name);
+            if found.is_none() {
+                problems.push(problem(span_of(name), format!("`{}` is not a lint rule", name.get_ref())));
+            }
+            found
+        };
+        let levels = parsed.lint.rules.iter().filter_map(|(name, level)| Some((known(name)?, *level))).collect();
+        let mut ignores = Vec::new();
+        for entry in &parsed.lint.ignore {
+            let rules = entry.rules.iter().filter_map(&mut known).collect();
+            let paths = entry.paths.iter().filter_map(|pattern| {
+                glob::Pattern::new(pattern.get_ref())
+                    .map_err(|e| diagnostics.push(problem(span_of(pattern), format!("invalid glob `{}`: {e}", pattern.get_ref()))))
+                    .ok()
+            });
+            ignores.push(Ignore { paths: paths.collect(), rules });
+        }
+        diagnostics.extend(problems);
+        let root = vfs.canonicalize(&path).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+        Config { levels, ignores, root }
+    }
+
+    pub fn level(&self, rule: &Rule) -> Level {
+        self.levels.get(rule.name()).copied().unwrap_or(match rule.default {
+            Severity::Warning => Level::Warning,
+            Severity::Error => Level::Error,
+        })
+    }
+
+    /// Whether a finding of `rule` in the file at `path` is ignored by a path glob.
+    pub fn ignores(&self, vfs: &dyn Vfs, path: &Path, rule: &Rule) -> bool {
+        let (Some(root), Ok(real)) = (&self.root, vfs.canonicalize(path)) else { return false };
+        let Ok(relative) = real.strip_prefix(root) else { return false };
+        self.ignores
+            .iter()
+            .filter(|i| i.rules.is_empty() || i.rules.contains(&rule.name()))
+            .any(|i| i.paths.iter().any(|p| p.matches_path(relative)))
+    }
+}
+
+/// `# catalyst: allow(<rule>, …) -- <reason>` comments, by file and line.
+pub struct Suppressions {
+    allowed: Vec<(FileId, usize, Vec<&'static str>)>,
+}
+
+const MARKER: &str = "catalyst:";
+const SYNTAX: &str = "write `# catalyst: allow(<rule>) -- <reason>` on the offending line or the line before";
+
+impl Suppressions {
+    /// Finds every suppression in the files read, and the malformed ones as findings of the `suppression` rule.
+    pub fn scan(sources: &Sources) -> (Suppressions, Vec<Diagnostic>) {
+        let mut allowed = Vec::new();
+        let mut problems = Vec::new();
+        for file in sources.ids() {
+            let mut offset = 0;
+            for (index, line) in sources.get(file).text.split_inclusive('\n').enumerate() {
+                let start = offset;
+                offset += line.len();
+                let Some(at) = comment(line) else { continue };
+                let span = Span::new(file, start + at, start + line.trim_end().len());
+                match parse(&line[at..]) {
+                    Ok(rules) => allowed.push((file, index + 1, rules)),
+                    Err(why) => problems.push(
+                        Diagnostic::error("catalyst::lint::suppression", why)
+                            .with_label(Label::primary(span, "this suppression silences nothing"))
+                            .with_help(SYNTAX),
+                    ),
+                }
+            }
+        }
+        (Suppressions { allowed }, problems)
+    }
+
+    /// Whether a suppression on the span's line, or the line before, allows `rule`.
+    pub fn allows(&self, sources: &Sources, span: Span, rule: &Rule) -> bool {
+        let (line, _) = sources.get(span.file).line_col(span.start);
+        self.allowed.iter().any(|(file, at, rules)| *file == span.file && (*at == line || at + 1 == line) && rules.contains(&rule.name()))
+    }
+}
+
+/// Byte offset of a `# catalyst:` comment in a line.
+fn comment(line: &str) -> Option<usize> {
+    line.match_indices('#').map(|(i, _)| i).find(|&i| line[i + 1..].trim_start().starts_with(MARKER))
+}
+
+/// The rules a well-formed suppression comment allows.
+fn parse(comment: &str) -> Result<Vec<&'static str>, String> {
+    let body = comment.trim_start_matches('#').trim_start().trim_start_matches(MARKER).trim();
+    let (names, rest) =
+        body.strip_prefix("allow(").and_then(|b| b.split_once(')')).ok_or_else(|| format!("malformed suppression `{}`", comment.trim()))?;
+    let reason = rest.trim().strip_prefix("--").map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(format!("suppression `{}` gives no reason", comment.trim()));
+    }
+    names
+        .split(',')
+        .map(|name| {
+            rule(name.trim()).map(Rule::name).ok_or_else(|| format!("suppression names `{}`, which is not a lint rule", name.trim()))
+        })
+        .collect()
+}
