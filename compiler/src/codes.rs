@@ -35,6 +35,7 @@ codes! {
     "catalyst::blueprint::legacy-version" => "version at metadata.version", "Older Blueprints carry the version at metadata.version; the CRD reads spec.version.";
     "catalyst::blueprint::missing-version" => "a Blueprint without a version", "Every Blueprint needs spec.version (semver).";
     "catalyst::blueprint::bad-version" => "a version that is not semver", "Versions are MAJOR.MINOR.PATCH with an optional pre-release; no `v` prefix, no build metadata.";
+    "catalyst::blueprint::secret-in-collection" => "a secret field inside a list or a map", "Each secret field becomes one Secret filled from OpenBao by an ExternalSecret, named after its config path. A field inside `items` or `additionalProperties` has no fixed path, so its values would end up in Git: declare it as a named property.";
     "catalyst::blueprint::manifests" => "several manifest kinds", "A Blueprint ships exactly one of a Helm chart, minijinja templates or a kustomize base.";
     "catalyst::blueprint::path" => "a manifest path that leaves the Blueprint folder or does not exist", "Manifest paths are relative to the Blueprint folder; `..`, absolute paths and symbolic links that point outside are refused so that a catalog cannot read the rest of the disk.";
     "catalyst::blueprint::bad-config-schema" => "configSchema is not a valid JSON Schema", "The configSchema could not be compiled as a JSON Schema (draft 2020-12).";

@@ -15,6 +15,38 @@ use serde_json::Value as Json;
 /// Instructions one expression or template may execute.
 pub const FUEL: u64 = 200_000;
 
+/// Operators one `{{ … }}` or `{% … %}` may hold. minijinja's parser recurses
+/// once per prefix operator (`not not …`, `- - …`) without a depth guard, so a
+/// long chain overflows the stack; no real expression comes near this.
+pub const MAX_OPERATORS_PER_TAG: usize = 500;
+
+/// Refuses sources whose tags hold more operators than [`MAX_OPERATORS_PER_TAG`].
+fn check_complexity(source: &str) -> Result<(), ExprError> {
+    // Outside `{{ }}` a bare `when` string is one expression: count it whole.
+    let mut tags: Vec<&str> = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let body = &rest[start + 2..];
+        let end = body.find("}}").into_iter().chain(body.find("%}")).min().unwrap_or(body.len());
+        tags.push(&body[..end]);
+        rest = &body[end..];
+    }
+    if tags.is_empty() {
+        tags.push(source);
+    }
+    for tag in tags {
+        let words = tag.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| *w == "not").count();
+        let symbols = tag.chars().filter(|c| matches!(c, '|' | '-' | '+' | '.' | '(' | '[' | '~' | '*' | '!')).count();
+        if words + symbols > MAX_OPERATORS_PER_TAG {
+            return Err(ExprError(format!(
+                "an expression with {} operators; the limit is {MAX_OPERATORS_PER_TAG} per `{{{{ }}}}` or `{{% %}}`",
+                words + symbols
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A sandboxed minijinja environment with the project's settings.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -43,6 +75,7 @@ impl From<minijinja::Error> for ExprError {
 
 /// Evaluates a `when` condition. Without `{{ }}` the whole string is the expression.
 pub fn condition(env: &Environment<'_>, source: &str, context: &Json) -> Result<bool, ExprError> {
+    check_complexity(source)?;
     let inner = sole_expression(source).unwrap_or(source);
     let expression = env.compile_expression_owned(strip_leading_dots(inner))?;
     let value = expression.eval(Value::from(Serde(context)))?;
@@ -59,6 +92,7 @@ pub fn render_values(env: &Environment<'_>, values: &Json, context: &Json) -> Re
     Ok(match values {
         Json::String(s) if s.contains("{{") || s.contains("{%") => match sole_expression(s) {
             Some(inner) => {
+                check_complexity(s)?;
                 let expression = env.compile_expression_owned(strip_leading_dots(inner))?;
                 let value = expression.eval(Value::from(Serde(context)))?;
                 serde_json::to_value(&value).map_err(|e| ExprError(e.to_string()))?
@@ -75,17 +109,20 @@ pub fn render_values(env: &Environment<'_>, values: &Json, context: &Json) -> Re
 
 /// Renders a template text (leading-dot references accepted inside `{{ }}`).
 pub fn render_text(env: &Environment<'_>, source: &str, context: &Json) -> Result<String, ExprError> {
+    check_complexity(source)?;
     Ok(env.render_str(&strip_leading_dots_in_tags(source), Value::from(Serde(context)))?)
 }
 
 /// The variables (dotted paths such as `config.db.mode`) a `when` condition reads, or why it does not parse.
 pub fn expression_variables(env: &Environment<'_>, source: &str) -> Result<HashSet<String>, minijinja::Error> {
+    check_complexity(source).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::SyntaxError, e.0))?;
     let inner = sole_expression(source).unwrap_or(source);
     Ok(env.compile_expression_owned(strip_leading_dots(inner))?.undeclared_variables(true))
 }
 
 /// The variables a `values` string or a template file reads, or why it does not parse.
 pub fn template_variables(env: &Environment<'_>, source: &str) -> Result<HashSet<String>, minijinja::Error> {
+    check_complexity(source).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::SyntaxError, e.0))?;
     if let Some(inner) = sole_expression(source) {
         return Ok(env.compile_expression_owned(strip_leading_dots(inner))?.undeclared_variables(true));
     }

@@ -53,7 +53,18 @@ impl ConfigSchema {
             .with_help("configSchema must be a JSON Schema (draft 2020-12)")
         })?;
         let mut secrets = Vec::new();
-        collect_secrets(&schema, String::new(), &mut secrets);
+        let mut unsupported = Vec::new();
+        collect_secrets(&schema, &schema, String::new(), 0, &mut secrets, &mut unsupported);
+        if let Some(place) = unsupported.first() {
+            return Err(Diagnostic::error(
+                "catalyst::blueprint::secret-in-collection",
+                format!("the configSchema of {} marks a field secret inside {place}", blueprint.id()),
+            )
+            .with_label(Label::primary(sources.key_span_at(blueprint.origin.file, "/spec/configSchema"), "configSchema"))
+            .with_help("a secret is read from OpenBao into one named Secret: declare it as a named property, outside lists and maps"));
+        }
+        secrets.sort();
+        secrets.dedup();
         Ok(ConfigSchema { validator, schema, secrets })
     }
 
@@ -72,14 +83,49 @@ pub fn is_secret_schema(schema: &Json) -> bool {
     schema.get("x-catalyst-secret").and_then(Json::as_bool) == Some(true) || schema.get("format").and_then(Json::as_str) == Some("secret")
 }
 
-fn collect_secrets(schema: &Json, pointer: String, out: &mut Vec<String>) {
+/// `$ref`s followed before a schema is taken for a loop.
+const MAX_SECRET_SEARCH_DEPTH: usize = 32;
+
+/// The config pointers of every secret field: through `properties`, local
+/// `$ref`s and `allOf`/`anyOf`/`oneOf`. A secret inside `items`,
+/// `additionalProperties` or `patternProperties` has no fixed pointer, hence
+/// no ExternalSecret: it is listed in `unsupported` so the schema is refused
+/// rather than its values written to Git.
+fn collect_secrets(root: &Json, schema: &Json, pointer: String, depth: usize, out: &mut Vec<String>, unsupported: &mut Vec<String>) {
+    if depth > MAX_SECRET_SEARCH_DEPTH {
+        return;
+    }
     if is_secret_schema(schema) {
         out.push(pointer);
         return;
     }
+    if let Some(target) = schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix('#')).and_then(|r| root.pointer(r)) {
+        collect_secrets(root, target, pointer.clone(), depth + 1, out, unsupported);
+    }
+    for combinator in ["allOf", "anyOf", "oneOf"] {
+        for branch in schema.get(combinator).and_then(Json::as_array).into_iter().flatten() {
+            collect_secrets(root, branch, pointer.clone(), depth + 1, out, unsupported);
+        }
+    }
     if let Some(properties) = schema.get("properties").and_then(Json::as_object) {
         for (name, sub) in properties {
-            collect_secrets(sub, format!("{pointer}/{}", escape(name)), out);
+            collect_secrets(root, sub, format!("{pointer}/{}", escape(name)), depth + 1, out, unsupported);
+        }
+    }
+    let collections = [("items", "a list"), ("prefixItems", "a list"), ("additionalProperties", "a map"), ("patternProperties", "a map")];
+    for (keyword, place) in collections {
+        let subschemas: Vec<&Json> = match schema.get(keyword) {
+            Some(Json::Object(map)) if keyword == "patternProperties" => map.values().collect(),
+            Some(Json::Array(list)) => list.iter().collect(),
+            Some(sub @ Json::Object(_)) => vec![sub],
+            _ => Vec::new(),
+        };
+        for sub in subschemas {
+            let mut nested = Vec::new();
+            collect_secrets(root, sub, pointer.clone(), depth + 1, &mut nested, unsupported);
+            if !nested.is_empty() {
+                unsupported.push(format!("{place} at `{}`", if pointer.is_empty() { "/" } else { &pointer }));
+            }
         }
     }
 }
@@ -142,6 +188,10 @@ pub fn effective_config(
             }
         }
         let pointer = error.instance_path().as_str().to_string();
+        // A value at a secret field is already refused as a literal; its schema error would print the value.
+        if !pointer.is_empty() && schema.is_secret(&pointer) {
+            continue;
+        }
         let at = effective.origin_of(&pointer).unwrap_or(entry);
         let missing = matches!(error.kind(), ValidationErrorKind::Required { .. });
         let span = if missing { sources.key_span_at(at.file, &at.pointer) } else { sources.span_at(at.file, &at.pointer) };
