@@ -287,6 +287,20 @@ fn template_folders_do_not_follow_symlinks_out() {
 }
 
 #[test]
+fn a_chart_file_linked_from_outside_is_not_read() {
+    let project = Project::base();
+    let marker = "OUTSIDE-CHART-3b9e";
+    // A mismatched version would be reported, quoting the linked file, if it were read.
+    project.write("outside/Chart.yaml", &format!("apiVersion: v2\nname: {marker}\nversion: 9.9.9\n"));
+    let chart = project.root().join("blueprints/db/chart/Chart.yaml");
+    fs::remove_file(&chart).expect("remove Chart.yaml");
+    std::os::unix::fs::symlink(project.root().join("outside/Chart.yaml"), &chart).expect("symlink");
+    let compilation = catalyst::compile(&project.sovereign);
+    let shown = catalyst::report::human(&compilation.diagnostics, &compilation.sources, false);
+    assert!(!shown.contains(marker) && !compilation.diagnostics.iter().any(|d| d.code == "catalyst::pin::mismatch"), "{shown}");
+}
+
+#[test]
 fn templates_cannot_read_files_or_the_environment() {
     let project = Project::base();
     let hostile = [

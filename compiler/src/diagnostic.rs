@@ -78,6 +78,8 @@ pub const MAX_DIAGNOSTICS: usize = 200;
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
     dropped: usize,
+    /// Of those dropped, how many were errors: a pile of warnings must not fail a build.
+    dropped_errors: usize,
 }
 
 impl Diagnostics {
@@ -86,6 +88,7 @@ impl Diagnostics {
             self.items.push(diagnostic);
         } else {
             self.dropped += 1;
+            self.dropped_errors += usize::from(diagnostic.severity == Severity::Error);
         }
     }
 
@@ -96,7 +99,7 @@ impl Diagnostics {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.dropped > 0 || self.items.iter().any(|d| d.severity == Severity::Error)
+        self.dropped_errors > 0 || self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -110,6 +113,10 @@ impl Diagnostics {
     /// How many diagnostics were not kept because of [`MAX_DIAGNOSTICS`].
     pub fn dropped(&self) -> usize {
         self.dropped
+    }
+
+    pub fn dropped_errors(&self) -> usize {
+        self.dropped_errors
     }
 
     /// Sorts by file and position so output does not depend on thread timing.
@@ -146,4 +153,19 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_warnings_are_not_errors() {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.extend((0..MAX_DIAGNOSTICS + 5).map(|_| Diagnostic::warning("catalyst::blueprint::bare-name", "bare")));
+        assert!(!diagnostics.has_errors());
+        assert_eq!(crate::report::summary(&diagnostics), "0 error(s), 205 warning(s) (5 not shown: the first 200 are kept)\n");
+        diagnostics.push(Diagnostic::error("catalyst::io::read", "dropped, still counted"));
+        assert!(diagnostics.has_errors(), "an error beyond the cap still fails the run");
+    }
 }

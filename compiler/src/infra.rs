@@ -209,8 +209,10 @@ struct ChartFile {
 
 fn load_chart_file(vfs: &dyn Vfs, bp: &Blueprint, name: &str, sources: &mut Sources, problems: &mut Vec<Diagnostic>) -> Option<ChartFile> {
     let relative = bp.spec.manifests.chart.as_deref()?;
-    crate::load::contained_path(vfs, &bp.dir, relative).ok()?;
-    let path = bp.dir.join(relative).join(name);
+    // The file itself must stay inside the Blueprint too: a Chart.yaml linked from elsewhere is not read.
+    let file = std::path::Path::new(relative).join(name);
+    crate::load::contained_path(vfs, &bp.dir, &file.to_string_lossy()).ok()?;
+    let path = bp.dir.join(file);
     if !vfs.is_file(&path) {
         return None;
     }

@@ -46,8 +46,9 @@ pub fn human(diagnostics: &Diagnostics, sources: &Sources, color: bool) -> Strin
 }
 
 pub fn summary(diagnostics: &Diagnostics) -> String {
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count() + diagnostics.dropped();
-    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count() + diagnostics.dropped_errors();
+    let warnings =
+        diagnostics.iter().filter(|d| d.severity == Severity::Warning).count() + diagnostics.dropped() - diagnostics.dropped_errors();
     let mut line = format!("{errors} error(s), {warnings} warning(s)");
     if diagnostics.dropped() > 0 {
         line.push_str(&format!(" ({} not shown: the first {} are kept)", diagnostics.dropped(), crate::diagnostic::MAX_DIAGNOSTICS));
