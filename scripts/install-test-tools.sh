@@ -7,16 +7,39 @@
 #             wheel): Debian's kubernetes-client package is too old.
 #   cloud-init `cargo test --test infra` runs the real `cloud-init schema` on
 #             every emitted cloud-config (Debian package cloud-init).
+#   git       `cargo test --test apply` starts real Git servers, `git daemon`
+#             and `git http-backend` (both in Debian's git package), and reads
+#             what was pushed with the git CLI.
+#   libssl-dev, pkg-config  git2 (the runtime's Git library) links OpenSSL
+#             for HTTPS; libssh2 is built from source by its crate.
 set -euo pipefail
 
-if ! command -v cloud-init >/dev/null 2>&1; then
-    echo "cloud-init not found: installing the Debian package" >&2
-    sudo_cmd=()
+apt_updated=false
+# Installs Debian packages (with sudo when not root), updating the index once.
+apt_install() {
+    echo "$* not found: installing the Debian package(s)" >&2
+    local sudo_cmd=()
     if [[ $(id -u) -ne 0 ]]; then
         sudo_cmd=(sudo)
     fi
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+    if [[ $apt_updated == false ]]; then
+        "${sudo_cmd[@]}" apt-get update -qq
+        apt_updated=true
+    fi
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v cloud-init >/dev/null 2>&1; then
+    apt_install cloud-init
+fi
+
+git_exec="$(git --exec-path 2>/dev/null || true)"
+if [[ -z $git_exec || ! -x $git_exec/git-daemon || ! -x $git_exec/git-http-backend ]]; then
+    apt_install git
+fi
+
+if ! pkg-config --exists openssl 2>/dev/null; then
+    apt_install libssl-dev pkg-config
 fi
 
 have_kubectl() {
@@ -47,4 +70,6 @@ fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
 echo "cloud-init: $(cloud-init --version 2>&1)"
+echo "git: $(git --version), with git-daemon and git-http-backend in $(git --exec-path)"
+echo "openssl (for git2): $(pkg-config --modversion openssl)"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"

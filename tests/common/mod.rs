@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod git_daemon;
+
 use std::path::{Path, PathBuf};
 
 use catalyst::render::Output;
