@@ -20,6 +20,11 @@
 #             ../shared/upstream-schemas/schemastore/ lacks it, it is taken from
 #             the npm package @microsoft/jest-sarif, which ships it, into
 #             ${XDG_CACHE_HOME:-~/.cache}/catalyst-test-tools/ (never into the repo).
+#   git       `cargo test --test apply` starts real Git servers, `git daemon`
+#             and `git http-backend` (both in Debian's git package), and reads
+#             what was pushed with the git CLI.
+#   libssl-dev, pkg-config  git2 (the runtime's Git library) links OpenSSL
+#             for HTTPS; libssh2 is built from source by its crate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +46,14 @@ apt_tool cloud-init cloud-init
 apt_tool groff groff-base
 apt_tool dot graphviz
 apt_tool npm npm
+
+git_exec="$(git --exec-path 2>/dev/null || true)"
+if [[ -z $git_exec || ! -x $git_exec/git-daemon || ! -x $git_exec/git-http-backend ]]; then
+    apt_tool git-http-backend-and-daemon git
+fi
+apt_tool pkg-config pkg-config
+# Not a command: installed when pkg-config does not know OpenSSL.
+pkg-config --exists openssl 2>/dev/null || apt_tool openssl-headers libssl-dev
 
 mermaid_dir=target/test-tools/mermaid
 if [[ ! -d $mermaid_dir/node_modules/mermaid || ! -d $mermaid_dir/node_modules/jsdom ]]; then
@@ -91,6 +104,8 @@ fi
 
 # One line per tool, e.g. "kubectl: Client Version: v1.32.4, Kustomize Version: v5.5.0".
 echo "cloud-init: $(cloud-init --version 2>&1)"
+echo "git: $(git --version), with git-daemon and git-http-backend in $(git --exec-path)"
+echo "openssl (for git2): $(pkg-config --modversion openssl)"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
 echo "pre-commit: $(pre-commit --version)"
 echo "groff: $(groff --version | head -1)"

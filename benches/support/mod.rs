@@ -56,6 +56,8 @@ pub fn generate(root: &Path, apps: usize, catalog: &str) -> PathBuf {
 pub struct Run {
     pub seconds: f64,
     pub peak_mib: f64,
+    /// What the binary printed on stderr (without GNU time's line).
+    pub stderr: String,
 }
 
 pub fn measure(args: &[&str]) -> Run {
@@ -70,8 +72,9 @@ pub fn measure(args: &[&str]) -> Run {
     let seconds = start.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "catalyst {args:?} failed:\n{stderr}");
-    let peak_kib: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("time printed the peak RSS");
-    Run { seconds, peak_mib: peak_kib / 1024.0 }
+    let (own, last) = stderr.trim_end().rsplit_once('\n').unwrap_or(("", stderr.trim_end()));
+    let peak_kib: f64 = last.trim().parse().expect("time printed the peak RSS");
+    Run { seconds, peak_mib: peak_kib / 1024.0, stderr: own.to_string() }
 }
 
 /// Flushes what earlier runs left dirty, so no run pays for another's writes.

@@ -6,8 +6,10 @@
 //! [`render`] → [`emit`]. [`lint`] runs rules over a catalog on its own. [`compile`] runs every stage up to an in-memory
 //! [`render::Output`], which `build` writes and other commands can compare
 //! or publish without touching the disk. Diagnostics share one model
-//! ([`diagnostic`]) and several renderers ([`report`]).
+//! ([`diagnostic`]) and several renderers ([`report`]). [`apply`] is the
+//! runtime that publishes a compiled tree to the Git servers.
 
+pub mod apply;
 pub mod codes;
 pub mod diagnostic;
 pub mod diff;

@@ -1,0 +1,63 @@
+//! Apply benchmark: a synthetic Sovereign of 1,000 Applications (each in
+//! dev, stg and prod: 1,002 repositories, 3,002 branches) published by the
+//! release binary to a `git daemon` on loopback. Reports wall time and peak
+//! RSS of the first apply and of a no-change re-apply, and the objects and
+//! bytes each moved (the runtime's own count, from libgit2's transfer
+//! progress): a re-apply only lists the remote refs.
+//!
+//! `cargo bench --bench apply` (1,000 Applications) or `cargo bench --bench apply -- 100 1000`.
+//! Needs GNU time at /usr/bin/time (Debian package `time`) for peak RSS.
+
+#[path = "../tests/common/git_daemon.rs"]
+mod git_daemon;
+mod support;
+
+use std::process::Command;
+
+use catalyst::apply::{read_built, split};
+use git_daemon::{init_bare, Daemon};
+use support::{generate, measure, repo, Run};
+
+/// The transfer counts at the end of the runtime's summary line.
+fn transferred(run: &Run) -> String {
+    let summary = run.stderr.lines().rfind(|l| l.starts_with("applied to ")).expect("the apply printed its summary");
+    summary.split_once("; ").map(|(_, counts)| counts.to_string()).expect("the summary counts transfers")
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1_000] } else { sizes };
+    println!("| Applications | repos | branches | first apply | transferred | no-change re-apply | transferred | re-apply / first |");
+    println!("|---:|---:|---:|---|---|---|---|---:|");
+    for apps in sizes {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let sovereign = generate(scratch.path(), apps, &repo().join("blueprints").to_string_lossy());
+        let out = scratch.path().join("out");
+        let build =
+            Command::new(env!("CARGO_BIN_EXE_catalyst")).arg("build").arg(&sovereign).arg("-o").arg(&out).output().expect("build runs");
+        assert!(build.status.success(), "build failed: {}", String::from_utf8_lossy(&build.stderr));
+        let tree = read_built(&out).expect("the built tree reads back");
+        let repos = split(&tree).expect("the tree maps to repositories");
+        let branches: usize = repos.iter().map(|r| r.branches.len()).sum();
+        let root = scratch.path().join("srv");
+        for repo in &repos {
+            init_bare(&root.join(&repo.id.org).join(format!("{}.git", repo.id.name)));
+        }
+        let daemon = Daemon::start(&root);
+        let remote = daemon.remote();
+        let cache = scratch.path().join("cache");
+        let args = ["apply", out.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", cache.to_str().expect("utf-8")];
+        let first = measure(&args);
+        let again = measure(&args);
+        let cell = |r: &Run| format!("{:.2} s, {:.0} MiB", r.seconds, r.peak_mib);
+        println!(
+            "| {apps} | {} | {branches} | {} | {} | {} | {} | {:.0} % |",
+            repos.len(),
+            cell(&first),
+            transferred(&first),
+            cell(&again),
+            transferred(&again),
+            100.0 * again.seconds / first.seconds
+        );
+    }
+}

@@ -1,0 +1,631 @@
+//! `catalyst apply` against real Git servers on loopback: `git daemon` with
+//! receive-pack enabled, and smart HTTP (`git http-backend` behind the small
+//! CGI host below, with Basic auth and push-to-create). Every result is
+//! checked with the `git` CLI on the servers' repositories (or by cloning
+//! back) against the compiled tree, byte for byte.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use catalyst::apply::{split, RepoId};
+use catalyst::render::Output as Tree;
+use common::git_daemon::{free_port, git, init_bare, Daemon};
+use common::{compile_ok, example_sovereigns};
+
+/// What every branch should hold: (repository, branch) → path → bytes.
+type Expected = BTreeMap<(RepoId, String), BTreeMap<String, Vec<u8>>>;
+
+fn expected(tree: &Tree) -> Expected {
+    let repos = split(tree).expect("the tree maps to repositories");
+    let mut all = Expected::new();
+    for repo in repos {
+        for (branch, files) in repo.branches {
+            let files = files.into_iter().map(|(path, bytes)| (path.to_string(), bytes.to_vec())).collect();
+            all.insert((repo.id.clone(), branch), files);
+        }
+    }
+    all
+}
+
+/// The corporate example, compiled.
+fn base_tree() -> Tree {
+    let sovereign = example_sovereigns().into_iter().find(|s| s.ends_with("omantel.omani.works")).expect("the omantel example");
+    compile_ok(&sovereign).1
+}
+
+/// The same tree with every YAML file changed, so every branch has something to push.
+fn variant(tree: &Tree, tag: &str) -> Tree {
+    let mut changed = tree.clone();
+    for (path, bytes) in changed.files.iter_mut() {
+        if path.ends_with(".yaml") {
+            bytes.extend_from_slice(format!("# {tag}\n").as_bytes());
+        }
+    }
+    changed
+}
+
+fn write_tree(tree: &Tree, dir: &Path) -> PathBuf {
+    catalyst::emit::emit(tree, dir).expect("the tree is written");
+    dir.to_path_buf()
+}
+
+/// Bare repositories for every repository of `tree` under `root`, as an administrator would create them.
+fn create_server_repos(root: &Path, tree: &Tree) {
+    for repo in split(tree).expect("splits") {
+        init_bare(&server_repo(root, &repo.id));
+    }
+}
+
+fn server_repo(root: &Path, repo: &RepoId) -> PathBuf {
+    root.join(&repo.org).join(format!("{}.git", repo.name))
+}
+
+/// The tip of a branch on the server, read with the git CLI; `None` when it does not exist.
+fn tip(root: &Path, repo: &RepoId, branch: &str) -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--verify", "-q", &format!("refs/heads/{branch}")])
+        .current_dir(server_repo(root, repo))
+        .output()
+        .expect("git runs");
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Every file of a branch on the server: `git ls-tree` and `git cat-file --batch`.
+fn server_files(root: &Path, repo: &RepoId, branch: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+    tip(root, repo, branch)?;
+    let dir = server_repo(root, repo);
+    let listing = git(&["ls-tree", "-r", "-z", &format!("refs/heads/{branch}")], &dir);
+    let entries: Vec<(String, String)> = listing
+        .split('\0')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (meta, path) = entry.split_once('\t').expect("ls-tree entry");
+            (meta.split(' ').nth(2).expect("oid").to_string(), path.to_string())
+        })
+        .collect();
+    let mut batch = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git cat-file runs");
+    let input: String = entries.iter().map(|(oid, _)| format!("{oid}\n")).collect();
+    let mut stdin = batch.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut output = Vec::new();
+    batch.stdout.take().expect("stdout").read_to_end(&mut output).expect("read cat-file");
+    writer.join().expect("writer").expect("write cat-file input");
+    batch.wait().expect("cat-file ends");
+    let mut files = BTreeMap::new();
+    let mut rest = output.as_slice();
+    for (_, path) in entries {
+        let header_end = rest.iter().position(|b| *b == b'\n').expect("cat-file header");
+        let header = String::from_utf8_lossy(&rest[..header_end]).into_owned();
+        let size: usize = header.rsplit(' ').next().and_then(|s| s.parse().ok()).expect("cat-file size");
+        let start = header_end + 1;
+        files.insert(path, rest[start..start + size].to_vec());
+        rest = &rest[start + size + 1..];
+    }
+    Some(files)
+}
+
+/// Asserts every branch of `want` is on the server, byte for byte.
+fn assert_server_holds(root: &Path, want: &Expected) {
+    for ((repo, branch), files) in want {
+        let got = server_files(root, repo, branch).unwrap_or_else(|| panic!("{repo} has no branch {branch}"));
+        assert!(&got == files, "{repo} {branch} differs from the build: {:?}", differing(&got, files));
+    }
+}
+
+fn differing(got: &BTreeMap<String, Vec<u8>>, want: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut paths: Vec<String> = got.keys().chain(want.keys()).filter(|p| got.get(*p) != want.get(*p)).cloned().collect();
+    paths.dedup();
+    paths
+}
+
+/// Runs the real binary; the environment gets no credential unless `env` sets one.
+fn catalyst(args: &[&str], env: &[(&str, &str)]) -> Output {
+    spawn(args, env).wait_with_output().expect("catalyst ends")
+}
+
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_catalyst"));
+    command.args(args).env_remove("CATALYST_GIT_TOKEN").env("GIT_TERMINAL_PROMPT", "0").stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("the catalyst binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn apply(tree: &Path, remote: &str, cache: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", tree.to_str().expect("utf-8"), "--remote", remote, "--cache-dir", cache.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    catalyst(&args, &[])
+}
+
+/// A tiny CGI host for `git http-backend`: one request per connection,
+/// optional Basic auth with a token, optional push-to-create.
+struct HttpGit {
+    port: u16,
+}
+
+const HTTP_USER: &str = "catalyst-bot";
+
+impl HttpGit {
+    fn start(root: &Path, token: Option<&str>, create_on_push: bool) -> HttpGit {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let root = root.to_path_buf();
+        let auth = token.map(|t| format!("Basic {}", base64(format!("{HTTP_USER}:{t}").as_bytes())));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (root, auth) = (root.clone(), auth.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &root, auth.as_deref(), create_on_push);
+                });
+            }
+        });
+        HttpGit { port }
+    }
+
+    fn remote(&self) -> String {
+        format!("http://127.0.0.1:{}/{{org}}/{{repo}}.git", self.port)
+    }
+}
+
+fn serve(stream: TcpStream, root: &Path, auth: Option<&str>, create_on_push: bool) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or("GET").to_string(), parts.next().unwrap_or("/").to_string());
+    let mut headers = BTreeMap::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let Some((name, value)) = line.trim_end().split_once(':') else { break };
+        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+    }
+    let body = read_body(&mut reader, &headers)?;
+    let mut out = stream;
+    if auth.is_some_and(|expected| headers.get("authorization").map(String::as_str) != Some(expected)) {
+        let denied = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        return out.write_all(denied.as_bytes());
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
+    if create_on_push && (query.contains("git-receive-pack") || path.ends_with("git-receive-pack")) {
+        let repo = root.join(path.split(".git/").next().unwrap_or(path).trim_start_matches('/')).with_extension("git");
+        if !repo.exists() {
+            init_bare(&repo);
+        }
+    }
+    let mut cgi = Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_TYPE", headers.get("content-type").cloned().unwrap_or_default())
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", headers.get("content-encoding").cloned().unwrap_or_default())
+        .env("REMOTE_USER", HTTP_USER)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = cgi.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&body));
+    let mut response = Vec::new();
+    cgi.stdout.take().expect("stdout").read_to_end(&mut response)?;
+    let _ = writer.join();
+    cgi.wait()?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| response.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+    let (end, gap) = split.unwrap_or((0, 0));
+    let head = String::from_utf8_lossy(&response[..end]).into_owned();
+    let payload = &response[end + gap..];
+    let mut status = "200 OK".to_string();
+    let mut reply = String::new();
+    for header in head.lines().filter(|l| !l.is_empty()) {
+        match header.strip_prefix("Status:") {
+            Some(value) => status = value.trim().to_string(),
+            None => reply.push_str(&format!("{header}\r\n")),
+        }
+    }
+    out.write_all(format!("HTTP/1.1 {status}\r\n{reply}Content-Length: {}\r\nConnection: close\r\n\r\n", payload.len()).as_bytes())?;
+    out.write_all(payload)
+}
+
+/// The request body, from Content-Length or chunked transfer encoding (libgit2 streams pushes chunked).
+fn read_body(reader: &mut impl BufRead, headers: &BTreeMap<String, String>) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    if headers.get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                return Ok(body);
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    body.resize(length, 0);
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            text.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    text
+}
+
+/// A scratch folder with the server root, the cache and built trees.
+struct Scratch {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    cache: PathBuf,
+    base: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("srv");
+        fs::create_dir_all(&root).expect("mkdir");
+        Scratch { root, cache: dir.path().join("cache"), base: dir.path().to_path_buf(), _dir: dir }
+    }
+
+    /// A scratch folder whose `git daemon` serves an empty repository for every repository of `tree`.
+    fn serving(tree: &Tree) -> (Scratch, Daemon) {
+        let scratch = Scratch::new();
+        create_server_repos(&scratch.root, tree);
+        let daemon = Daemon::start(&scratch.root);
+        (scratch, daemon)
+    }
+
+    fn tree(&self, name: &str, tree: &Tree) -> PathBuf {
+        write_tree(tree, &self.base.join(name))
+    }
+}
+
+fn assert_ok(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+}
+
+#[test]
+fn first_apply_matches_the_build_and_a_second_apply_pushes_nothing() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    let built = scratch.tree("a", &tree);
+
+    let first = apply(&built, &daemon.remote(), &scratch.cache, &[]);
+    assert_ok(&first);
+    assert!(text(&first).contains("11 repos, 29 branches updated, 0 unchanged"), "{}", text(&first));
+    let want = expected(&tree);
+    // Clone back over the git protocol with the git CLI and compare every byte.
+    for ((repo, branch), files) in &want {
+        let clone = scratch.base.join("clones").join(repo.to_string()).join(branch);
+        let url = daemon.remote().replace("{org}", &repo.org).replace("{repo}", &repo.name);
+        git(&["clone", "-q", "--branch", branch, "--single-branch", &url, clone.to_str().expect("utf-8")], &scratch.base);
+        let cloned: BTreeMap<String, Vec<u8>> = walkdir::WalkDir::new(&clone)
+            .into_iter()
+            .map(|e| e.expect("entry"))
+            .filter(|e| e.file_type().is_file() && !e.path().strip_prefix(&clone).expect("inside").starts_with(".git"))
+            .map(|e| {
+                let path = e.path().strip_prefix(&clone).expect("inside").to_string_lossy().into_owned();
+                (path, fs::read(e.path()).expect("read"))
+            })
+            .collect();
+        assert!(&cloned == files, "{repo} {branch}: {:?}", differing(&cloned, files));
+    }
+    let fleet = RepoId::new("system", "fleet");
+    let message = git(&["log", "-1", "--format=%cn <%ce>%n%B", "main"], &server_repo(&scratch.root, &fleet));
+    assert!(message.starts_with("catalyst <catalyst@openova.io>\ncatalyst: apply omantel.omani.works to system/fleet main"), "{message}");
+    assert!(message.contains("\nSource: ") && message.contains("A catalyst.lock") && message.contains("\nCatalyst-Apply: "), "{message}");
+
+    let tips: Vec<Option<String>> = want.keys().map(|(repo, branch)| tip(&scratch.root, repo, branch)).collect();
+    let second = apply(&built, &daemon.remote(), &scratch.cache, &[]);
+    assert_ok(&second);
+    assert!(
+        text(&second).contains("0 branches updated, 29 unchanged")
+            && text(&second).contains("fetched 0 objects (0 bytes), pushed 0 objects (0 bytes)"),
+        "a no-change apply only lists the remote refs: {}",
+        text(&second)
+    );
+    assert_eq!(tips, want.keys().map(|(repo, branch)| tip(&scratch.root, repo, branch)).collect::<Vec<_>>(), "no new commits");
+
+    // Idempotence is content-based: with an empty cache the objects are fetched, and still nothing is pushed.
+    let fresh = apply(&built, &daemon.remote(), &scratch.base.join("fresh-cache"), &[]);
+    assert_ok(&fresh);
+    assert!(text(&fresh).contains("0 branches updated, 29 unchanged") && text(&fresh).contains("pushed 0 objects"), "{}", text(&fresh));
+}
+
+#[test]
+fn smart_http_with_a_token_creates_repos_and_never_shows_the_token() {
+    let scratch = Scratch::new();
+    let tree = base_tree();
+    let token = "tok-7f3a9c1e5b2d48e0a6c4";
+    let server = HttpGit::start(&scratch.root, Some(token), true);
+    let built = scratch.tree("a", &tree);
+    let args =
+        ["apply", built.to_str().expect("utf-8"), "--remote", &server.remote(), "--cache-dir", scratch.cache.to_str().expect("utf-8")];
+
+    let out = catalyst(&args, &[("CATALYST_GIT_TOKEN", token), ("CATALYST_GIT_USERNAME", HTTP_USER)]);
+    assert_ok(&out);
+    assert!(text(&out).contains("11 repos created"), "push-to-create: {}", text(&out));
+    assert_server_holds(&scratch.root, &expected(&tree));
+    let again = catalyst(&args, &[("CATALYST_GIT_TOKEN", token), ("CATALYST_GIT_USERNAME", HTTP_USER)]);
+    assert!(text(&again).contains("0 branches updated, 29 unchanged"), "{}", text(&again));
+
+    let wrong = "tok-wrong-0b1c2d3e4f5a6b7c";
+    let denied = catalyst(&args, &[("CATALYST_GIT_TOKEN", wrong), ("CATALYST_GIT_USERNAME", HTTP_USER)]);
+    assert_eq!(denied.status.code(), Some(2), "{}", text(&denied));
+    assert!(text(&denied).contains("catalyst::apply::auth"), "{}", text(&denied));
+    // A token written into the URL itself is masked too.
+    let in_url = server.remote().replace("http://", &format!("http://{HTTP_USER}:{wrong}@"));
+    let masked = catalyst(
+        &["apply", built.to_str().expect("utf-8"), "--remote", &in_url, "--cache-dir", scratch.cache.to_str().expect("utf-8")],
+        &[],
+    );
+    assert_eq!(masked.status.code(), Some(2), "{}", text(&masked));
+    assert!(text(&masked).contains(":***@"), "{}", text(&masked));
+
+    for out in [&out, &again, &denied, &masked] {
+        let all = text(out);
+        assert!(!all.contains(token) && !all.contains(wrong), "a token was printed:\n{all}");
+    }
+    for entry in walkdir::WalkDir::new(&scratch.cache).into_iter().map(|e| e.expect("entry")).filter(|e| e.file_type().is_file()) {
+        let bytes = fs::read(entry.path()).expect("read cache file");
+        for secret in [token, wrong] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds a token", entry.path().display());
+        }
+    }
+}
+
+#[test]
+fn a_foreign_commit_is_refused_unless_leased() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    assert_ok(&apply(&scratch.tree("a", &tree), &daemon.remote(), &scratch.cache, &[]));
+
+    // Someone pushes by hand to one branch.
+    let shop = RepoId::new("omantel-retail", "shop");
+    let work = scratch.base.join("hand");
+    let url = daemon.remote().replace("{org}", &shop.org).replace("{repo}", &shop.name);
+    git(&["clone", "-q", "--branch", "staging", &url, work.to_str().expect("utf-8")], &scratch.base);
+    fs::write(work.join("HOTFIX.md"), "by hand\n").expect("write");
+    git(&["add", "HOTFIX.md"], &work);
+    git(&["-c", "user.name=Jane Ops", "-c", "user.email=jane@example.com", "commit", "-q", "-m", "hotfix by hand"], &work);
+    git(&["push", "-q", "origin", "staging"], &work);
+    let foreign = tip(&scratch.root, &shop, "staging").expect("pushed");
+
+    let b = variant(&tree, "b");
+    let built = scratch.tree("b", &b);
+    let refused = apply(&built, &daemon.remote(), &scratch.cache, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let all = text(&refused);
+    assert!(all.contains("catalyst::apply::foreign-commit") && all.contains("omantel-retail/shop") && all.contains("staging"), "{all}");
+    assert!(all.contains(&foreign) && all.contains("Jane Ops"), "names the foreign commit: {all}");
+    assert_eq!(tip(&scratch.root, &shop, "staging").as_deref(), Some(foreign.as_str()), "the foreign commit stays");
+    let mut others = expected(&b);
+    others.retain(|(repo, _), _| repo != &shop);
+    assert_server_holds(&scratch.root, &others);
+
+    let lease = format!("--force-with-lease=omantel-retail/shop:staging={}", &foreign[..10]);
+    assert_ok(&apply(&built, &daemon.remote(), &scratch.cache, &[&lease]));
+    let parent = git(&["rev-parse", "staging^"], &server_repo(&scratch.root, &shop));
+    assert_eq!(parent.trim(), foreign, "applied on top of the foreign commit, fast-forward");
+    let staging = server_files(&scratch.root, &shop, "staging").expect("branch");
+    assert!(staging.contains_key("HOTFIX.md"), "without --prune the hand-made file is kept");
+}
+
+#[test]
+fn prune_removes_what_the_compiler_no_longer_produces_and_nothing_else() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    // A repository and a branch the compiler does not produce.
+    let other = RepoId::new("other", "untouched");
+    let other_dir = server_repo(&scratch.root, &other);
+    init_bare(&other_dir);
+    assert_ok(&apply(&scratch.tree("a", &tree), &daemon.remote(), &scratch.cache, &[]));
+    let shop = RepoId::new("omantel-retail", "shop");
+    let shop_dir = server_repo(&scratch.root, &shop);
+    git(&["branch", "feature", "main"], &shop_dir);
+    let feature = tip(&scratch.root, &shop, "feature");
+
+    let mut smaller = tree.clone();
+    let dropped = "repos/omantel-retail/shop/develop/overlays/dev/values.yaml";
+    assert!(smaller.files.remove(dropped).is_some(), "the example has {dropped}");
+    let built = scratch.tree("smaller", &smaller);
+    let kept = apply(&built, &daemon.remote(), &scratch.cache, &[]);
+    assert!(text(&kept).contains("0 branches updated"), "without --prune nothing is removed: {}", text(&kept));
+    assert!(server_files(&scratch.root, &shop, "develop").expect("branch").contains_key("overlays/dev/values.yaml"));
+
+    let pruned = apply(&built, &daemon.remote(), &scratch.cache, &["--prune"]);
+    assert_ok(&pruned);
+    assert!(text(&pruned).contains("1 branches updated"), "{}", text(&pruned));
+    assert_server_holds(&scratch.root, &expected(&smaller));
+    let message = git(&["log", "-1", "--format=%B", "develop"], &shop_dir);
+    assert!(message.contains("D overlays/dev/values.yaml") && message.contains("0 added, 0 modified, 1 removed"), "{message}");
+    assert_eq!(tip(&scratch.root, &shop, "feature"), feature, "other branches are not touched");
+    assert_eq!(git(&["for-each-ref"], &other_dir), "", "other repositories are not touched");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_pushes_nothing() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    let sovereign = example_sovereigns().into_iter().find(|s| s.ends_with("omantel.omani.works")).expect("example");
+    // A Sovereign folder is compiled first.
+    let out = apply(&sovereign, &daemon.remote(), &scratch.cache, &["--dry-run"]);
+    assert_ok(&out);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("update system/fleet\n  main (new branch): "), "{plan}");
+    assert!(plan.contains("update omantel-retail/shop\n  develop (new branch): ") && plan.contains("    A kustomization.yaml\n"), "{plan}");
+    assert!(text(&out).contains("dry run, nothing pushed: 11 repos, 29 branches updated"), "{}", text(&out));
+    for ((repo, branch), _) in expected(&tree) {
+        assert_eq!(tip(&scratch.root, &repo, &branch), None, "{repo} {branch} was pushed by a dry run");
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*), so a failing seed can be replayed.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Each branch is at one of the allowed contents; returns how many branches are at each.
+fn assert_each_branch_in(root: &Path, allowed: &[&Expected], context: &str) -> Vec<usize> {
+    let mut counts = vec![0; allowed.len()];
+    for (key, _) in allowed[0].iter() {
+        let got = server_files(root, &key.0, &key.1);
+        let at = allowed.iter().position(|want| got.as_ref() == want.get(key));
+        let at = at.unwrap_or_else(|| panic!("{context}: {} {} is at none of the expected contents", key.0, key.1));
+        counts[at] += 1;
+    }
+    counts
+}
+
+#[test]
+fn a_killed_apply_leaves_every_branch_old_or_new_and_a_rerun_converges() {
+    let trees = [base_tree(), variant(&base_tree(), "b")];
+    let (scratch, daemon) = Scratch::serving(&trees[0]);
+    let built = [scratch.tree("a", &trees[0]), scratch.tree("b", &trees[1])];
+    let wants = [expected(&trees[0]), expected(&trees[1])];
+    assert_ok(&apply(&built[0], &daemon.remote(), &scratch.cache, &[]));
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for round in 0..8 {
+        let (old, new) = (round % 2, (round + 1) % 2);
+        let delay = 150 + next(&mut state) % 1_200;
+        let cache = scratch.cache.to_str().expect("utf-8");
+        let tree = built[new].to_str().expect("utf-8");
+        let mut child = spawn(&["apply", tree, "--remote", &daemon.remote(), "--cache-dir", cache, "--prune", "--jobs", "2"], &[]);
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let context = format!("round {round}, killed after {delay} ms");
+        let counts = assert_each_branch_in(&scratch.root, &[&wants[old], &wants[new]], &context);
+        eprintln!("{context}: {} branches old, {} new", counts[0], counts[1]);
+        assert_ok(&apply(&built[new], &daemon.remote(), &scratch.cache, &["--prune"]));
+        assert_server_holds(&scratch.root, &wants[new]);
+    }
+    fsck_all(&scratch.root);
+}
+
+/// `git fsck --strict` on every repository of the server.
+fn fsck_all(root: &Path) {
+    for repo in fs::read_dir(root).expect("root").flat_map(|org| fs::read_dir(org.expect("org").path()).expect("repos")) {
+        git(&["fsck", "--strict", "--no-progress"], &repo.expect("repo").path());
+    }
+}
+
+#[test]
+fn two_concurrent_applies_never_corrupt_a_repository_and_a_rerun_converges() {
+    let trees = [base_tree(), variant(&base_tree(), "b"), variant(&base_tree(), "c")];
+    let (scratch, daemon) = Scratch::serving(&trees[0]);
+    let built: Vec<PathBuf> = trees.iter().enumerate().map(|(i, t)| scratch.tree(&format!("t{i}"), t)).collect();
+    let wants: Vec<Expected> = trees.iter().map(expected).collect();
+    assert_ok(&apply(&built[0], &daemon.remote(), &scratch.cache, &[]));
+
+    // Two machines: separate caches, different builds, the same remote.
+    let runs: Vec<Child> = [1, 2]
+        .iter()
+        .map(|&i| {
+            let cache = scratch.base.join(format!("cache-{i}"));
+            let args =
+                ["apply", built[i].to_str().expect("utf-8"), "--remote", &daemon.remote(), "--cache-dir", cache.to_str().expect("utf-8")];
+            spawn(&args, &[])
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("apply ends");
+        let all = text(&out);
+        match out.status.code() {
+            Some(0) => {}
+            Some(1) => assert!(all.contains("catalyst::apply::race") && !all.contains("catalyst::apply::foreign"), "{all}"),
+            code => panic!("exit {code:?}: {all}"),
+        }
+    }
+    let counts = assert_each_branch_in(&scratch.root, &[&wants[0], &wants[1], &wants[2]], "after two concurrent applies");
+    eprintln!("after two concurrent applies: {} branches at the old build, {} at one, {} at the other", counts[0], counts[1], counts[2]);
+    fsck_all(&scratch.root);
+    assert_ok(&apply(&built[2], &daemon.remote(), &scratch.base.join("cache-2"), &[]));
+    assert_server_holds(&scratch.root, &wants[2]);
+}
+
+#[test]
+fn a_refusing_server_and_a_missing_repo_are_reported_and_the_rest_is_applied() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    let missing = RepoId::new("omantel-it", "docs");
+    fs::remove_dir_all(server_repo(&scratch.root, &missing)).expect("remove one repository");
+    let refusing = RepoId::new("omantel-retail", "cache");
+    let hook = server_repo(&scratch.root, &refusing).join("hooks/pre-receive");
+    fs::write(&hook, "#!/bin/sh\necho 'policy: pushes to this repository are frozen' >&2\nexit 1\n").expect("write hook");
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+
+    let out = apply(&scratch.tree("a", &tree), &daemon.remote(), &scratch.cache, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("catalyst::apply::rejected")
+            && all.contains("omantel-retail/cache")
+            && all.contains("pushes to this repository are frozen"),
+        "{all}"
+    );
+    assert!(all.contains("catalyst::apply::missing-repo") && all.contains("omantel-it/docs"), "{all}");
+    assert!(all.contains("2 failed"), "{all}");
+    let mut rest = expected(&tree);
+    rest.retain(|(repo, _), _| repo != &missing && repo != &refusing);
+    assert_server_holds(&scratch.root, &rest);
+    assert_eq!(tip(&scratch.root, &refusing, "main"), None, "the refused repository is unchanged");
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error_and_changes_nothing() {
+    let scratch = Scratch::new();
+    let built = scratch.tree("a", &base_tree());
+    let manifest = fs::read(built.join(".catalyst-manifest")).expect("manifest");
+    let remote = format!("git://127.0.0.1:{}/{{org}}/{{repo}}.git", free_port());
+    let out = apply(&built, &remote, &scratch.cache, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("catalyst::apply::unreachable") && all.contains("system/fleet: cannot reach git://127.0.0.1:"), "{all}");
+    assert!(all.contains("11 failed"), "{all}");
+    assert!(!scratch.cache.exists(), "no cache is created for a server that cannot be reached");
+    assert_eq!(fs::read(built.join(".catalyst-manifest")).expect("manifest"), manifest, "the built tree is untouched");
+
+    let bad = catalyst(&["apply", built.to_str().expect("utf-8"), "--remote", "git://127.0.0.1/{repo}.git"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "a usage error: {}", text(&bad));
+    assert!(text(&bad).contains("catalyst::apply::remote-template"), "{}", text(&bad));
+}
