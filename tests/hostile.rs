@@ -366,6 +366,20 @@ fn a_planted_staging_symlink_is_not_followed() {
 
 // ------------------------------------------------------------ secrets
 
+/// A secret written in clear is refused, and the refusal does not repeat it in any format.
+#[test]
+fn a_refused_secret_literal_is_not_shown() {
+    let scratch = materialize(Some(&common::suite().join("config-secret-literal")));
+    let sovereign = sovereign_of(scratch.path());
+    for format in ["human", "json", "github", "markdown", "sarif"] {
+        let run = catalyst_command().args(["--format", format, "check"]).arg(&sovereign).output().expect("catalyst runs");
+        assert_eq!(run.status.code(), Some(1), "{format}");
+        let shown = format!("{}{}", text(&run.stdout), text(&run.stderr));
+        assert!(shown.contains("secret-literal"), "{format}: {shown}");
+        assert!(!shown.contains("hunter2"), "{format} shows the secret:\n{shown}");
+    }
+}
+
 /// Markers where a user might keep a secret that a successful build must not carry anywhere:
 /// a secret field's schema default, a file beside the Sovereign and the catalog, and the
 /// environment the compiler runs in.

@@ -228,12 +228,30 @@ impl<'a> MietteView<'a> {
         }
         let mut help: Vec<String> = diagnostic.notes.iter().map(|n| format!("note: {n}")).collect();
         help.extend(diagnostic.help.iter().cloned());
-        MietteView { diagnostic, file, source: file.map(|f| named(sources, f)), related, help: (!help.is_empty()).then(|| help.join("\n")) }
+        let mut source = file.map(|f| named(sources, f));
+        // The snippet of a secret written in clear must not repeat it.
+        if let (true, Some(span), Some(named)) = (diagnostic.code.ends_with("::secret-literal"), diagnostic.primary_span(), &mut source) {
+            *named = redacted(sources, span);
+        }
+        MietteView { diagnostic, file, source, related, help: (!help.is_empty()).then(|| help.join("\n")) }
     }
 
     fn is_related(&self) -> bool {
         self.help.is_none() && self.related.is_empty() && self.file != self.diagnostic.primary_span().map(|s| s.file)
     }
+}
+
+/// The file with the bytes of `span` starred out (same length, so every offset still holds).
+fn redacted(sources: &Sources, span: crate::source::Span) -> NamedSource<String> {
+    let source = sources.get(span.file);
+    let mut text = source.text.clone().into_bytes();
+    let end = span.end.min(text.len());
+    for byte in &mut text[span.start.min(end)..end] {
+        if !byte.is_ascii_whitespace() {
+            *byte = b'*';
+        }
+    }
+    NamedSource::new(source.path.display().to_string(), String::from_utf8_lossy(&text).into_owned())
 }
 
 fn named(sources: &Sources, file: FileId) -> NamedSource<String> {
