@@ -230,6 +230,26 @@ fn dependency_chains_are_bounded_in_depth() {
 }
 
 #[test]
+fn dependency_fan_out_is_bounded() {
+    // Each level depends three times on the next: 3^8 = 6,561 dedicated Applications at depth 9.
+    let project = Project::base();
+    let levels = 9;
+    for level in 0..levels {
+        let next = if level + 1 < levels {
+            let alias = |a: u32| format!("{{blueprint: bp-f{}, alias: a{a}}}", level + 1);
+            format!("  depends: [{}, {}, {}]\n", alias(1), alias(2), alias(3))
+        } else {
+            String::new()
+        };
+        project.chart_blueprint(&format!("f{level}"), &format!("f{level}"), "1.0.0", &next);
+    }
+    project.install("x", "bp-f0");
+    let report = project.assert_refused("catalyst::resolve::too-many");
+    let count = report["diagnostics"].as_array().expect("a list").iter().filter(|d| d["code"] == "catalyst::resolve::too-many").count();
+    assert_eq!(count, 1, "reported once");
+}
+
+#[test]
 fn diagnostics_are_capped() {
     let project = Project::base();
     let extra = MAX_DIAGNOSTICS + 50;

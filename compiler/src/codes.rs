@@ -59,6 +59,7 @@ codes! {
     "catalyst::resolve::unsatisfiable" => "no version satisfies every requirement", "The resolver lists each requirement with who asked for it and the versions the catalog has, like cargo's resolver.";
     "catalyst::resolve::bad-requirement" => "an invalid version requirement", "Requirements use cargo's syntax: ^1.4, ~1.4.2, =1.4.0, >=1.2, <2, or * for any.";
     "catalyst::resolve::cycle" => "a dependency cycle", "Blueprints (or Applications through links) depend on each other in a circle; the message lists the whole cycle.";
+    "catalyst::resolve::too-many" => "too many dedicated Applications in one Environment", "A dependency without a link creates one dedicated Application per dependant. Blueprints that depend several times on each other multiply them at every level; more than 2,000 in one Environment is refused.";
     "catalyst::resolve::too-deep" => "a dependency chain beyond the limit", "Chains of dedicated dependencies are limited to 16 levels.";
     "catalyst::resolve::kit-dependency" => "a kit Blueprint depends on one outside the kit", "Every dependency of a bootstrap-kit Blueprint must itself be in the kit: a HelmRelease dependsOn that names a missing release never becomes ready.";
     "catalyst::resolve::not-installable" => "a Blueprint without manifests installed as an Application", "Only Blueprints with a chart, templates or kustomize base can be installed.";

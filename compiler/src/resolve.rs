@@ -39,6 +39,11 @@ pub const DEFAULT_KIT: [&str; 15] = [
 /// Longest chain of dedicated dependencies followed before giving up.
 pub const MAX_DEPENDENCY_DEPTH: usize = 16;
 
+/// Dedicated Applications one Environment may create. A Blueprint that depends
+/// several times on the next one multiplies them at every level (3 aliases
+/// over 16 levels would be 14 million); no real Environment comes near this.
+pub const MAX_DEDICATED_PER_ENVIRONMENT: usize = 2_000;
+
 #[derive(Debug)]
 pub struct Resolution {
     /// Bootstrap-kit releases in installation order (slot = index + 1).
@@ -479,6 +484,8 @@ struct EnvResolver<'a> {
     instances: Vec<Instance>,
     /// Declared Applications that failed, so links to them add no second error.
     failed: HashSet<String>,
+    /// Dedicated Applications created so far, against [`MAX_DEDICATED_PER_ENVIRONMENT`].
+    dedicated: usize,
     problems: Vec<Diagnostic>,
 }
 
@@ -496,6 +503,7 @@ impl<'a> EnvResolver<'a> {
             jinja: expr::environment(),
             instances: Vec::new(),
             failed: HashSet::new(),
+            dedicated: 0,
             problems: Vec::new(),
         }
     }
@@ -838,6 +846,22 @@ impl<'a> EnvResolver<'a> {
         let parent = self.instances[i].name.clone();
         let name = format!("{parent}-{alias}");
         let span = self.cx.sources.span_at(dep_origin.file, &dep_origin.pointer);
+        if self.dedicated >= MAX_DEDICATED_PER_ENVIRONMENT {
+            // Reported once: every further one would say the same.
+            if self.dedicated == MAX_DEDICATED_PER_ENVIRONMENT {
+                self.problems.push(
+                    Diagnostic::error(
+                        "catalyst::resolve::too-many",
+                        format!("{} needs more than {MAX_DEDICATED_PER_ENVIRONMENT} dedicated Applications", self.environment),
+                    )
+                    .with_label(Label::primary(span, "this dependency multiplies them"))
+                    .with_help("satisfy shared dependencies with `links` to one existing Application instead of a dedicated one each"),
+                );
+                self.dedicated += 1;
+            }
+            return None;
+        }
+        self.dedicated += 1;
         if name.len() > 63 {
             self.problems.push(
                 Diagnostic::error(
