@@ -250,6 +250,45 @@ fn dependency_fan_out_is_bounded() {
 }
 
 #[test]
+fn a_long_kit_chain_settles_on_consistent_versions() {
+    // bp-kN 2.0.0 needs bp-k(N+1) ^1 and 1.0.0 needs ^2: each choice flips the next, one level per round.
+    let project = Project::base();
+    let length = 10;
+    for level in 0..length {
+        for major in [1, 2] {
+            let wanted = if major == 2 { 1 } else { 2 };
+            let depends = if level + 1 < length {
+                format!("  depends: [{{blueprint: bp-k{}, version: \"^{wanted}\"}}]\n", level + 1)
+            } else {
+                String::new()
+            };
+            project.chart_blueprint(&format!("k{level}/{major}"), &format!("k{level}"), &format!("{major}.0.0"), &depends);
+        }
+    }
+    let kit: Vec<String> = (0..length).map(|level| format!("{{blueprint: bp-k{level}}}")).collect();
+    let sovereign = fs::read_to_string(project.root().join(SOVEREIGN)).expect("sovereign.yaml");
+    project.write(SOVEREIGN, &sovereign.replace("bootstrapKit: []", &format!("bootstrapKit: [{}]", kit.join(", "))));
+    let compilation = catalyst::compile(&project.sovereign);
+    let output =
+        compilation.output.unwrap_or_else(|| panic!("{}", catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)));
+    let lock = yaml::parse_stream(&text(&output.files["catalyst.lock"])).expect("YAML").remove(0);
+    let versions: Vec<String> = (0..length)
+        .map(|level| {
+            let entry = lock["blueprints"]
+                .as_array()
+                .expect("blueprints")
+                .iter()
+                .find(|b| b["name"] == format!("bp-k{level}"))
+                .expect("in the lock");
+            entry["version"].as_str().expect("version").to_string()
+        })
+        .collect();
+    // bp-k0 is free (2), so bp-k1 must be 1, bp-k2 then 2, …: every requirement met.
+    let expected: Vec<String> = (0..length).map(|level| if level % 2 == 0 { "2.0.0" } else { "1.0.0" }.to_string()).collect();
+    assert_eq!(versions, expected);
+}
+
+#[test]
 fn diagnostics_are_capped() {
     let project = Project::base();
     let extra = MAX_DIAGNOSTICS + 50;

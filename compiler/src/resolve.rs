@@ -312,7 +312,9 @@ fn resolve_kit(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<Vec<Ki
     // Requirements from dependants depend on the versions chosen: iterate to a fixed point.
     let mut chosen: BTreeMap<String, usize> = BTreeMap::new();
     let mut problems = Vec::new();
-    for _ in 0..8 {
+    // Each round can only move a choice that a dependant's requirement moved; more rounds than
+    // releases means the choices oscillate, which the check after the loop reports.
+    for _ in 0..entries.len() + 2 {
         problems.clear();
         let mut next = BTreeMap::new();
         for (name, _, _, origin) in &entries {
@@ -338,6 +340,37 @@ fn resolve_kit(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<Vec<Ki
                 if let (Some(list), Ok(r)) = (requirements.get_mut(&dep.blueprint), cx.requirement(dep.version.as_deref(), bp.id(), at)) {
                     list.push(r);
                 }
+            }
+        }
+    }
+    // Whatever the rounds settled on must satisfy every kit Blueprint's own depends.
+    for &index in chosen.values() {
+        let bp = cx.blueprint(index);
+        for (d, dep) in bp.spec.depends.iter().enumerate() {
+            let dep = dep.normalized();
+            let at = bp.origin.join(&format!("/spec/depends/{d}"));
+            let (Some(&target), Ok(requirement)) = (chosen.get(&dep.blueprint), cx.requirement(dep.version.as_deref(), bp.id(), at)) else {
+                continue;
+            };
+            let target = cx.blueprint(target);
+            if !requirement.req.matches(&target.version) {
+                problems.push(
+                    Diagnostic::error(
+                        "catalyst::resolve::unsatisfiable",
+                        format!(
+                            "the bootstrap kit does not settle: {} needs {} `{}`, but {} is chosen",
+                            bp.id(),
+                            dep.blueprint,
+                            requirement.text,
+                            target.id()
+                        ),
+                    )
+                    .with_label(Label::primary(
+                        cx.sources.span_at(requirement.origin.file, &requirement.origin.pointer),
+                        "this requirement",
+                    ))
+                    .with_help("pin the kit entries' versions so that every dependency is met"),
+                );
             }
         }
     }
