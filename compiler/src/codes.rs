@@ -71,6 +71,7 @@ codes! {
     "catalyst::config::invalid" => "config does not satisfy the configSchema", "The Application's effective config (defaults, size overlay, config, environment override) breaks the Blueprint's configSchema. The primary label shows where the value was written, the secondary one the rule.";
     "catalyst::config::not-an-object" => "config is not a mapping", "config, overlays and dependency values are mappings.";
     "catalyst::config::secret-literal" => "a value for a secret field", "Fields marked x-catalyst-secret or format: secret never carry values in Git; they are read from OpenBao through an ExternalSecret.";
+    "catalyst::config::credential-literal" => "a credential-like key written in clear", "A config key whose name says it holds a credential (password, secret, token, api key, private key, access key, credential…) carries a literal, and the configSchema does not mark the field secret. Values in Git are readable by everyone with access to the repository. Mark the field `x-catalyst-secret: true` (the value then comes from OpenBao) or, if it holds no secret, `x-catalyst-not-secret: true`.";
     "catalyst::config::unknown-size" => "a size the Blueprint has no overlay for", "size names one of the Blueprint's overlays.";
     "catalyst::placement::region" => "an Application region outside its Environment", "placement.regions must be regions of the Environment.";
     "catalyst::placement::mode" => "a placement mode the Blueprint does not support", "The mode must be one of the Blueprint's placementSchema.modes.";

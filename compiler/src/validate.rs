@@ -130,6 +130,34 @@ fn collect_secrets(root: &Json, schema: &Json, pointer: String, depth: usize, ou
     }
 }
 
+/// Words of key names that hold credentials in practice (compared without case or separators).
+const CREDENTIAL_WORDS: [&str; 9] =
+    ["password", "passwd", "passphrase", "secret", "token", "apikey", "privatekey", "accesskey", "credential"];
+
+/// `adminPassword`, `api_key`, `ACCESS-KEY`…: a key a credential is usually written under.
+pub fn looks_like_credential(key: &str) -> bool {
+    let folded: String = key.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    CREDENTIAL_WORDS.iter().any(|word| folded.contains(word))
+}
+
+/// The subschema describing the value at `pointer`, through `properties` and local `$ref`s.
+fn subschema_at<'s>(root: &'s Json, pointer: &str) -> Option<&'s Json> {
+    let resolve = |mut schema: &'s Json| {
+        for _ in 0..MAX_SECRET_SEARCH_DEPTH {
+            match schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix('#')).and_then(|r| root.pointer(r)) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    };
+    let mut schema = resolve(root);
+    for segment in crate::yaml::pointer_segments(pointer) {
+        schema = resolve(schema.get("properties")?.get(&segment)?);
+    }
+    Some(schema)
+}
+
 fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
@@ -161,6 +189,24 @@ pub fn effective_config(
         merge(&mut effective.config, layer.value, "", &layer.origin, &mut effective.provenance);
     }
     for (pointer, origin) in &effective.provenance {
+        let key = pointer.rsplit('/').next().unwrap_or_default();
+        let literal = effective.config.pointer(pointer).and_then(Json::as_str).is_some_and(|s| !s.is_empty());
+        let allowed =
+            subschema_at(&schema.schema, pointer).and_then(|s| s.get("x-catalyst-not-secret")).and_then(Json::as_bool).unwrap_or(false);
+        if literal && !allowed && !schema.is_secret(pointer) && looks_like_credential(key) {
+            problems.push(
+                Diagnostic::error(
+                    "catalyst::config::credential-literal",
+                    format!("`{}` looks like a credential and is written in clear", pointer.trim_start_matches('/').replace('/', ".")),
+                )
+                .with_label(Label::primary(sources.key_span_at(origin.file, &origin.pointer), "credential-like key"))
+                .with_help(format!(
+                    "mark the field `x-catalyst-secret: true` in the configSchema of {} so its value comes from OpenBao, \
+                     or `x-catalyst-not-secret: true` if it holds no secret",
+                    blueprint.id()
+                )),
+            );
+        }
         if schema.is_secret(pointer) {
             problems.push(
                 Diagnostic::error(
