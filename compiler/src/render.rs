@@ -2,7 +2,8 @@
 //! templates are rendered in the sandbox of [`crate::expr`] and normalized
 //! through the same emitter, so every file has one canonical form.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde_json::Value as Json;
@@ -19,22 +20,27 @@ pub struct Output {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
+/// Template texts by (Blueprint, file), or why one could not be read.
+type TemplateCache = Mutex<HashMap<(usize, String), Result<Arc<str>, String>>>;
+
 /// Renders planned files batch by batch into one [`Output`].
 pub struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
     output: Output,
     problems: Vec<Diagnostic>,
+    /// Each template file read once, however many Applications render it: (Blueprint, file) → text or why not.
+    templates: TemplateCache,
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(project: &'a Project, sources: &'a Sources) -> Self {
-        Renderer { project, sources, output: Output::default(), problems: Vec::new() }
+        Renderer { project, sources, output: Output::default(), problems: Vec::new(), templates: Mutex::default() }
     }
 
     /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
     pub fn render(&mut self, files: Vec<PlannedFile>) {
-        let (project, sources) = (self.project, self.sources);
+        let (project, sources, templates) = (self.project, self.sources, &self.templates);
         let rendered: Vec<Result<(String, Vec<u8>), Diagnostic>> = files
             .into_par_iter()
             .map_init(crate::expr::environment, |env, file| {
@@ -45,7 +51,8 @@ impl<'a> Renderer<'a> {
                     Planned::Json(value) => format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
                     Planned::CloudConfig(value) => format!("#cloud-config\n{}", yaml::to_yaml(&value)),
                     Planned::Template { blueprint, file: name, context } => {
-                        render_template(env, project, sources, blueprint, &name, &context)?
+                        let source = template_source(templates, project, blueprint, &name);
+                        render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
                 };
                 let mut bytes = text.into_bytes();
@@ -72,12 +79,30 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// The text of a template file, read through the cache.
+fn template_source(cache: &TemplateCache, project: &Project, blueprint: usize, name: &str) -> Result<Arc<str>, String> {
+    let key = (blueprint, name.to_string());
+    if let Some(known) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return known.clone();
+    }
+    let bp = &project.catalog.blueprints[blueprint];
+    let relative = bp.spec.manifests.templates.as_deref().unwrap_or_default();
+    let vfs = &*project.vfs;
+    let read = crate::load::contained_path(vfs, &bp.dir, relative)
+        .map_err(|e| format!("the template folder {e}"))
+        .and_then(|dir| crate::load::read_text(vfs, &dir.join(name)).map_err(|d| d.message))
+        .map(Arc::from);
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, read.clone());
+    read
+}
+
 fn render_template(
     env: &minijinja::Environment<'static>,
     project: &Project,
     sources: &Sources,
     blueprint: usize,
     name: &str,
+    source: Result<Arc<str>, String>,
     context: &Json,
 ) -> Result<String, Diagnostic> {
     let bp = &project.catalog.blueprints[blueprint];
@@ -87,10 +112,7 @@ fn render_template(
             .with_label(Label::primary(at, "templates declared here"))
             .with_help("templates see `config`, `application`, `sovereign` and `secrets`; they must render Kubernetes YAML")
     };
-    let relative = bp.spec.manifests.templates.as_deref().unwrap_or_default();
-    let vfs = &*project.vfs;
-    let path = crate::load::contained_path(vfs, &bp.dir, relative).map_err(|e| fail(format!("the template folder {e}")))?.join(name);
-    let source = crate::load::read_text(vfs, &path).map_err(|d| fail(d.message))?;
+    let source = source.map_err(fail)?;
     let text = crate::expr::render_text(env, &source, context).map_err(|e| fail(e.0))?;
     let documents = yaml::parse_stream(&text).map_err(|e| fail(format!("the output is not YAML: {e}")))?;
     let mut objects = Vec::new();

@@ -47,6 +47,10 @@ impl Planner<'_, '_> {
             return;
         }
         let pools = region_pools(&project.sovereign.spec.regions, infra);
+        // No region with a Hetzner location: `infra::check_spec` has reported why.
+        if pools.is_empty() {
+            return;
+        }
         self.add("infra/hetzner/tofu.auto.tfvars.json".into(), Planned::Json(self.tfvars(infra, &pools)));
         let secrets: serde_json::Map<String, Json> = SECRET_INPUTS
             .iter()

@@ -3,6 +3,8 @@
 
 mod infra;
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value as Json};
 
 use crate::infra::BringUpPins;
@@ -50,7 +52,7 @@ pub const PULL_SECRET: &str = "ghcr-pull";
 /// Only the template files of one Environment's Applications: the part of the
 /// plan that can fail (`check --watch` renders these and nothing else).
 pub fn templates(project: &Project, environment: &ResolvedEnvironment, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink };
+    let mut planner = Planner::new(project, sink);
     let org = planner.organization(environment).slug.clone();
     for instance in &environment.instances {
         if planner.blueprint(instance.blueprint).spec.manifests.kind() == Some(ManifestKind::Templates) {
@@ -70,7 +72,7 @@ const BATCH: usize = 4096;
 
 /// Plans every output file and hands them to `sink` in batches.
 pub fn plan(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-    let mut planner = Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink };
+    let mut planner = Planner::new(project, sink);
     planner.cluster(resolution);
     planner.infra(resolution, pins);
     for environment in &resolution.environments {
@@ -87,6 +89,14 @@ struct Planner<'a, 's> {
     files: Vec<PlannedFile>,
     fqdn: String,
     sink: &'s mut dyn FnMut(Vec<PlannedFile>),
+    /// Template files of each template Blueprint, listed once rather than per Application.
+    template_files: HashMap<usize, Vec<String>>,
+}
+
+impl<'a, 's> Planner<'a, 's> {
+    fn new(project: &'a Project, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
+        Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink, template_files: HashMap::new() }
+    }
 }
 
 fn kustomization(resources: Vec<String>) -> Json {
@@ -439,10 +449,12 @@ impl Planner<'_, '_> {
         dir: &str,
         secrets: &[(String, String)],
     ) -> Vec<String> {
-        let bp = self.blueprint(instance.blueprint);
+        let (project, index) = (self.project, instance.blueprint);
+        let files =
+            self.template_files.entry(index).or_insert_with(|| template_files(&*project.vfs, &project.catalog.blueprints[index])).clone();
         let context = self.template_context(environment, instance, secrets);
         let mut outputs = Vec::new();
-        for file in template_files(&*self.project.vfs, bp) {
+        for file in files {
             let output = format!("manifests/{}", file.trim_end_matches(".j2"));
             self.add(format!("{dir}/{output}"), Planned::Template { blueprint: instance.blueprint, file, context: context.clone() });
             outputs.push(output);
