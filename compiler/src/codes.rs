@@ -26,6 +26,7 @@ codes! {
     "catalyst::yaml::bad-scalar" => "a tagged scalar does not match its tag", "A value such as `!!int abc` cannot be read as its tag says.";
     "catalyst::yaml::complex-key" => "a mapping key is not a scalar", "Keys must be plain strings (JSON has no other kind of key).";
     "catalyst::yaml::too-deep" => "nesting beyond the limit", "Documents are limited to 64 levels of nesting. No input kind needs more; the limit bounds the work a hostile file can cause.";
+    "catalyst::limit::diagnostics" => "more diagnostics than are kept", "A run keeps its first 200 diagnostics and counts the rest: a hostile or badly broken input must not make the report itself unbounded. The last entry says how many were not shown and how many of them are errors; they still decide the exit code.";
     "catalyst::yaml::too-large" => "a document expands to too many nodes", "Aliases are counted at every use, so an alias bomb (a billion laughs) is refused once it expands beyond 2,000,000 nodes.";
     "catalyst::schema::unknown-field" => "a field the schema does not know", "Unknown fields are errors, not silently ignored: a misspelt key would otherwise do nothing. The help suggests the closest known field. The schemas are in schemas/.";
     "catalyst::schema::missing-field" => "a required field is missing", "The file lacks a field its schema requires.";

@@ -73,7 +73,12 @@ impl Diagnostic {
 /// Most diagnostics kept from one run; the rest are counted, not stored.
 pub const MAX_DIAGNOSTICS: usize = 200;
 
-/// A bounded collection of diagnostics.
+/// The code of the notice that closes a list cut at [`MAX_DIAGNOSTICS`].
+pub const LIMIT_CODE: &str = "catalyst::limit::diagnostics";
+
+/// A bounded collection of diagnostics. Once [`MAX_DIAGNOSTICS`] are kept, a
+/// last entry ([`LIMIT_CODE`]) says how many more were not, so every
+/// renderer shows the cut.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
@@ -86,15 +91,40 @@ impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         if self.items.len() < MAX_DIAGNOSTICS {
             self.items.push(diagnostic);
-        } else {
-            self.dropped += 1;
-            self.dropped_errors += usize::from(diagnostic.severity == Severity::Error);
+            return;
         }
+        self.count_dropped(1, usize::from(diagnostic.severity == Severity::Error));
+    }
+
+    fn count_dropped(&mut self, dropped: usize, errors: usize) {
+        self.dropped += dropped;
+        self.dropped_errors += errors;
+        let notice = Diagnostic::warning(
+            LIMIT_CODE,
+            format!(
+                "{} more diagnostic(s) not shown, {} of them error(s): only the first {MAX_DIAGNOSTICS} are kept",
+                self.dropped, self.dropped_errors
+            ),
+        )
+        .with_help("fix the ones shown and run again: the rest often follow from them");
+        if self.items.len() > MAX_DIAGNOSTICS {
+            self.items.pop();
+        }
+        self.items.push(notice);
     }
 
     pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
         for d in diagnostics {
             self.push(d);
+        }
+    }
+
+    /// Adds another collection, with what it dropped.
+    pub fn append(&mut self, other: Diagnostics) {
+        let (dropped, errors) = (other.dropped, other.dropped_errors);
+        self.extend(other.items.into_iter().filter(|d| d.code != LIMIT_CODE));
+        if dropped > 0 {
+            self.count_dropped(dropped, errors);
         }
     }
 
@@ -119,11 +149,11 @@ impl Diagnostics {
         self.dropped_errors
     }
 
-    /// Sorts by file and position so output does not depend on thread timing.
+    /// Sorts by file and position so output does not depend on thread timing; the notice of a cut stays last.
     pub fn sort(&mut self) {
         self.items.sort_by_key(|d| {
             let span = d.primary_span();
-            (span.map(|s| (s.file, s.start)), d.code, d.message.clone())
+            (d.code == LIMIT_CODE, span.map(|s| (s.file, s.start)), d.code, d.message.clone())
         });
         self.items.dedup();
     }
@@ -167,5 +197,24 @@ mod tests {
         assert_eq!(crate::report::summary(&diagnostics), "0 error(s), 205 warning(s) (5 not shown: the first 200 are kept)\n");
         diagnostics.push(Diagnostic::error("catalyst::io::read", "dropped, still counted"));
         assert!(diagnostics.has_errors(), "an error beyond the cap still fails the run");
+    }
+
+    #[test]
+    fn a_cut_list_ends_with_a_coded_notice_that_survives_sorting_and_merging() {
+        let mut first = Diagnostics::default();
+        first.extend((0..MAX_DIAGNOSTICS + 3).map(|i| Diagnostic::error("catalyst::io::read", format!("e{i}"))));
+        first.sort();
+        let codes = |d: &Diagnostics| d.iter().map(|d| d.code).collect::<Vec<_>>();
+        assert_eq!(codes(&first).len(), MAX_DIAGNOSTICS + 1);
+        assert_eq!(codes(&first).last(), Some(&LIMIT_CODE));
+        let notice = first.iter().last().expect("a notice");
+        assert_eq!(notice.message, "3 more diagnostic(s) not shown, 3 of them error(s): only the first 200 are kept");
+        let mut all = Diagnostics::default();
+        all.push(Diagnostic::warning("catalyst::blueprint::bare-name", "kept"));
+        all.append(first);
+        assert_eq!(all.dropped(), 4, "one more is dropped to make room, and the 3 the other collection dropped count");
+        assert_eq!(all.dropped_errors(), 4);
+        assert_eq!(all.iter().filter(|d| d.code == LIMIT_CODE).count(), 1);
+        assert_eq!(crate::report::summary(&all), "203 error(s), 1 warning(s) (4 not shown: the first 200 are kept)\n");
     }
 }

@@ -190,7 +190,7 @@ fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
     for sovereign in sovereigns {
         let mut own = Diagnostics::default();
         catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), &sovereign, &mut sources, &mut own);
-        diagnostics.extend(own);
+        diagnostics.append(own);
     }
     diagnostics.sort();
     print_diagnostics(format, &diagnostics, &sources);

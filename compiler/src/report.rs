@@ -5,7 +5,7 @@ use std::fmt;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde_json::json;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity, LIMIT_CODE};
 use crate::source::{FileId, Sources};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -46,9 +46,9 @@ pub fn human(diagnostics: &Diagnostics, sources: &Sources, color: bool) -> Strin
 }
 
 pub fn summary(diagnostics: &Diagnostics) -> String {
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count() + diagnostics.dropped_errors();
-    let warnings =
-        diagnostics.iter().filter(|d| d.severity == Severity::Warning).count() + diagnostics.dropped() - diagnostics.dropped_errors();
+    let shown = |severity| diagnostics.iter().filter(|d| d.severity == severity && d.code != LIMIT_CODE).count();
+    let errors = shown(Severity::Error) + diagnostics.dropped_errors();
+    let warnings = shown(Severity::Warning) + diagnostics.dropped() - diagnostics.dropped_errors();
     let mut line = format!("{errors} error(s), {warnings} warning(s)");
     if diagnostics.dropped() > 0 {
         line.push_str(&format!(" ({} not shown: the first {} are kept)", diagnostics.dropped(), crate::diagnostic::MAX_DIAGNOSTICS));

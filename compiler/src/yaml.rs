@@ -22,6 +22,8 @@ pub const MAX_DEPTH: usize = 64;
 /// Most nodes one document may expand to, aliases counted at every use.
 pub const MAX_NODES: usize = 2_000_000;
 
+const TOO_DEEP_HELP: &str = "no input kind needs this much nesting; flatten the document";
+
 /// A parsed YAML node with the span of its text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -116,6 +118,15 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Diagnostic> {
             Ok((event, span)) => builder.event(event, span)?,
             Err(error) => {
                 let at = offsets.byte(error.marker().index());
+                // The scanner counts flow levels in a u8 and stops at 256, ahead of the events the budget sees.
+                if error.info() == "recursion limit exceeded" {
+                    return Err(builder.limit(
+                        Span::new(file, at, at),
+                        "catalyst::yaml::too-deep",
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                        TOO_DEEP_HELP,
+                    ));
+                }
                 return Err(Diagnostic::error("catalyst::yaml::syntax", format!("invalid YAML: {}", error.info()))
                     .with_label(Label::primary(Span::new(file, at, at), "here"))
                     .with_help("fix the YAML syntax at the marked position"));
@@ -250,12 +261,7 @@ impl Builder<'_> {
     fn open(&mut self, span: Span) -> Result<(), Diagnostic> {
         self.count(1, span)?;
         if self.stack.len() >= MAX_DEPTH {
-            return Err(self.limit(
-                span,
-                "catalyst::yaml::too-deep",
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-                "no input kind needs this much nesting; flatten the document",
-            ));
+            return Err(self.limit(span, "catalyst::yaml::too-deep", format!("nesting deeper than {MAX_DEPTH} levels"), TOO_DEEP_HELP));
         }
         Ok(())
     }
