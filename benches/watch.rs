@@ -31,7 +31,8 @@ fn main() {
     // Each edit gives the first WordPress site another hostname.
     let edit = |n: usize| original.replacen("hostname: site0.example.com", &format!("hostname: site0-{n}.example.com"), 1);
 
-    let mut session = catalyst::watch::Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs));
+    let options = catalyst::Options { missing_schemas: catalyst::conform::Missing::Report, ..catalyst::Options::default() };
+    let mut session = catalyst::watch::Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), options);
     let started = Instant::now();
     let first = session.check();
     let full = started.elapsed();

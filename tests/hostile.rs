@@ -338,8 +338,8 @@ fn manifest_paths_cannot_leave_the_blueprint_folder() {
 fn template_folders_do_not_follow_symlinks_out() {
     let project = Project::base();
     let marker = "OUTSIDE-THE-BLUEPRINT-7c1d";
-    project.write("outside/leak.yaml", &format!("kind: ConfigMap\nmetadata: {{name: {marker}}}\n"));
-    project.template_site(&[("ok.yaml", "kind: ConfigMap\nmetadata: {name: ok}\n")]);
+    project.write("outside/leak.yaml", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {marker}}}\n"));
+    project.template_site(&[("ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n")]);
     let templates = project.root().join("blueprints/site/templates");
     std::os::unix::fs::symlink(project.root().join("outside/leak.yaml"), templates.join("leak.yaml")).expect("file symlink");
     std::os::unix::fs::symlink(project.root().join("outside"), templates.join("dir")).expect("folder symlink");
@@ -374,7 +374,7 @@ fn templates_cannot_read_files_or_the_environment() {
         ("import.yaml", "{% import '../blueprint.yaml' as b %}{{ b }}"),
         ("extends.yaml", "{% extends '/etc/hostname' %}"),
         ("from.yaml", "{% from '/etc/passwd' import root %}"),
-        ("env.yaml", "kind: ConfigMap\nmetadata: {name: {{ env.CATALYST_PLANTED | tojson }}}\n"),
+        ("env.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ env.CATALYST_PLANTED | tojson }}}\n"),
     ];
     project.template_site(&hostile);
     let report = project.assert_refused("catalyst::render::template");
@@ -461,7 +461,7 @@ fn planted_secrets_appear_nowhere() {
         project.write(file, &format!("adminPassword: {}\n", markers[1]));
     }
     // A template that sees the secrets map (Secret names) and a warning, so every renderer has something to print.
-    project.template_site(&[("cm.yaml", "kind: ConfigMap\nmetadata: {name: cm}\ndata: {{ secrets | tojson }}\n")]);
+    project.template_site(&[("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {{ secrets | tojson }}\n")]);
     project.chart_blueprint("legacy", "legacy", "1.0.0", "");
     let legacy = project.root().join("blueprints/legacy/blueprint.yaml");
     let old_form = fs::read_to_string(&legacy)

@@ -106,10 +106,17 @@ fn lint_sarif_is_valid_and_locates_each_finding() {
 #[test]
 fn check_sarif_is_valid_for_clean_and_broken_sovereigns() {
     let sovereign = common::example_sovereigns().remove(0);
-    let (code, log) = sarif(&["check", sovereign.to_str().expect("utf-8")], &repo());
+    let (code, log) = sarif(&["check", "--ignore-missing-schemas", sovereign.to_str().expect("utf-8")], &repo());
     assert_eq!(code, Some(0));
     assert_valid(&log);
     assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+    // Without the flag, the kinds no CRD covers are one warning with no location (valid SARIF too).
+    let (code, log) = sarif(&["check", sovereign.to_str().expect("utf-8")], &repo());
+    assert_eq!(code, Some(0));
+    assert_valid(&log);
+    let results = log["runs"][0]["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!((results[0]["ruleId"].as_str(), results[0]["level"].as_str()), (Some("catalyst::conform::missing-schema"), Some("warning")));
 
     // An unknown field in a copy of the bad-input base project, found at an absolute path.
     let scratch = tempfile::tempdir().expect("temp dir");

@@ -41,8 +41,10 @@ fn the_session_reports_what_check_reports_for_every_bad_input() {
     for case in cases {
         let scratch = materialize((!case.ends_with("_base")).then_some(case.as_path()));
         let sovereign = sovereign_of(scratch.path());
-        let full = catalyst::compile(&sovereign);
-        let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs));
+        // As the CLI runs both: every kind without a schema reported too.
+        let options = catalyst::Options { missing_schemas: catalyst::conform::Missing::Report, ..catalyst::Options::default() };
+        let full = catalyst::compile_with(Arc::new(catalyst::vfs::DiskFs), &sovereign, &options);
+        let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), options);
         for round in ["first", "second (reusing)"] {
             let checked = session.check();
             assert_eq!(
@@ -62,7 +64,7 @@ fn only_the_changed_organization_is_resolved_again() {
     let second = sovereign.join("organizations/beta.yaml");
     let first = fs::read_to_string(sovereign.join("organizations/acme.yaml")).expect("acme");
     fs::write(&second, first.replace("name: acme", "name: beta").replace("acme-leads", "beta-leads")).expect("write beta");
-    let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs));
+    let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), catalyst::Options::default());
     let checked = session.check();
     assert!(checked.diagnostics.is_empty(), "{}", catalyst::report::human(&checked.diagnostics, &checked.sources, false));
     assert_eq!((checked.reused, checked.organizations), (0, 2));

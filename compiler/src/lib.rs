@@ -11,6 +11,8 @@
 
 pub mod apply;
 pub mod codes;
+pub mod config;
+pub mod conform;
 pub mod diagnostic;
 pub mod diff;
 pub mod emit;
@@ -28,6 +30,7 @@ pub mod source;
 pub mod sovereign;
 pub mod validate;
 pub mod vfs;
+pub mod violation;
 pub mod watch;
 pub mod yaml;
 
@@ -62,6 +65,54 @@ pub fn sovereigns_in(vfs: &dyn vfs::Vfs, root: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// What a compilation checks the output against, and what it keeps.
+#[derive(Clone)]
+pub struct Options {
+    /// The schemas every emitted object must conform to.
+    pub schemas: Arc<conform::Schemas>,
+    /// Whether kinds without a schema are reported (the CLI's default) or not (the library's).
+    pub missing_schemas: conform::Missing,
+    /// Keep the rendered bytes (`build`, `diff`, `apply`), or only judge them (`check`).
+    pub keep_output: bool,
+    /// Where diagnostics about emitted files show them [default: `out/<fqdn>`, where `build` writes].
+    pub shown_at: Option<PathBuf>,
+}
+
+impl Default for Options {
+    /// The built-in Catalyst CRDs, missing schemas not reported, the output kept.
+    fn default() -> Self {
+        static BUILT_IN: std::sync::OnceLock<Arc<conform::Schemas>> = std::sync::OnceLock::new();
+        let schemas = BUILT_IN.get_or_init(|| Arc::new(conform::Schemas::built_in())).clone();
+        Options { schemas, missing_schemas: conform::Missing::Ignore, keep_output: true, shown_at: None }
+    }
+}
+
+impl Options {
+    /// The options `check` and `build` run with: the built-in CRDs plus those `crds` and the `[check]`
+    /// table of `settings` name; kinds without a schema are reported unless either says to ignore them.
+    pub fn for_check(
+        vfs: &dyn vfs::Vfs,
+        settings: Option<&config::Loaded>,
+        crds: &[PathBuf],
+        ignore_missing_schemas: bool,
+        sources: &mut Sources,
+        diagnostics: &mut Diagnostics,
+    ) -> Options {
+        let mut paths: Vec<conform::CrdPath> = crds.iter().map(|path| conform::CrdPath { path: path.clone(), named_at: None }).collect();
+        let mut ignore = ignore_missing_schemas;
+        if let Some(loaded) = settings {
+            let check = &loaded.settings.check;
+            let named = check.crds.iter().map(|p| conform::CrdPath { path: loaded.dir.join(p.get_ref()), named_at: Some(loaded.span(p)) });
+            paths.extend(named);
+            ignore |= check.ignore_missing_schemas;
+        }
+        let schemas =
+            if paths.is_empty() { Options::default().schemas } else { Arc::new(conform::Schemas::with(vfs, &paths, sources, diagnostics)) };
+        let missing_schemas = if ignore { conform::Missing::Ignore } else { conform::Missing::Report };
+        Options { schemas, missing_schemas, ..Options::default() }
+    }
+}
+
 /// Runs every stage up to the rendered tree, in memory, reading from disk.
 pub fn compile(sovereign: &Path) -> Compilation {
     compile_in(Arc::new(vfs::DiskFs), sovereign)
@@ -69,15 +120,26 @@ pub fn compile(sovereign: &Path) -> Compilation {
 
 /// [`compile`] reading the inputs from `vfs` (e.g. a Git commit's tree).
 pub fn compile_in(vfs: Arc<dyn vfs::Vfs>, sovereign: &Path) -> Compilation {
+    compile_with(vfs, sovereign, &Options::default())
+}
+
+/// [`compile_in`] with explicit [`Options`].
+pub fn compile_with(vfs: Arc<dyn vfs::Vfs>, sovereign: &Path, options: &Options) -> Compilation {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
-    let output = compile_into(vfs, sovereign, &mut sources, &mut diagnostics);
+    let output = compile_into(vfs, sovereign, options, &mut sources, &mut diagnostics);
     diagnostics.sort();
     Compilation { sources, diagnostics, output }
 }
 
-/// [`compile_in`] into the caller's sources and diagnostics (e.g. lint, which adds its own findings).
-pub fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<Output> {
+/// [`compile_with`] into the caller's sources and diagnostics (e.g. lint, which adds its own findings).
+pub fn compile_into(
+    vfs: Arc<dyn vfs::Vfs>,
+    path: &Path,
+    options: &Options,
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+) -> Option<Output> {
     let project = load::load(path, vfs, sources, diagnostics)?;
     diagnostics.extend(sovereign::check(&project, sources));
     if diagnostics.has_errors() {
@@ -91,13 +153,11 @@ pub fn compile_into(vfs: Arc<dyn vfs::Vfs>, path: &Path, sources: &mut Sources, 
     if diagnostics.has_errors() {
         return None;
     }
-    let mut renderer = render::Renderer::new(&project, sources);
+    let mut renderer = render::Renderer::new(&project, sources, &options.schemas, options.keep_output);
     plan::plan(&project, &resolution, pins.as_ref(), &mut |batch| renderer.render(batch));
-    match renderer.finish() {
-        Ok(output) => Some(output),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            None
-        }
-    }
+    let rendered = renderer.finish();
+    let shown_at = options.shown_at.clone().unwrap_or_else(|| Path::new("out").join(&project.sovereign.spec.fqdn));
+    diagnostics.extend(rendered.problems);
+    diagnostics.extend(rendered.conformance.diagnostics(sources, &shown_at, options.missing_schemas));
+    (!diagnostics.has_errors()).then_some(rendered.output)
 }

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use catalyst::apply::{self, Identity, Lease, Options, RemoteTemplate};
@@ -26,13 +29,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate Sovereigns and their catalogs; write nothing
+    /// Validate Sovereigns, their catalogs and every object they emit; write nothing
     Check {
         /// Sovereign folders (or their sovereign.yaml) [default: every sovereigns/*/ below the working directory]
         sovereigns: Vec<PathBuf>,
         /// Check again on every change of the Sovereign, its Organizations or its catalogs (one Sovereign)
         #[arg(long)]
         watch: bool,
+        #[command(flatten)]
+        conformance: Conformance,
     },
     /// Compile a Sovereign into its GitOps tree
     Build {
@@ -44,6 +49,8 @@ enum Command {
         /// Write nothing; exit 1 and list the files that differ from a fresh build
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        conformance: Conformance,
     },
     /// Show what a change does to the rendered output, per object, between two Git revisions
     Diff {
@@ -107,6 +114,29 @@ enum Command {
     Man,
 }
 
+/// What emitted objects are validated against (besides the built-in Catalyst CRDs).
+#[derive(Args)]
+struct Conformance {
+    /// CRD files or folders (YAML or JSON; also JSON Schemas with x-kubernetes-group-version-kind) to validate the emitted objects against, e.g. the Flux and External Secrets releases the cluster runs (repeatable)
+    #[arg(long = "crds", value_name = "PATH")]
+    crds: Vec<PathBuf>,
+    /// Do not report the kinds that have no schema
+    #[arg(long)]
+    ignore_missing_schemas: bool,
+    /// The configuration file [default: catalyst.toml in the Sovereign's folder or its nearest ancestor]
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl Conformance {
+    /// The compile options these flags and the `[check]` table of catalyst.toml ask for.
+    fn options(&self, first: Option<&Path>, sources: &mut Sources, diagnostics: &mut Diagnostics) -> catalyst::Options {
+        let vfs = catalyst::vfs::DiskFs;
+        let settings = catalyst::config::load(&vfs, self.config.as_deref(), first, sources, diagnostics);
+        catalyst::Options::for_check(&vfs, settings.as_ref(), &self.crds, self.ignore_missing_schemas, sources, diagnostics)
+    }
+}
+
 #[derive(Args)]
 struct ApplyArgs {
     /// A tree written by `catalyst build`, or a Sovereign folder (compiled first)
@@ -148,14 +178,14 @@ const FAILURE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
-        Command::Check { sovereigns, watch: true } => watch(cli.format, sovereigns),
-        Command::Check { sovereigns, watch: false } => check(cli.format, sovereigns),
+        Command::Check { sovereigns, watch: true, conformance } => watch(cli.format, sovereigns, &conformance),
+        Command::Check { sovereigns, watch: false, conformance } => check(cli.format, sovereigns, &conformance),
         Command::Lint { catalogs, config, sovereigns, built } => {
             let linted = catalyst::lint::lint(&catalyst::lint::Request { catalogs, config, sovereigns, built });
             print_diagnostics(cli.format, &linted.diagnostics, &linted.sources);
             exit_code(&linted.diagnostics)
         }
-        Command::Build { sovereign, output, check } => build(cli.format, &sovereign, output, check),
+        Command::Build { sovereign, output, check, conformance } => build(cli.format, &sovereign, output, check, &conformance),
         Command::Diff { base, head, sovereigns, exit_code } => diff(cli.format, base, head, &sovereigns, exit_code),
         Command::Graph { sovereign, view, to, env, focus, depth } => {
             let filter = catalyst::graph::Filter { env, focus, depth };
@@ -177,7 +207,7 @@ fn main() -> ExitCode {
     })
 }
 
-fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
+fn check(format: Format, mut sovereigns: Vec<PathBuf>, conformance: &Conformance) -> u8 {
     if sovereigns.is_empty() {
         sovereigns = catalyst::sovereigns_in(&catalyst::vfs::DiskFs, Path::new(""));
         if sovereigns.is_empty() {
@@ -187,9 +217,13 @@ fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
     }
     // One report for all: machine formats print one document.
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let options = catalyst::Options {
+        keep_output: false,
+        ..conformance.options(sovereigns.first().map(PathBuf::as_path), &mut sources, &mut diagnostics)
+    };
     for sovereign in sovereigns {
         let mut own = Diagnostics::default();
-        catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), &sovereign, &mut sources, &mut own);
+        catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), &sovereign, &options, &mut sources, &mut own);
         diagnostics.append(own);
     }
     diagnostics.sort();
@@ -197,14 +231,21 @@ fn check(format: Format, mut sovereigns: Vec<PathBuf>) -> u8 {
     exit_code(&diagnostics)
 }
 
-fn watch(format: Format, sovereigns: Vec<PathBuf>) -> u8 {
+fn watch(format: Format, sovereigns: Vec<PathBuf>, conformance: &Conformance) -> u8 {
     let [sovereign] = sovereigns.as_slice() else {
         eprintln!("error: `check --watch` watches one Sovereign; name its folder");
         return FAILURE;
     };
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let options = conformance.options(Some(sovereign), &mut sources, &mut diagnostics);
+    // The CRDs are read once: a problem with them stops the watch before it starts.
+    if !diagnostics.is_empty() {
+        print_diagnostics(format, &diagnostics, &sources);
+        return exit_code(&diagnostics).max(DIAGNOSTICS);
+    }
     let mut stdout = std::io::stdout();
     let terminal = stdout.is_terminal();
-    match catalyst::watch::run(sovereign, format, terminal, &mut stdout) {
+    match catalyst::watch::run(sovereign, options, format, terminal, &mut stdout) {
         Ok(()) => OK,
         Err(e) => {
             eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
@@ -242,10 +283,7 @@ fn exit_code(diagnostics: &Diagnostics) -> u8 {
     }
 }
 
-fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool) -> u8 {
-    let compilation = catalyst::compile(sovereign);
-    print_diagnostics(format, &compilation.diagnostics, &compilation.sources);
-    let Some(tree) = &compilation.output else { return exit_code(&compilation.diagnostics) };
+fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool, conformance: &Conformance) -> u8 {
     let dir = output.unwrap_or_else(|| {
         let fqdn = sovereign.canonicalize().ok().and_then(|p| {
             let dir = if p.is_dir() { p } else { p.parent()?.to_path_buf() };
@@ -253,6 +291,16 @@ fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool)
         });
         PathBuf::from("out").join(fqdn.unwrap_or_else(|| "sovereign".into()))
     });
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let options = catalyst::Options { shown_at: Some(dir.clone()), ..conformance.options(Some(sovereign), &mut sources, &mut diagnostics) };
+    let output = if diagnostics.has_errors() {
+        None
+    } else {
+        catalyst::compile_into(Arc::new(catalyst::vfs::DiskFs), sovereign, &options, &mut sources, &mut diagnostics)
+    };
+    diagnostics.sort();
+    print_diagnostics(format, &diagnostics, &sources);
+    let Some(tree) = &output else { return exit_code(&diagnostics) };
     if check {
         let stale = emit::stale_files(tree, &dir);
         for path in &stale {

@@ -1,6 +1,8 @@
 //! Stage 5: the planned files as bytes. Objects and documents become YAML,
 //! templates are rendered in the sandbox of [`crate::expr`] and normalized
-//! through the same emitter, so every file has one canonical form.
+//! through the same emitter, so every file has one canonical form. Every
+//! Kubernetes object is judged by [`crate::conform`] on the way, before it
+//! is text.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
+use crate::conform::{Report, Schemas};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
 use crate::plan::{Planned, PlannedFile};
@@ -23,60 +26,96 @@ pub struct Output {
 /// Template texts by (Blueprint, file), or why one could not be read.
 type TemplateCache = Mutex<HashMap<(usize, String), Result<Arc<str>, String>>>;
 
+/// What rendering came to: the tree (empty when the bytes were not kept), the
+/// templates that failed, and the conformance of every object.
+pub struct Rendered {
+    pub output: Output,
+    pub problems: Vec<Diagnostic>,
+    pub conformance: Report,
+}
+
 /// Renders planned files batch by batch into one [`Output`].
 pub struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
-    output: Output,
-    problems: Vec<Diagnostic>,
+    schemas: &'a Schemas,
+    /// Whether the bytes are wanted (`build`) or only the verdicts (`check`).
+    keep_bytes: bool,
+    rendered: Rendered,
     /// Each template file read once, however many Applications render it: (Blueprint, file) → text or why not.
     templates: TemplateCache,
 }
 
+/// One file's outcome.
+struct FileOutcome {
+    path: String,
+    bytes: Option<Vec<u8>>,
+    conformance: Report,
+}
+
 impl<'a> Renderer<'a> {
-    pub fn new(project: &'a Project, sources: &'a Sources) -> Self {
-        Renderer { project, sources, output: Output::default(), problems: Vec::new(), templates: Mutex::default() }
+    pub fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool) -> Self {
+        let rendered = Rendered { output: Output::default(), problems: Vec::new(), conformance: Report::default() };
+        Renderer { project, sources, schemas, keep_bytes, rendered, templates: Mutex::default() }
     }
 
     /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
     pub fn render(&mut self, files: Vec<PlannedFile>) {
-        let (project, sources, templates) = (self.project, self.sources, &self.templates);
-        let rendered: Vec<Result<(String, Vec<u8>), Diagnostic>> = files
+        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep_bytes, &self.templates);
+        let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
             .into_par_iter()
             .map_init(crate::expr::environment, |env, file| {
-                let text = match file.content {
-                    Planned::Objects(objects) => yaml::to_yaml_stream(&objects),
-                    Planned::Document(value) => yaml::to_yaml(&value),
-                    Planned::Text(text) => text,
-                    Planned::Json(value) => format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
-                    Planned::CloudConfig(value) => format!("#cloud-config\n{}", yaml::to_yaml(&value)),
+                let objects = match file.content {
+                    Planned::Objects(objects) => objects,
                     Planned::Template { blueprint, file: name, context } => {
                         let source = template_source(templates, project, blueprint, &name);
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
+                    Planned::Document(value) => return Ok(plain(file.path, keep, || yaml::to_yaml(&value))),
+                    Planned::Text(text) => return Ok(plain(file.path, keep, || text)),
+                    Planned::Json(value) => {
+                        return Ok(plain(file.path, keep, || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())))
+                    }
+                    Planned::CloudConfig(value) => {
+                        return Ok(plain(file.path, keep, || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
+                    }
                 };
-                let mut bytes = text.into_bytes();
-                bytes.shrink_to_fit();
-                Ok((file.path, bytes))
+                let mut conformance = schemas.check_file(&file.path, &objects);
+                // A file with a problem is shown, so it is text even when nothing is kept.
+                let text = (keep || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
+                if conformance.has_problems() {
+                    conformance = conformance.with_text(text.as_deref().unwrap_or_default(), file.origin.as_ref());
+                }
+                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep).map(into_bytes), conformance })
             })
             .collect();
-        for result in rendered {
-            match result {
-                Ok((path, bytes)) => {
-                    self.output.files.insert(path, bytes);
+        for outcome in outcomes {
+            match outcome {
+                Ok(outcome) => {
+                    self.rendered.conformance.merge(outcome.conformance);
+                    if let Some(bytes) = outcome.bytes {
+                        self.rendered.output.files.insert(outcome.path, bytes);
+                    }
                 }
-                Err(d) => self.problems.push(d),
+                Err(d) => self.rendered.problems.push(d),
             }
         }
     }
 
-    pub fn finish(self) -> Result<Output, Vec<Diagnostic>> {
-        if self.problems.is_empty() {
-            Ok(self.output)
-        } else {
-            Err(self.problems)
-        }
+    pub fn finish(self) -> Rendered {
+        self.rendered
     }
+}
+
+/// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
+fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
+    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default() }
+}
+
+fn into_bytes(text: String) -> Vec<u8> {
+    let mut bytes = text.into_bytes();
+    bytes.shrink_to_fit();
+    bytes
 }
 
 /// The text of a template file, read through the cache.
@@ -104,7 +143,7 @@ fn render_template(
     name: &str,
     source: Result<Arc<str>, String>,
     context: &Json,
-) -> Result<String, Diagnostic> {
+) -> Result<Vec<Json>, Diagnostic> {
     let bp = &project.catalog.blueprints[blueprint];
     let at = sources.span_at(bp.origin.file, "/spec/manifests/templates");
     let fail = |message: String| {
@@ -124,5 +163,5 @@ fn render_template(
         }
         objects.push(document);
     }
-    Ok(yaml::to_yaml_stream(&objects))
+    Ok(objects)
 }

@@ -6,8 +6,9 @@
 //! resolves again only those whose file changed. Everything they depend on
 //! (sovereign.yaml, every Blueprint, the list of files, which fixes the
 //! source ids spans point into) is fingerprinted: any change there
-//! re-resolves them all. Rendering is limited to templates, the only part
-//! of the output that can fail.
+//! re-resolves them all. The output is rendered in the same parts, without
+//! keeping its bytes: the Sovereign's own files when the fingerprint
+//! changes, an Organization's when its file does (see [`crate::plan::organization`]).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
@@ -17,26 +18,39 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::conform::Report;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::Project;
+use crate::plan::PlannedFile;
 use crate::report::{self, Format};
-use crate::resolve::OrgResolution;
+use crate::resolve::{OrgResolution, Resolution, ResolvedEnvironment};
 use crate::source::Sources;
 use crate::vfs::Vfs;
+use crate::Options;
+
+/// What rendering a part came to: failed templates and the objects' conformance.
+#[derive(Clone)]
+struct Judged {
+    problems: Vec<Diagnostic>,
+    conformance: Report,
+}
 
 /// One Organization's results, valid while its file and the fingerprint are unchanged.
 struct Kept {
     text: u64,
     resolution: Arc<OrgResolution>,
-    /// Diagnostics of rendering its template Applications.
-    templates: Vec<Diagnostic>,
+    /// Its files, once rendered (only when the whole Sovereign resolves without errors).
+    judged: Option<Judged>,
 }
 
 pub struct Session {
     sovereign: PathBuf,
     vfs: Arc<dyn Vfs>,
+    options: Options,
     fingerprint: u64,
     kept: HashMap<PathBuf, Kept>,
+    /// The Sovereign's own files, judged for the current fingerprint.
+    sovereign_judged: Option<Judged>,
 }
 
 /// The outcome of one check.
@@ -57,8 +71,9 @@ fn hash_of(value: impl Hash) -> u64 {
 }
 
 impl Session {
-    pub fn new(sovereign: &Path, vfs: Arc<dyn Vfs>) -> Self {
-        Session { sovereign: sovereign.to_path_buf(), vfs, fingerprint: 0, kept: HashMap::new() }
+    pub fn new(sovereign: &Path, vfs: Arc<dyn Vfs>, options: Options) -> Self {
+        let options = Options { keep_output: false, ..options };
+        Session { sovereign: sovereign.to_path_buf(), vfs, options, fingerprint: 0, kept: HashMap::new(), sovereign_judged: None }
     }
 
     pub fn check(&mut self) -> Checked {
@@ -80,13 +95,16 @@ impl Session {
                     (reused, organizations) = self.resolve(&project, &mut sources, &mut diagnostics);
                 }
             }
-            None => self.kept.clear(),
+            None => {
+                self.kept.clear();
+                self.sovereign_judged = None;
+            }
         }
         diagnostics.sort();
         Checked { sources, diagnostics, reused, organizations, watched }
     }
 
-    /// Resolves (reusing what it can), checks the pins and renders the templates; (reused, all) Organizations.
+    /// Resolves (reusing what it can), checks the pins and judges the output; (reused, all) Organizations.
     fn resolve(&mut self, project: &Project, sources: &mut Sources, diagnostics: &mut Diagnostics) -> (usize, usize) {
         let organizations: Vec<PathBuf> =
             project.sovereign.organizations.iter().map(|o| sources.path(o.origin.file).to_path_buf()).collect();
@@ -97,6 +115,7 @@ impl Session {
         let fingerprint = hash_of((files, project.catalog.blueprints.iter().map(|b| &b.digest).collect::<Vec<_>>()));
         if fingerprint != self.fingerprint {
             self.kept.clear();
+            self.sovereign_judged = None;
             self.fingerprint = fingerprint;
         }
         let texts: Vec<u64> = project.sovereign.organizations.iter().map(|o| hash_of(&sources.get(o.origin.file).text)).collect();
@@ -116,28 +135,50 @@ impl Session {
                 diagnostics.extend(problems.iter().cloned());
                 used.extend(environment.instances.iter().map(|i| i.blueprint));
             }
-            let templates = match self.kept.remove(&path).filter(|k| reusable[org].is_some() && Arc::ptr_eq(&k.resolution, resolution)) {
-                Some(previous) => previous.templates,
-                None => render_templates(project, sources, resolution),
-            };
-            diagnostics.extend(templates.iter().cloned());
-            kept.insert(path, Kept { text: texts[org], resolution: resolution.clone(), templates });
+            let previous = self.kept.remove(&path).filter(|k| reusable[org].is_some() && Arc::ptr_eq(&k.resolution, resolution));
+            kept.insert(path, Kept { text: texts[org], resolution: resolution.clone(), judged: previous.and_then(|k| k.judged) });
         }
         self.kept = kept;
-        if let Some(kit) = &parts.kit {
-            let (_, problems) = crate::infra::check_pins(project, kit, used, sources);
-            diagnostics.extend(problems);
+        let Some(kit) = parts.kit else { return (reused, count) };
+        let (pins, problems) = crate::infra::check_pins(project, &kit, used, sources);
+        diagnostics.extend(problems);
+        // As `compile` does: the output is rendered only when everything resolves.
+        if diagnostics.has_errors() {
+            return (reused, count);
         }
+        let environments: Vec<ResolvedEnvironment> =
+            parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
+        let resolution = Resolution { kit, environments };
+        let options = &self.options;
+        let sovereign = self.sovereign_judged.get_or_insert_with(|| {
+            judge(project, sources, options, |sink| crate::plan::sovereign(project, &resolution, pins.as_ref(), sink))
+        });
+        let mut all = vec![sovereign.clone()];
+        for (org, path) in organizations.iter().enumerate() {
+            let Some(kept) = self.kept.get_mut(path) else { continue };
+            let resolution = &kept.resolution;
+            let judged = kept.judged.get_or_insert_with(|| {
+                judge(project, sources, options, |sink| crate::plan::organization(project, org, resolution.iter().map(|(e, _)| e), sink))
+            });
+            all.push(judged.clone());
+        }
+        let mut conformance = Report::default();
+        for part in all {
+            diagnostics.extend(part.problems);
+            conformance.merge(part.conformance);
+        }
+        let shown_at = Path::new("out").join(&project.sovereign.spec.fqdn);
+        diagnostics.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
         (reused, count)
     }
 }
 
-fn render_templates(project: &Project, sources: &Sources, resolution: &OrgResolution) -> Vec<Diagnostic> {
-    let mut renderer = crate::render::Renderer::new(project, sources);
-    for (environment, _) in resolution {
-        crate::plan::templates(project, environment, &mut |batch| renderer.render(batch));
-    }
-    renderer.finish().err().unwrap_or_default()
+/// Renders what `plan` plans, keeping only the verdicts.
+fn judge(project: &Project, sources: &Sources, options: &Options, plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>))) -> Judged {
+    let mut renderer = crate::render::Renderer::new(project, sources, &options.schemas, false);
+    plan(&mut |batch| renderer.render(batch));
+    let rendered = renderer.finish();
+    Judged { problems: rendered.problems, conformance: rendered.conformance }
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.
@@ -155,11 +196,11 @@ fn is_change(event: &notify::Result<notify::Event>) -> bool {
 
 /// Checks, then checks again after every change, until the process is stopped.
 /// On a terminal the screen is redrawn; otherwise each check prints one block.
-pub fn run(sovereign: &Path, format: Format, terminal: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn run(sovereign: &Path, options: Options, format: Format, terminal: bool, out: &mut dyn Write) -> std::io::Result<()> {
     use notify::{RecursiveMode, Watcher};
     let (events, changes) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(events).map_err(std::io::Error::other)?;
-    let mut session = Session::new(sovereign, Arc::new(crate::vfs::DiskFs));
+    let mut session = Session::new(sovereign, Arc::new(crate::vfs::DiskFs), options);
     let mut watching: BTreeSet<PathBuf> = BTreeSet::new();
     loop {
         let started = Instant::now();

@@ -111,8 +111,21 @@ pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Parses one YAML document. An empty file is `null`.
 pub fn parse(file: FileId, text: &str) -> Result<Node, Diagnostic> {
+    let mut roots = build(file, text, false)?;
+    Ok(roots.pop().unwrap_or(Node { span: Span::new(file, 0, 0), value: Value::Null }))
+}
+
+/// Parses a stream of documents (an emitted multi-document file) into one
+/// sequence node, document `i` at pointer `/i`, with spans into the whole text.
+pub fn parse_documents(file: FileId, text: &str) -> Result<Node, Diagnostic> {
+    let documents = build(file, text, true)?;
+    Ok(Node { span: Span::new(file, 0, text.len()), value: Value::Seq(documents) })
+}
+
+fn build(file: FileId, text: &str, many: bool) -> Result<Vec<Node>, Diagnostic> {
     let offsets = CharOffsets::new(text);
-    let mut builder = Builder { file, offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), nodes: 0, root: None, documents: 0 };
+    let mut builder =
+        Builder { file, offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), nodes: 0, roots: Vec::new(), documents: 0, many };
     for event in Parser::new_from_str(text) {
         match event {
             Ok((event, span)) => builder.event(event, span)?,
@@ -133,7 +146,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Diagnostic> {
             }
         }
     }
-    Ok(builder.root.unwrap_or(Node { span: Span::new(file, 0, 0), value: Value::Null }))
+    Ok(builder.roots)
 }
 
 /// saphyr reports positions in characters; spans are in bytes.
@@ -169,8 +182,10 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: Vec<(usize, Node)>,
     nodes: usize,
-    root: Option<Node>,
+    roots: Vec<Node>,
     documents: usize,
+    /// Whether more than one document is allowed.
+    many: bool,
 }
 
 impl Builder<'_> {
@@ -200,7 +215,7 @@ impl Builder<'_> {
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
-                if self.documents > 1 {
+                if self.documents > 1 && !self.many {
                     return Err(self.limit(
                         span,
                         "catalyst::yaml::multiple-documents",
@@ -271,7 +286,7 @@ impl Builder<'_> {
             self.anchors.push((anchor, node.clone()));
         }
         match self.stack.last_mut() {
-            None => self.root = Some(node),
+            None => self.roots.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
@@ -410,6 +425,18 @@ mod tests {
         let key = root.key_span("/a/b").unwrap();
         assert_eq!(&text[key.start..key.end], "b");
         assert_eq!(root.nearest("/a/missing/x").span, root.nearest("/a").span);
+    }
+
+    #[test]
+    fn documents_of_a_stream_are_indexed_with_spans_into_the_whole_text() {
+        let text = to_yaml_stream(&[json!({"kind": "A"}), json!({"kind": "B", "spec": {"x": [1, 2]}})]);
+        let root = parse_documents(FileId(0), &text).unwrap();
+        let node = root.nearest("/1/spec/x/1");
+        assert_eq!(&text[node.span.start..node.span.end], "2");
+        let key = root.key_span("/1/kind").unwrap();
+        assert_eq!(&text[key.start..key.end], "kind");
+        assert!(key.start > text.find("B").unwrap() - 10, "the second document's key, not the first's");
+        assert_eq!(parse(FileId(0), &text).unwrap_err().code, "catalyst::yaml::multiple-documents");
     }
 
     #[test]

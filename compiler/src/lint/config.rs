@@ -1,61 +1,15 @@
-//! What the user decides about the rules: `catalyst.toml` (severities, ignored
-//! paths) and inline suppressions in YAML comments.
-//!
-//! ```toml
-//! [lint.rules]
-//! name-prefix = "off"          # off | warning | error
-//! legacy-version = "error"
-//!
-//! [[lint.ignore]]
-//! paths = ["vendor/**"]        # globs relative to this file
-//! rules = ["name-prefix"]      # default: every rule
-//! ```
+//! What the user decides about the rules: the `[lint]` table of
+//! `catalyst.toml` (severities, ignored paths; see [`crate::config`]) and
+//! inline suppressions in YAML comments.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use toml::Spanned;
-
 use super::{rule, Request, Rule};
+use crate::config::{problem, Level, Loaded};
 use crate::diagnostic::{Diagnostic, Diagnostics, Label, Severity};
 use crate::source::{FileId, Sources, Span};
 use crate::vfs::Vfs;
-
-/// The file name looked up at the catalog's folder and its ancestors.
-pub const FILE_NAME: &str = "catalyst.toml";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Off,
-    Warning,
-    Error,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    lint: Section,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Section {
-    #[serde(default)]
-    rules: BTreeMap<Spanned<String>, Level>,
-    #[serde(default)]
-    ignore: Vec<IgnoreEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IgnoreEntry {
-    paths: Vec<Spanned<String>>,
-    #[serde(default)]
-    rules: Vec<Spanned<String>>,
-}
 
 struct Ignore {
     paths: Vec<glob::Pattern>,
@@ -74,57 +28,34 @@ pub struct Config {
 
 impl Config {
     /// Reads the configuration the request names, or the nearest `catalyst.toml` above the first catalog.
-    pub fn load(vfs: &dyn Vfs, request: &Request, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Config {
-        let found = request.config.clone().or_else(|| {
-            let first = request.catalogs.iter().chain(&request.sovereigns).chain(&request.built).next()?;
-            let start = vfs.canonicalize(first).ok()?;
-            start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|file| vfs.is_file(file))
-        });
-        let Some(path) = found else { return Config::default() };
-        let text = match crate::load::read_text(vfs, &path) {
-            Ok(text) => text,
-            Err(d) => {
-                diagnostics.push(d);
-                return Config::default();
-            }
+    pub fn load(vfs: &dyn Vfs, request: &Request, sources: &mut Sources, diagnostics: &mut Diagnostics) -> (Config, Option<Loaded>) {
+        let first = request.catalogs.iter().chain(&request.sovereigns).chain(&request.built).next();
+        let Some(loaded) = crate::config::load(vfs, request.config.as_deref(), first.map(PathBuf::as_path), sources, diagnostics) else {
+            return (Config::default(), None);
         };
-        let file = sources.add(&path, text);
-        let problem = |span: Span, message: String| {
-            Diagnostic::error("catalyst::lint::config", message)
-                .with_label(Label::primary(span, "here"))
-                .with_help("see `catalyst explain catalyst::lint::config`")
-        };
-        let parsed: File = match toml::from_str(&sources.get(file).text) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                let span = e.span().map_or(Span::new(file, 0, 0), |r| Span::new(file, r.start, r.end));
-                diagnostics.push(problem(span, format!("invalid {FILE_NAME}: {}", e.message())));
-                return Config::default();
-            }
-        };
-        let span_of = |s: &Spanned<String>| Span::new(file, s.span().start, s.span().end);
+        let lint = &loaded.settings.lint;
         let mut problems = Vec::new();
-        let mut known = |name: &Spanned<String>| {
+        let mut known = |name: &toml::Spanned<String>| {
             let found = rule(name.get_ref()).map(Rule::name);
             if found.is_none() {
-                problems.push(problem(span_of(name), format!("`{}` is not a lint rule", name.get_ref())));
+                problems.push(problem(loaded.span(name), format!("`{}` is not a lint rule", name.get_ref())));
             }
             found
         };
-        let levels = parsed.lint.rules.iter().filter_map(|(name, level)| Some((known(name)?, *level))).collect();
+        let levels = lint.rules.iter().filter_map(|(name, level)| Some((known(name)?, *level))).collect();
         let mut ignores = Vec::new();
-        for entry in &parsed.lint.ignore {
+        for entry in &lint.ignore {
             let rules = entry.rules.iter().filter_map(&mut known).collect();
             let paths = entry.paths.iter().filter_map(|pattern| {
                 glob::Pattern::new(pattern.get_ref())
-                    .map_err(|e| diagnostics.push(problem(span_of(pattern), format!("invalid glob `{}`: {e}", pattern.get_ref()))))
+                    .map_err(|e| diagnostics.push(problem(loaded.span(pattern), format!("invalid glob `{}`: {e}", pattern.get_ref()))))
                     .ok()
             });
             ignores.push(Ignore { paths: paths.collect(), rules });
         }
         diagnostics.extend(problems);
-        let root = vfs.canonicalize(&path).ok().and_then(|p| p.parent().map(Path::to_path_buf));
-        Config { levels, ignores, root }
+        let config = Config { levels, ignores, root: Some(loaded.dir.clone()) };
+        (config, Some(loaded))
     }
 
     pub fn level(&self, rule: &Rule) -> Level {

@@ -20,12 +20,13 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use crate::codes::Code;
+use crate::config::Level;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::load::schema::InputKind;
 use crate::model::{Blueprint, BlueprintSpec};
 use crate::source::{FileId, Origin, Sources, Span};
 use crate::vfs::{DiskFs, Vfs};
-use config::{Config, Level};
+use config::Config;
 
 /// The prefix of every lint rule's code.
 pub const PREFIX: &str = "catalyst::lint::";
@@ -244,16 +245,22 @@ pub fn lint(request: &Request) -> Linted {
 pub fn lint_in(vfs: Arc<dyn Vfs>, request: &Request) -> Linted {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
-    let config = Config::load(&*vfs, request, &mut sources, &mut diagnostics);
+    let (config, settings) = Config::load(&*vfs, request, &mut sources, &mut diagnostics);
     let mut found = Vec::new();
     let entries = load(&*vfs, &request.catalogs, &mut sources, &mut found);
     let catalog = Catalog { vfs: &*vfs, entries };
     found.extend(blueprint::check(&catalog, &mut sources));
     found.extend(schema::check(&catalog, &sources));
     found.extend(depends::check(&catalog, &sources));
+    // Objects are judged by the CRDs `check` uses; whether every kind has one is `check`'s concern.
+    let options = if request.sovereigns.is_empty() {
+        crate::Options::default()
+    } else {
+        crate::Options::for_check(&*vfs, settings.as_ref(), &[], true, &mut sources, &mut diagnostics)
+    };
     for sovereign in &request.sovereigns {
         let mut compiled = Diagnostics::default();
-        let output = crate::compile_into(vfs.clone(), sovereign, &mut sources, &mut compiled);
+        let output = crate::compile_into(vfs.clone(), sovereign, &options, &mut sources, &mut compiled);
         found.extend(compiled);
         // Shown where `catalyst build` writes by default: out/<fqdn>/.
         let folder = if sovereign.ends_with("sovereign.yaml") { sovereign.parent().unwrap_or(sovereign) } else { sovereign };

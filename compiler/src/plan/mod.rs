@@ -11,6 +11,7 @@ use crate::infra::BringUpPins;
 use crate::load::Project;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
 use crate::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
+use crate::source::Origin;
 use crate::validate::secret_property;
 
 /// What one output file will hold.
@@ -35,6 +36,9 @@ pub struct PlannedFile {
     /// Path relative to the output root, `/`-separated.
     pub path: String,
     pub content: Planned,
+    /// The input the file is emitted for (an Application, an Environment…), so that a
+    /// problem found in the output also points at what produced it.
+    pub origin: Option<Origin>,
 }
 
 /// Namespaces Kubernetes creates itself: declaring them again breaks kustomize (duplicate IDs).
@@ -46,24 +50,27 @@ const KUSTOMIZATION_API: &str = "kustomize.toolkit.fluxcd.io/v1";
 const HELM_API: &str = "helm.toolkit.fluxcd.io/v2";
 const ESO_API: &str = "external-secrets.io/v1";
 
+/// Where the Catalyst CRs go: the `system/catalyst-config` repository.
+const CATALYST_CONFIG: &str = "system/catalyst-config";
+
+fn organization_file(slug: &str) -> String {
+    format!("organizations/{slug}.yaml")
+}
+
+fn policy_file(environment: &ResolvedEnvironment) -> String {
+    format!("policies/{}-policy.yaml", environment.name)
+}
+
+fn environment_file(environment: &ResolvedEnvironment) -> String {
+    format!("environments/{}.yaml", environment.name)
+}
+
+fn application_file(environment: &ResolvedEnvironment, instance: &Instance) -> String {
+    format!("applications/{}/{}.yaml", environment.name, instance.name)
+}
+
 /// The name of the Secret cloud-init creates for pulling Blueprint charts.
 pub const PULL_SECRET: &str = "ghcr-pull";
-
-/// Only the template files of one Environment's Applications: the part of the
-/// plan that can fail (`check --watch` renders these and nothing else).
-pub fn templates(project: &Project, environment: &ResolvedEnvironment, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-    let mut planner = Planner::new(project, sink);
-    let org = planner.organization(environment).slug.clone();
-    for instance in &environment.instances {
-        if planner.blueprint(instance.blueprint).spec.manifests.kind() == Some(ManifestKind::Templates) {
-            let dir = format!("repos/{org}/{}/{}", instance.name, environment.env_type.branch());
-            let secrets = planner.external_secrets(instance);
-            planner.templates(environment, instance, &dir, &secrets);
-        }
-    }
-    let rest = std::mem::take(&mut planner.files);
-    (planner.sink)(rest);
-}
 
 /// How many planned files are handed to the sink at once: large enough to
 /// render in parallel, small enough that the planned objects of a huge
@@ -73,15 +80,33 @@ const BATCH: usize = 4096;
 /// Plans every output file and hands them to `sink` in batches.
 pub fn plan(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
     let mut planner = Planner::new(project, sink);
-    planner.cluster(resolution);
-    planner.infra(resolution, pins);
-    for environment in &resolution.environments {
-        planner.environment(environment);
+    planner.sovereign(resolution, pins);
+    for org in 0..project.sovereign.organizations.len() {
+        planner.organization_files(org, resolution.environments.iter().filter(|e| e.org == org));
     }
-    planner.catalyst_config(resolution);
-    planner.lock(resolution, pins);
-    let rest = std::mem::take(&mut planner.files);
-    (planner.sink)(rest);
+    planner.flush();
+}
+
+/// The Sovereign's own files: the cluster tree and the bootstrap kit, the
+/// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
+pub fn sovereign(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+    let mut planner = Planner::new(project, sink);
+    planner.sovereign(resolution, pins);
+    planner.flush();
+}
+
+/// The files of Organization `org` and of its `environments`: their cluster
+/// trees, Application repositories and Catalyst CRs. They depend on nothing
+/// else the Organization's file does not (what `check --watch` relies on).
+pub fn organization<'e>(
+    project: &Project,
+    org: usize,
+    environments: impl IntoIterator<Item = &'e ResolvedEnvironment>,
+    sink: &mut dyn FnMut(Vec<PlannedFile>),
+) {
+    let mut planner = Planner::new(project, sink);
+    planner.organization_files(org, environments);
+    planner.flush();
 }
 
 struct Planner<'a, 's> {
@@ -91,11 +116,15 @@ struct Planner<'a, 's> {
     sink: &'s mut dyn FnMut(Vec<PlannedFile>),
     /// Template files of each template Blueprint, listed once rather than per Application.
     template_files: HashMap<usize, Vec<String>>,
+    /// What the files planned now are emitted for.
+    origin: Option<Origin>,
 }
 
 impl<'a, 's> Planner<'a, 's> {
     fn new(project: &'a Project, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
-        Planner { project, files: Vec::new(), fqdn: project.sovereign.spec.fqdn.clone(), sink, template_files: HashMap::new() }
+        let fqdn = project.sovereign.spec.fqdn.clone();
+        let origin = Some(project.sovereign.origin.clone());
+        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin }
     }
 }
 
@@ -112,12 +141,46 @@ fn namespace(name: &str, sovereign: &str) -> Json {
 }
 
 impl Planner<'_, '_> {
+    fn sovereign(&mut self, resolution: &Resolution, pins: Option<&BringUpPins>) {
+        self.cluster(resolution);
+        self.infra(resolution, pins);
+        self.catalyst_config(resolution);
+        self.lock(resolution, pins);
+    }
+
+    fn organization_files<'e>(&mut self, org: usize, environments: impl IntoIterator<Item = &'e ResolvedEnvironment>) {
+        self.organization_cr(org);
+        for environment in environments {
+            self.environment(environment);
+            self.environment_crs(environment);
+        }
+    }
+
+    fn flush(&mut self) {
+        let rest = std::mem::take(&mut self.files);
+        (self.sink)(rest);
+    }
+
     fn add(&mut self, path: String, content: Planned) {
-        self.files.push(PlannedFile { path, content });
+        self.files.push(PlannedFile { path, content, origin: self.origin.clone() });
         if self.files.len() >= BATCH {
             let batch = std::mem::take(&mut self.files);
             (self.sink)(batch);
         }
+    }
+
+    /// Adds a file emitted for `origin` rather than for the current scope.
+    fn add_for(&mut self, origin: Origin, path: String, content: Planned) {
+        let scope = self.origin.replace(origin);
+        self.add(path, content);
+        self.origin = scope;
+    }
+
+    /// Where an Environment is declared: its entry in the Organization's file.
+    fn environment_origin(&self, environment: &ResolvedEnvironment) -> Origin {
+        let org = self.organization(environment);
+        let index = org.spec.environments.iter().position(|e| e.env_type == environment.env_type).unwrap_or_default();
+        org.origin.join(&format!("/spec/environments/{index}"))
     }
 
     fn blueprint(&self, index: usize) -> &Blueprint {
@@ -171,7 +234,8 @@ impl Planner<'_, '_> {
         for (slot, release) in resolution.kit.iter().enumerate() {
             let file = format!("{:02}-{}.yaml", slot + 1, self.blueprint(release.blueprint).short_name());
             let objects = self.kit_release(release);
-            self.add(format!("{root}/bootstrap-kit/{file}"), Planned::Objects(objects));
+            let origin = self.blueprint(release.blueprint).origin.clone();
+            self.add_for(origin, format!("{root}/bootstrap-kit/{file}"), Planned::Objects(objects));
             kit_files.push(file);
         }
         self.add(format!("{root}/bootstrap-kit/kustomization.yaml"), Planned::Document(kustomization(kit_files)));
@@ -314,9 +378,11 @@ impl Planner<'_, '_> {
     fn environment(&mut self, environment: &ResolvedEnvironment) {
         let dir = format!("clusters/{}/environments/{}", self.fqdn, environment.name);
         let mut resources = vec!["namespace.yaml".to_string()];
+        let scope = self.origin.replace(self.environment_origin(environment));
         self.add(format!("{dir}/namespace.yaml"), Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
         let org = self.organization(environment).slug.clone();
         for instance in &environment.instances {
+            let environment_scope = self.origin.replace(instance.origin.clone());
             let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
             let spec = &mut kustomization["spec"];
             spec["interval"] = json!("5m");
@@ -339,8 +405,10 @@ impl Planner<'_, '_> {
             self.add(format!("{dir}/{file}"), Planned::Objects(vec![source, sort_keys_spec(kustomization)]));
             resources.push(file);
             self.application_repo(environment, instance);
+            self.origin = environment_scope;
         }
         self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+        self.origin = scope;
     }
 
     fn instance_labels(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
@@ -514,9 +582,8 @@ impl Planner<'_, '_> {
 
     // ------------------------------------------------------------ system/catalyst-config
 
+    /// The Sovereign CR and the list of every CR; the others are planned with their Organization.
     fn catalyst_config(&mut self, resolution: &Resolution) {
-        let root = "system/catalyst-config";
-        let mut resources = vec!["sovereign.yaml".to_string()];
         let s = &self.project.sovereign;
         let regions: Vec<Json> = s
             .spec
@@ -533,59 +600,71 @@ impl Planner<'_, '_> {
             "metadata": {"name": s.name},
             "spec": {"fqdn": s.spec.fqdn, "provider": s.spec.provider, "bcpTopology": bcp, "regions": regions},
         });
-        self.add(format!("{root}/sovereign.yaml"), Planned::Objects(vec![sovereign]));
-        for org in &self.project.sovereign.organizations {
-            let mut spec = json!({
-                "slug": org.slug,
-                "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
-                "kind": org.spec.kind, "tier": org.spec.tier, "billingMode": org.spec.billing_mode,
-                "sovereignRef": s.spec.fqdn,
-            });
-            if !org.spec.owners.is_empty() {
-                spec["owners"] = json!(org.spec.owners);
-            }
-            let object = json!({"apiVersion": "orgs.openova.io/v1", "kind": "Organization", "metadata": {"name": org.slug}, "spec": spec});
-            let file = format!("organizations/{}.yaml", org.slug);
-            self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
-            resources.push(file);
-        }
+        self.add(format!("{CATALYST_CONFIG}/sovereign.yaml"), Planned::Objects(vec![sovereign]));
+        let mut resources = vec!["sovereign.yaml".to_string()];
+        resources.extend(s.organizations.iter().map(|org| organization_file(&org.slug)));
         for environment in &resolution.environments {
-            let org = self.organization(environment);
-            let spec = org.spec.environments.iter().find(|e| e.env_type == environment.env_type);
-            let policy = spec.and_then(|e| e.policy.as_ref());
-            let regions: Vec<Json> = environment
-                .regions
-                .iter()
-                .filter_map(|r| CanonicalRegion::parse(r))
-                .map(|r| json!({"provider": r.provider().unwrap_or_default(), "region": r.region, "buildingBlock": r.building_block}))
-                .collect();
-            let mut env_spec = json!({
-                "organizationRef": org.slug,
-                "envType": environment.env_type.as_str(),
-                "placement": if environment.regions.len() > 1 { "multi-region" } else { "single-region" },
-                "regions": regions,
-            });
-            if let Some(policy) = policy {
-                let name = format!("{}-policy", environment.name);
-                env_spec["policyRef"] = json!(name);
-                let object = environment_policy(&name, &environment.name, &policy.rules);
-                let file = format!("policies/{name}.yaml");
-                self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
-                resources.push(file);
-            }
-            let object = json!({"apiVersion": "catalyst.openova.io/v1", "kind": "Environment", "metadata": {"name": environment.name}, "spec": env_spec});
-            let file = format!("environments/{}.yaml", environment.name);
-            self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
-            resources.push(file);
-            for instance in &environment.instances {
-                let object = self.application_cr(environment, instance);
-                let file = format!("applications/{}/{}.yaml", environment.name, instance.name);
-                self.files.push(PlannedFile { path: format!("{root}/{file}"), content: Planned::Objects(vec![object]) });
-                resources.push(file);
-            }
+            resources.extend(self.policy(environment).map(|_| policy_file(environment)));
+            resources.push(environment_file(environment));
+            resources.extend(environment.instances.iter().map(|instance| application_file(environment, instance)));
         }
         resources.sort();
-        self.add(format!("{root}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+        self.add(format!("{CATALYST_CONFIG}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+    }
+
+    fn policy(&self, environment: &ResolvedEnvironment) -> Option<&crate::model::PolicySpec> {
+        let org = &self.project.sovereign.organizations[environment.org];
+        org.spec.environments.iter().find(|e| e.env_type == environment.env_type).and_then(|e| e.policy.as_ref())
+    }
+
+    fn organization_cr(&mut self, index: usize) {
+        let (s, org) = (&self.project.sovereign, &self.project.sovereign.organizations[index]);
+        let mut spec = json!({
+            "slug": org.slug,
+            "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
+            "kind": org.spec.kind, "tier": org.spec.tier, "billingMode": org.spec.billing_mode,
+            "sovereignRef": s.spec.fqdn,
+        });
+        if !org.spec.owners.is_empty() {
+            spec["owners"] = json!(org.spec.owners);
+        }
+        let object = json!({"apiVersion": "orgs.openova.io/v1", "kind": "Organization", "metadata": {"name": org.slug}, "spec": spec});
+        self.add_for(org.origin.clone(), format!("{CATALYST_CONFIG}/{}", organization_file(&org.slug)), Planned::Objects(vec![object]));
+    }
+
+    /// The Environment CR, its EnvironmentPolicy and its Applications' CRs.
+    fn environment_crs(&mut self, environment: &ResolvedEnvironment) {
+        let declared = self.environment_origin(environment);
+        let org = &self.project.sovereign.organizations[environment.org];
+        let regions: Vec<Json> = environment
+            .regions
+            .iter()
+            .filter_map(|r| CanonicalRegion::parse(r))
+            .map(|r| json!({"provider": r.provider().unwrap_or_default(), "region": r.region, "buildingBlock": r.building_block}))
+            .collect();
+        let mut env_spec = json!({
+            "organizationRef": org.slug,
+            "envType": environment.env_type.as_str(),
+            "placement": if environment.regions.len() > 1 { "multi-region" } else { "single-region" },
+            "regions": regions,
+        });
+        if let Some(policy) = self.policy(environment) {
+            let name = format!("{}-policy", environment.name);
+            env_spec["policyRef"] = json!(name);
+            let object = environment_policy(&name, &environment.name, &policy.rules);
+            self.add_for(
+                declared.join("/policy"),
+                format!("{CATALYST_CONFIG}/{}", policy_file(environment)),
+                Planned::Objects(vec![object]),
+            );
+        }
+        let object = json!({"apiVersion": "catalyst.openova.io/v1", "kind": "Environment", "metadata": {"name": environment.name}, "spec": env_spec});
+        self.add_for(declared, format!("{CATALYST_CONFIG}/{}", environment_file(environment)), Planned::Objects(vec![object]));
+        for instance in &environment.instances {
+            let object = self.application_cr(environment, instance);
+            let path = format!("{CATALYST_CONFIG}/{}", application_file(environment, instance));
+            self.add_for(instance.origin.clone(), path, Planned::Objects(vec![object]));
+        }
     }
 
     fn application_cr(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
