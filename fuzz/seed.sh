@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds fuzz/corpus/<target>/ from the real inputs of the repository (blueprints/,
-# sovereigns/, tests/bad-inputs/). Each seed is named by its SHA-1, as libFuzzer
+# sovereigns/, tests/bad-inputs/, schemas/crds/ with golden/ objects). Each seed is named by its SHA-1, as libFuzzer
 # names the inputs it adds, so seeding twice adds nothing. Run `cargo fuzz cmin`
 # afterwards to keep only the inputs that add coverage.
 set -euo pipefail
@@ -48,3 +48,12 @@ done
 
 # (d) the whole compile is structure-aware: libFuzzer starts it from nothing.
 mkdir -p "$corpus/compile"
+
+# (e) CRD files: the built-in Catalyst CRDs, each followed by the objects the examples emit of its kind.
+for f in schemas/crds/*.yaml; do
+    seed crds "" < "$f"
+    kind=$(grep -m1 -o 'kind: [A-Z][A-Za-z]*$' <(sed -n '/names:/,/versions:/p' "$f") | cut -d' ' -f2)
+    for object in $(grep -rl "^kind: $kind$" golden | sort | head -3); do
+        cat "$f" - "$object" <<< "---" | seed crds ""
+    done
+done

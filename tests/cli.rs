@@ -142,3 +142,98 @@ fn completions_and_the_man_page_are_generated_from_the_cli() {
     let text = String::from_utf8_lossy(&rendered.stdout);
     assert!(text.contains("SYNOPSIS") && text.contains("lint") && text.contains("completions"), "{text}");
 }
+
+/// A GitRepository CRD of a release that knows no `spec.ref`: objects that use it do not conform.
+const OLD_GIT_REPOSITORY_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gitrepositories.source.toolkit.fluxcd.io}
+spec:
+  group: source.toolkit.fluxcd.io
+  scope: Namespaced
+  names: {kind: GitRepository, plural: gitrepositories}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [url]
+              properties:
+                interval: {type: string}
+                url: {type: string}
+";
+
+/// The bad-input base project, with `files` written into it.
+fn base_project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    common::copy_tree(&repo().join("tests/bad-inputs/_base"), scratch.path());
+    for (path, text) in files {
+        let path = scratch.path().join(path);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+    scratch
+}
+
+fn json_report(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(output)))
+}
+
+/// (code, path, line) of every diagnostic of a JSON report.
+fn located(report: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let list = report["diagnostics"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|d| {
+            let label = d["labels"].as_array().and_then(|l| l.iter().find(|l| l["primary"] == true).cloned()).unwrap_or_default();
+            (
+                d["code"].as_str().unwrap_or_default().into(),
+                label["file"].as_str().unwrap_or_default().into(),
+                label["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn catalyst_toml_names_the_crds_check_and_build_validate_against() {
+    let toml = "[check]\ncrds = [\"crds\"]\nignore-missing-schemas = true\n";
+    let project = base_project(&[("catalyst.toml", toml), ("crds/gitrepository.yaml", OLD_GIT_REPOSITORY_CRD)]);
+    let sovereign = "sovereigns/base.example.com";
+    let checked = catalyst(&["--format", "json", "check", sovereign], project.path());
+    assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
+    let found = located(&json_report(&checked));
+    assert!(!found.is_empty() && found.iter().all(|(code, _, _)| code == "catalyst::conform::unknown-field"), "{found:?}");
+    let expected = (
+        "catalyst::conform::unknown-field".to_string(),
+        "out/base.example.com/clusters/base.example.com/environments/acme-prod/web.yaml".to_string(),
+        9,
+    );
+    assert!(found.contains(&expected), "the `ref:` of web's GitRepository, at its line: {found:?}");
+
+    let built = catalyst(&["build", sovereign], project.path());
+    assert_eq!(built.status.code(), Some(1), "{}", stderr(&built));
+    assert!(stderr(&built).contains("unknown field `ref`") && stderr(&built).contains("emitted for this"), "{}", stderr(&built));
+    assert!(!project.path().join("out").exists(), "nothing is written when the output does not conform");
+}
+
+#[test]
+fn crds_that_cannot_be_read_are_reported() {
+    let project = base_project(&[("crds/notes.yaml", "just: notes\n"), ("catalyst.toml", "[check]\ncrd = []\n")]);
+    let sovereign = "sovereigns/base.example.com";
+    let missing = catalyst(&["--format", "json", "check", "--config", "/dev/null", "--crds", "nowhere", sovereign], project.path());
+    assert_eq!(missing.status.code(), Some(2), "a path that does not exist is a usage error: {}", stderr(&missing));
+    assert!(located(&json_report(&missing)).iter().any(|(code, _, _)| code == "catalyst::io::not-found"));
+
+    let empty = catalyst(&["--format", "json", "check", "--config", "/dev/null", "--crds", "crds", sovereign], project.path());
+    assert_eq!(empty.status.code(), Some(1), "{}", stderr(&empty));
+    assert!(located(&json_report(&empty)).iter().any(|(code, _, _)| code == "catalyst::conform::crds"));
+
+    let typo = catalyst(&["--format", "json", "check", sovereign], project.path());
+    assert_eq!(typo.status.code(), Some(1), "{}", stderr(&typo));
+    let found = located(&json_report(&typo));
+    assert!(found.contains(&("catalyst::toml::invalid".into(), "catalyst.toml".into(), 2)), "{found:?}");
+}

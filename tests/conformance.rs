@@ -6,11 +6,15 @@
 //!   `scripts/install-test-tools.sh` first (the test fails, never skips, without it).
 //! * Every emitted Kubernetes object validates against its upstream schema in
 //!   `../shared/upstream-schemas/` (see its README): the Flux, External Secrets
-//!   and Catalyst CRDs, the strict core Kubernetes schemas and the SchemaStore
-//!   kustomization schema. The CRD schemas are made strict the way kubeconform
-//!   does it, and their `metadata` is checked as a Kubernetes ObjectMeta, so a
-//!   misspelt or unknown field, an apiVersion the CRD does not serve, or a kind
-//!   with no schema (outside [`NO_SCHEMA_ALLOWLIST`]) fails the test.
+//!   and Catalyst CRDs and the strict core Kubernetes schemas, read by the
+//!   compiler's own conformance stage (`catalyst check --crds`), whose
+//!   strictness is checked on its own; every kustomization.yaml validates
+//!   against the SchemaStore kustomization schema. A misspelt or unknown
+//!   field, an apiVersion the CRD does not serve, or a kind with no schema
+//!   (outside [`NO_SCHEMA_ALLOWLIST`]) fails the test.
+//! * The built-in Catalyst CRDs (`schemas/crds/`) state the upstream
+//!   admission contract: same kinds, groups, versions and scopes, and the
+//!   same verdict on the emitted objects and on objects broken on purpose.
 
 mod common;
 
@@ -19,11 +23,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use jsonschema::{Draft, Validator};
+use catalyst::conform::{CrdPath, Schemas, Verdict};
+use catalyst::diagnostic::Diagnostics;
+use catalyst::source::Sources;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use common::{compile_ok, example_sovereigns, repo};
+use common::{catalyst_command, compile_ok, example_sovereigns, repo};
 
 /// Kinds the compiler emits for which no upstream schema is kept in
 /// shared/upstream-schemas. Objects of exactly these apiVersion/kind pairs are
@@ -55,20 +61,13 @@ const MUST_VALIDATE: &[(&str, &str)] = &[
     ("kustomize.config.k8s.io", "Kustomization"),
 ];
 
-/// Folders of CustomResourceDefinition files, relative to the upstream-schemas
-/// folder. Only their own files are read: `flux/legacy-source-controller-*/`
-/// (which still serves `v1beta2`) is deliberately left out.
-const CRD_DIRS: &[&str] = &["flux", "external-secrets", "catalyst"];
+/// Folders of schemas, relative to the upstream-schemas folder, as `--crds`
+/// reads them (one level deep: `flux/legacy-source-controller-*/`, which still
+/// serves `v1beta2`, is not read).
+const CRD_DIRS: &[&str] = &["flux", "external-secrets", "catalyst", "kubernetes/master-standalone-strict"];
 
-/// Stand-alone JSON Schemas (already strict) for kinds that are not CRDs:
-/// (apiVersion, kind, path relative to the upstream-schemas folder).
-const JSON_SCHEMAS: &[(&str, &str, &str)] = &[("kustomize.config.k8s.io/v1beta1", "Kustomization", "schemastore/kustomization.json")];
-
-/// Core-group (`v1`) kinds, in kubeconform's `{kind}-{version}.json` naming.
-const CORE_SCHEMA_DIR: &str = "kubernetes/master-standalone-strict";
-
-/// The strict ObjectMeta schema, taken from the core Namespace schema.
-const OBJECT_META_FROM: &str = "kubernetes/master-standalone-strict/namespace-v1.json";
+/// The SchemaStore schema every emitted kustomization.yaml must satisfy.
+const KUSTOMIZATION_SCHEMA: &str = "schemastore/kustomization.json";
 
 const INSTALL_HINT: &str = "run scripts/install-test-tools.sh to install the tools the test suite needs";
 
@@ -167,217 +166,36 @@ fn kubectl_kustomize_builds_every_kustomization() {
 // Upstream schemas
 // ---------------------------------------------------------------------------
 
-struct CrdVersion {
-    served: bool,
-    schema: Option<Value>,
+/// The compiler's conformance schemas loaded from `dirs` (below the upstream-schemas folder).
+fn schemas(dirs: &[&str]) -> Schemas {
+    let root = upstream_schemas();
+    let paths: Vec<CrdPath> = dirs.iter().map(|dir| CrdPath { path: root.join(dir), named_at: None }).collect();
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let schemas = Schemas::with(&catalyst::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{}", catalyst::report::human(&diagnostics, &sources, false));
+    schemas
 }
 
-struct Crd {
-    file: PathBuf,
-    versions: BTreeMap<String, CrdVersion>,
+fn upstream() -> Schemas {
+    schemas(CRD_DIRS)
 }
 
-/// What validating one object came to.
+/// What judging one object came to, as the tests compare it.
 #[derive(Debug, PartialEq, Eq)]
 enum Checked {
-    /// Validated against its schema, without error.
     Valid,
-    /// In [`NO_SCHEMA_ALLOWLIST`]: not validated.
-    Allowlisted,
+    NoSchema,
+    /// Not valid: the messages of the problems.
+    Refused(Vec<String>),
 }
 
-/// The upstream schemas, looked up by an object's apiVersion and kind.
-struct Schemas {
-    root: PathBuf,
-    object_meta: Value,
-    /// (group, kind) → CRD.
-    crds: BTreeMap<(String, String), Crd>,
-    /// (apiVersion, kind) → compiled validator.
-    compiled: BTreeMap<(String, String), Validator>,
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn string_at<'a>(value: &'a Value, pointer: &str, file: &Path) -> &'a str {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("{}: no string at {pointer}", file.display()))
-}
-
-/// Reads every CRD in the files directly inside `dir`.
-fn load_crds(dir: &Path, crds: &mut BTreeMap<(String, String), Crd>) {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no CRD files in {}", dir.display());
-    for file in files {
-        let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        let documents = catalyst::yaml::parse_stream(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", file.display()));
-        for crd in documents.iter().filter(|d| d.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")) {
-            let group = string_at(crd, "/spec/group", &file).to_string();
-            let kind = string_at(crd, "/spec/names/kind", &file).to_string();
-            let versions = crd
-                .pointer("/spec/versions")
-                .and_then(Value::as_array)
-                .unwrap_or_else(|| panic!("{}: {kind} has no spec.versions", file.display()))
-                .iter()
-                .map(|v| {
-                    let name = string_at(v, "/name", &file).to_string();
-                    // `served` is required in a CRD; a version that does not say it is served is not.
-                    let served = v.get("served").and_then(Value::as_bool).unwrap_or(false);
-                    (name, CrdVersion { served, schema: v.pointer("/schema/openAPIV3Schema").cloned() })
-                })
-                .collect();
-            let previous = crds.insert((group.clone(), kind.clone()), Crd { file: file.clone(), versions });
-            assert!(previous.is_none(), "{group} {kind} is defined twice (again in {})", file.display());
-        }
-    }
-}
-
-/// Makes a CRD's OpenAPI schema strict, as kubeconform's `openapi2jsonschema`
-/// does: every object schema that lists `properties` and says nothing about
-/// `additionalProperties` gets `additionalProperties: false`, unless it is
-/// marked `x-kubernetes-preserve-unknown-fields: true`. It walks the schema
-/// structure (not every nested map, so a field named `properties` is not
-/// mistaken for a keyword), and turns OpenAPI's `nullable: true` into a JSON
-/// Schema type that allows `null`.
-fn tighten(schema: &mut Value) {
-    let Some(object) = schema.as_object_mut() else { return };
-    if object.get("nullable") == Some(&Value::Bool(true)) {
-        if let Some(Value::String(ty)) = object.get("type").cloned() {
-            object.insert("type".into(), json!([ty, "null"]));
-        }
-        if let Some(Value::Array(values)) = object.get_mut("enum") {
-            values.push(Value::Null);
-        }
-    }
-    let open = object.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-    if object.contains_key("properties") && !object.contains_key("additionalProperties") && !open {
-        object.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    for (keyword, sub) in object.iter_mut() {
-        match (keyword.as_str(), sub) {
-            ("properties" | "patternProperties" | "definitions" | "$defs", Value::Object(children)) => {
-                children.values_mut().for_each(tighten)
-            }
-            ("items" | "allOf" | "anyOf" | "oneOf", Value::Array(children)) => children.iter_mut().for_each(tighten),
-            ("items" | "additionalProperties" | "not", child @ Value::Object(_)) => tighten(child),
-            _ => {}
-        }
-    }
-}
-
-/// The schema an object of a CRD version is checked against: the strict CRD
-/// schema, closed at the root too, with the fields the API server adds to every
-/// CRD (`apiVersion`, `kind`, and `metadata` as a strict ObjectMeta: in a CRD
-/// it is only `type: object`, and the Catalyst CRDs do not list them at all).
-fn strict_crd_schema(openapi: &Value, object_meta: &Value) -> Value {
-    let mut schema = openapi.clone();
-    tighten(&mut schema);
-    let root = schema.as_object_mut().expect("an openAPIV3Schema is an object");
-    let properties = root.entry("properties").or_insert_with(|| json!({}));
-    let properties = properties.as_object_mut().expect("`properties` is an object");
-    properties.entry("apiVersion").or_insert_with(|| json!({"type": "string"}));
-    properties.entry("kind").or_insert_with(|| json!({"type": "string"}));
-    properties.insert("metadata".into(), object_meta.clone());
-    root.insert("additionalProperties".into(), Value::Bool(false));
-    schema
-}
-
-fn compile_schema(mut schema: Value, origin: &Path) -> Result<Validator, String> {
-    // Some files name a meta-schema the validator does not know (`http://json-schema.org/schema#`); all are read as draft 7.
-    if let Some(root) = schema.as_object_mut() {
-        root.remove("$schema");
-    }
-    jsonschema::options()
-        .with_draft(Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .map_err(|e| format!("the schema from {} does not compile: {e}", origin.display()))
-}
-
-impl Schemas {
-    fn load() -> Schemas {
-        let root = upstream_schemas();
-        let mut crds = BTreeMap::new();
-        for dir in CRD_DIRS {
-            load_crds(&root.join(dir), &mut crds);
-        }
-        let namespace = read_json(&root.join(OBJECT_META_FROM));
-        let mut object_meta = namespace.pointer("/properties/metadata").cloned().expect("the Namespace schema has a metadata schema");
-        // A custom resource's metadata cannot be null.
-        object_meta["type"] = json!("object");
-        Schemas { root, object_meta, crds, compiled: BTreeMap::new() }
-    }
-
-    fn relative<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, str> {
-        path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy()
-    }
-
-    /// Builds the validator for `apiVersion`/`kind`: `Ok(None)` for an allowlisted kind without a schema.
-    fn build(&self, api_version: &str, kind: &str) -> Result<Option<Validator>, String> {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        if let Some(crd) = self.crds.get(&(group.to_string(), kind.to_string())) {
-            let file = self.relative(&crd.file);
-            let Some(found) = crd.versions.get(version) else {
-                let known: Vec<&String> = crd.versions.keys().collect();
-                return Err(format!("{api_version} {kind}: the CRD in {file} has no version `{version}` (it has {known:?})"));
-            };
-            if !found.served {
-                return Err(format!("{api_version} {kind}: version `{version}` is not served by the CRD in {file}"));
-            }
-            let Some(openapi) = &found.schema else {
-                return Err(format!("{api_version} {kind}: the CRD in {file} has no openAPIV3Schema for `{version}`"));
-            };
-            return compile_schema(strict_crd_schema(openapi, &self.object_meta), &crd.file).map(Some);
-        }
-        if let Some((_, _, path)) = JSON_SCHEMAS.iter().find(|(a, k, _)| *a == api_version && *k == kind) {
-            let path = self.root.join(path);
-            return compile_schema(read_json(&path), &path).map(Some);
-        }
-        if group.is_empty() {
-            let path = self.root.join(CORE_SCHEMA_DIR).join(format!("{}-{version}.json", kind.to_lowercase()));
-            if path.is_file() {
-                return compile_schema(read_json(&path), &path).map(Some);
-            }
-        }
-        if NO_SCHEMA_ALLOWLIST.contains(&(api_version, kind)) {
-            return Ok(None);
-        }
-        Err(format!("{api_version} {kind}: no schema for this kind in {} and it is not in NO_SCHEMA_ALLOWLIST", self.root.display()))
-    }
-
-    /// Validates one object, or says why it is not valid.
-    fn check(&mut self, object: &Value) -> Result<Checked, Vec<String>> {
-        let (Some(api_version), Some(kind)) =
-            (object.get("apiVersion").and_then(Value::as_str), object.get("kind").and_then(Value::as_str))
-        else {
-            return Err(vec!["apiVersion and kind must both be strings".to_string()]);
-        };
-        let key = (api_version.to_string(), kind.to_string());
-        if !self.compiled.contains_key(&key) {
-            match self.build(api_version, kind).map_err(|e| vec![e])? {
-                Some(validator) => self.compiled.insert(key.clone(), validator),
-                None => return Ok(Checked::Allowlisted),
-            };
-        }
-        let validator = &self.compiled[&key];
-        let errors: Vec<String> = validator
-            .iter_errors(object)
-            .map(|e| {
-                let at = e.instance_path().as_str();
-                format!("at `{}`: {e}", if at.is_empty() { "/" } else { at })
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(Checked::Valid)
-        } else {
-            Err(errors)
-        }
+fn check(schemas: &Schemas, object: &Value) -> Checked {
+    match schemas.check(object) {
+        Verdict::Valid => Checked::Valid,
+        Verdict::NoSchema => Checked::NoSchema,
+        Verdict::Unserved { origin, served } => Checked::Refused(vec![format!("not served by {origin} (it serves {served:?})")]),
+        Verdict::Broken { error, .. } => Checked::Refused(vec![format!("schema does not compile: {error}")]),
+        Verdict::Invalid { violations, .. } => Checked::Refused(violations.iter().map(|v| format!("{v:?}")).collect()),
     }
 }
 
@@ -395,38 +213,53 @@ fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
 }
 
-#[test]
-fn emitted_objects_conform_to_upstream_schemas() {
-    let mut schemas = Schemas::load();
-    let mut validated: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut allowlisted: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut failures = Vec::new();
+/// Every object of every YAML file of the compiled examples: (fqdn, path, object).
+fn emitted_objects() -> Vec<(String, String, Value)> {
+    let mut all = Vec::new();
     for (fqdn, output) in compiled_examples() {
         for (path, bytes) in output.files.iter().filter(|(path, _)| path.ends_with(".yaml") || path.ends_with(".yml")) {
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                failures.push(format!("{fqdn}: {path}: not UTF-8"));
-                continue;
-            };
-            let documents = match catalyst::yaml::parse_stream(text) {
-                Ok(documents) => documents,
-                Err(e) => {
-                    failures.push(format!("{fqdn}: {path}: not YAML: {e}"));
-                    continue;
-                }
-            };
-            for object in documents.iter().filter(|d| d.get("apiVersion").is_some() && d.get("kind").is_some()) {
-                let key = (object["apiVersion"].as_str().unwrap_or("?").to_string(), object["kind"].as_str().unwrap_or("?").to_string());
-                match schemas.check(object) {
-                    Ok(Checked::Valid) => *validated.entry(key).or_default() += 1,
-                    Ok(Checked::Allowlisted) => *allowlisted.entry(key).or_default() += 1,
-                    Err(errors) => {
-                        failures.push(format!("{fqdn}: {path}: {}:\n    {}", describe(object), errors.join("\n    ")));
-                    }
-                }
+            let text = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("{fqdn}: {path}: not UTF-8"));
+            let documents = catalyst::yaml::parse_stream(text).unwrap_or_else(|e| panic!("{fqdn}: {path}: not YAML: {e}"));
+            for object in documents.into_iter().filter(|d| d.get("apiVersion").is_some() && d.get("kind").is_some()) {
+                all.push((fqdn.clone(), path.clone(), object));
             }
         }
     }
+    all
+}
 
+#[test]
+fn emitted_objects_conform_to_upstream_schemas() {
+    let schemas = upstream();
+    let kustomization = {
+        let path = upstream_schemas().join(KUSTOMIZATION_SCHEMA);
+        let schema: Value = serde_json::from_str(&fs::read_to_string(&path).expect("readable")).expect("JSON");
+        jsonschema::options().with_draft(jsonschema::Draft::Draft7).build(&schema).expect("the kustomization schema compiles")
+    };
+    let mut validated: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut allowlisted: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (fqdn, path, object) in emitted_objects() {
+        let key = (object["apiVersion"].as_str().unwrap_or("?").to_string(), object["kind"].as_str().unwrap_or("?").to_string());
+        let verdict = if key.0.starts_with("kustomize.config.k8s.io/") {
+            let errors: Vec<String> = kustomization.iter_errors(&object).map(|e| e.to_string()).collect();
+            if errors.is_empty() {
+                Checked::Valid
+            } else {
+                Checked::Refused(errors)
+            }
+        } else {
+            check(&schemas, &object)
+        };
+        match verdict {
+            Checked::Valid => *validated.entry(key).or_default() += 1,
+            Checked::NoSchema if NO_SCHEMA_ALLOWLIST.contains(&(key.0.as_str(), key.1.as_str())) => {
+                *allowlisted.entry(key).or_default() += 1
+            }
+            Checked::NoSchema => failures.push(format!("{fqdn}: {path}: {}: no schema, and not in NO_SCHEMA_ALLOWLIST", describe(&object))),
+            Checked::Refused(errors) => failures.push(format!("{fqdn}: {path}: {}:\n    {}", describe(&object), errors.join("\n    "))),
+        }
+    }
     eprintln!("validated against upstream schemas:");
     for ((api_version, kind), count) in &validated {
         eprintln!("  {count:>4}  {api_version} {kind}");
@@ -435,7 +268,6 @@ fn emitted_objects_conform_to_upstream_schemas() {
     for ((api_version, kind), count) in &allowlisted {
         eprintln!("  {count:>4}  {api_version} {kind}");
     }
-
     assert!(failures.is_empty(), "{} object(s) do not conform to their upstream schema:\n\n{}", failures.len(), failures.join("\n\n"));
     let missing: Vec<String> = MUST_VALIDATE
         .iter()
@@ -445,10 +277,41 @@ fn emitted_objects_conform_to_upstream_schemas() {
     assert!(missing.is_empty(), "no object of these kinds was validated, so the check proves nothing for them: {missing:?}");
 }
 
-/// The validator above must reject what a real cluster rejects, or a green run means nothing.
+/// The same judgement through the command line: `catalyst check --crds …` passes, and the one
+/// warning names exactly the kinds no upstream schema covers.
+#[test]
+fn check_with_the_upstream_crds_passes_and_names_the_kinds_left() {
+    let root = upstream_schemas();
+    let mut command = catalyst_command();
+    command.current_dir(repo()).args(["--format", "json", "check"]);
+    for dir in CRD_DIRS {
+        command.arg("--crds").arg(root.join(dir));
+    }
+    let run = command.output().expect("catalyst runs");
+    let report: Value = serde_json::from_slice(&run.stdout).expect("a JSON report");
+    assert_eq!(run.status.code(), Some(0), "{report:#}");
+    let diagnostics = report["diagnostics"].as_array().expect("a list");
+    assert_eq!(diagnostics.len(), example_sovereigns().len(), "one missing-schema warning per Sovereign: {report:#}");
+    for d in diagnostics {
+        assert_eq!(d["code"], "catalyst::conform::missing-schema");
+        let notes: Vec<String> = d["notes"].as_array().expect("notes").iter().filter_map(Value::as_str).map(String::from).collect();
+        for note in &notes {
+            assert!(
+                NO_SCHEMA_ALLOWLIST.iter().any(|(api_version, kind)| note.starts_with(&format!("{api_version} {kind}: "))),
+                "a kind outside NO_SCHEMA_ALLOWLIST was not validated: {note}"
+            );
+        }
+    }
+    let mut quiet = command;
+    let run = quiet.arg("--ignore-missing-schemas").output().expect("catalyst runs");
+    let report: Value = serde_json::from_slice(&run.stdout).expect("a JSON report");
+    assert_eq!((run.status.code(), report["diagnostics"].as_array().map(Vec::len)), (Some(0), Some(0)), "{report:#}");
+}
+
+/// The validator must reject what a real cluster rejects, or a green run means nothing.
 #[test]
 fn the_validator_is_strict_and_version_aware() {
-    let mut schemas = Schemas::load();
+    let schemas = upstream();
 
     let release = json!({
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
@@ -486,18 +349,20 @@ fn the_validator_is_strict_and_version_aware() {
             "billingMode": "showback", "sovereignRef": "demo.example.com",
         },
     });
-    let kustomization = json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["a.yaml"]});
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}});
     // Positive controls: each rejection below is for the one change made, not for the base object.
     // (The HelmRelease's free-form `values` also shows that preserve-unknown-fields objects stay open.)
-    for object in [&release, &repository, &external_secret, &organization, &kustomization] {
-        assert_eq!(schemas.check(object), Ok(Checked::Valid), "a valid {} must pass", describe(object));
+    for object in [&release, &repository, &external_secret, &organization, &namespace] {
+        assert_eq!(check(&schemas, object), Checked::Valid, "a valid {} must pass", describe(object));
     }
     let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}});
-    assert_eq!(schemas.check(&deployment), Ok(Checked::Allowlisted), "an allowlisted kind is accepted unvalidated");
+    assert_eq!(check(&schemas, &deployment), Checked::NoSchema, "a kind without a schema is not judged");
 
-    let mut rejects = |object: &Value, needle: &str, why: &str| {
-        let errors = schemas.check(object).expect_err(why);
-        assert!(errors.iter().any(|e| e.contains(needle)), "{why}: the errors do not mention `{needle}`: {errors:?}");
+    let rejects = |object: &Value, needle: &str, why: &str| match check(&schemas, object) {
+        Checked::Refused(errors) => {
+            assert!(errors.iter().any(|e| e.contains(needle)), "{why}: the errors do not mention `{needle}`: {errors:?}")
+        }
+        other => panic!("{why}: {other:?}"),
     };
 
     let mut misspelt = release.clone();
@@ -512,7 +377,7 @@ fn the_validator_is_strict_and_version_aware() {
     old_repository["apiVersion"] = json!("source.toolkit.fluxcd.io/v1beta2");
     rejects(
         &old_repository,
-        "v1beta2",
+        "not served",
         "a source.toolkit.fluxcd.io/v1beta2 HelmRepository must be rejected (Flux 2.9 no longer serves it)",
     );
 
@@ -524,21 +389,135 @@ fn the_validator_is_strict_and_version_aware() {
     bad_metadata["metadata"]["lables"] = json!({"app": "demo"});
     rejects(&bad_metadata, "lables", "a misspelt metadata field must be rejected");
 
+    let mut unnamed = repository.clone();
+    unnamed["metadata"] = json!({"namespace": "flux-system"});
+    rejects(&unnamed, "name", "an object without metadata.name must be rejected");
+
     let mut root_typo = organization.clone();
     root_typo["sepc"] = json!({});
     rejects(&root_typo, "sepc", "an unknown top-level field of a Catalyst object must be rejected");
 
-    let mut wrong_type = external_secret.clone();
-    wrong_type["spec"]["target"]["creationPolicy"] = json!("Sometimes");
-    rejects(&wrong_type, "Sometimes", "a value outside a CRD enum must be rejected");
+    let mut wrong_enum = external_secret.clone();
+    wrong_enum["spec"]["target"]["creationPolicy"] = json!("Sometimes");
+    rejects(&wrong_enum, "Sometimes", "a value outside a CRD enum must be rejected");
 
-    let misspelt_kustomization = json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resource": ["a.yaml"]});
-    rejects(&misspelt_kustomization, "resource", "a kustomization.yaml with a misspelt field must be rejected");
+    let mut bad_pattern = repository.clone();
+    bad_pattern["spec"]["interval"] = json!("every five minutes");
+    rejects(&bad_pattern, "every five minutes", "a value that breaks a CRD pattern must be rejected");
 
-    let unknown = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
-    rejects(&unknown, "NO_SCHEMA_ALLOWLIST", "a kind with no schema that is not allowlisted must fail");
+    let mut missing_required = repository.clone();
+    missing_required["spec"].as_object_mut().expect("an object").remove("url");
+    rejects(&missing_required, "url", "a missing required field must be rejected");
 
-    let mut old_deployment = deployment.clone();
-    old_deployment["apiVersion"] = json!("apps/v1beta1");
-    rejects(&old_deployment, "NO_SCHEMA_ALLOWLIST", "the allowlist holds exact apiVersions");
+    let mut core_typo = namespace.clone();
+    core_typo["spec"] = json!({"finalizer": []});
+    rejects(&core_typo, "finalizer", "a stand-alone core schema is strict too");
+}
+
+// ---------------------------------------------------------------------------
+// The built-in Catalyst CRDs
+// ---------------------------------------------------------------------------
+
+/// The case upstream states in CEL (`x-kubernetes-validations`), which the validator does not
+/// evaluate; the built-in CRD states the same rule as an `anyOf`.
+const CEL_CASE: &str = "an Application without regions and not bootstrap";
+
+/// Objects of each built-in kind, broken on purpose: every one must be refused by both CRD sets.
+fn broken_catalyst_objects() -> Vec<(&'static str, Value)> {
+    let objects = emitted_objects();
+    let first = |kind: &str| {
+        objects
+            .iter()
+            .find(|(_, _, o)| o["kind"] == kind)
+            .map(|(_, _, o)| o.clone())
+            .unwrap_or_else(|| panic!("the examples emit a {kind}"))
+    };
+    // Sets (or adds) the field at `pointer`; its parent must exist.
+    let with = |kind: &str, pointer: &str, value: Value| {
+        let mut object = first(kind);
+        let (parent, field) = pointer.rsplit_once('/').expect("a pointer");
+        match object.pointer_mut(parent).unwrap_or_else(|| panic!("{kind} has {parent}")) {
+            Value::Array(items) => items[field.parse::<usize>().expect("an index")] = value,
+            parent => parent[field] = value,
+        }
+        object
+    };
+    let without = |kind: &str, parent: &str, field: &str| {
+        let mut object = first(kind);
+        object.pointer_mut(parent).and_then(Value::as_object_mut).unwrap_or_else(|| panic!("{kind} has {parent}")).remove(field);
+        object
+    };
+    vec![
+        ("a Sovereign FQDN without a dot", with("Sovereign", "/spec/fqdn", json!("localhost"))),
+        ("an unknown Sovereign provider", with("Sovereign", "/spec/provider", json!("digitalocean"))),
+        ("a reserved Organization slug", with("Organization", "/spec/slug", json!("flux"))),
+        ("an Organization slug that starts with a digit", with("Organization", "/spec/slug", json!("1acme"))),
+        ("a display name of 129 characters", with("Organization", "/spec/displayName", json!("x".repeat(129)))),
+        ("a sovereignRef that is not an FQDN", with("Organization", "/spec/sovereignRef", json!("Omantel"))),
+        ("an Organization without a tier", without("Organization", "/spec", "tier")),
+        ("an unknown Environment type", with("Environment", "/spec/envType", json!("qa"))),
+        (
+            "an Environment with six regions",
+            with("Environment", "/spec/regions", json!(vec![json!({"provider": "hetzner", "region": "fsn", "buildingBlock": "rtz"}); 6])),
+        ),
+        ("an Environment region in provider form", with("Environment", "/spec/regions/0/region", json!("fsn1-a"))),
+        ("more than 10 required approvers", with("EnvironmentPolicy", "/spec/promotion/requiredApprovers", json!(11))),
+        ("a soak of 721 hours", with("EnvironmentPolicy", "/spec/promotion/soakHours", json!(721))),
+        ("a Blueprint reference without the bp- prefix", with("Application", "/spec/blueprintRef/name", json!("postgres"))),
+        ("a Blueprint version with a v prefix", with("Application", "/spec/blueprintRef/version", json!("v1.4.2"))),
+        (CEL_CASE, without("Application", "/spec", "regions")),
+        ("an Application region with an uppercase letter", with("Application", "/spec/regions/0", json!("Hz-fsn-rtz-prod"))),
+    ]
+}
+
+#[test]
+fn the_built_in_crds_state_the_upstream_admission_contract() {
+    let built_in = Schemas::built_in();
+    let upstream = schemas(&["catalyst"]);
+    let root = upstream_schemas().join("catalyst");
+    let shape = |crd: &Value| {
+        let versions: Vec<(String, bool)> = crd["spec"]["versions"]
+            .as_array()
+            .expect("versions")
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap_or_default().to_string(), v["served"] == json!(true)))
+            .collect();
+        (crd["spec"]["scope"].clone(), versions)
+    };
+    let mut kinds = 0;
+    for entry in fs::read_dir(repo().join("schemas/crds")).expect("schemas/crds") {
+        let path = entry.expect("entry").path();
+        let ours = catalyst::yaml::parse_stream(&fs::read_to_string(&path).expect("readable")).expect("YAML").remove(0);
+        let (group, kind) = (ours["spec"]["group"].as_str().expect("group"), ours["spec"]["names"]["kind"].as_str().expect("kind"));
+        let theirs = fs::read_dir(&root)
+            .expect("upstream catalyst CRDs")
+            .map(|e| {
+                catalyst::yaml::parse_stream(&fs::read_to_string(e.expect("entry").path()).expect("readable")).expect("YAML").remove(0)
+            })
+            .find(|crd| crd["spec"]["group"] == group && crd["spec"]["names"]["kind"] == kind)
+            .unwrap_or_else(|| panic!("upstream has no CRD for {kind} ({group})"));
+        assert_eq!(shape(&ours), shape(&theirs), "{}: scope and served versions differ from upstream", path.display());
+        kinds += 1;
+    }
+    assert_eq!(kinds, 5, "Sovereign, Organization, Environment, EnvironmentPolicy and Application are built in");
+
+    let mut judged = 0;
+    for (fqdn, path, object) in emitted_objects() {
+        if matches!(check(&built_in, &object), Checked::NoSchema) {
+            continue;
+        }
+        judged += 1;
+        assert_eq!(check(&built_in, &object), Checked::Valid, "{fqdn}: {path}: refused by the built-in CRD");
+        assert_eq!(check(&upstream, &object), Checked::Valid, "{fqdn}: {path}: refused by the upstream CRD");
+    }
+    assert!(judged > 40, "the examples' Catalyst objects were judged ({judged})");
+    for (why, object) in broken_catalyst_objects() {
+        assert!(matches!(check(&built_in, &object), Checked::Refused(_)), "the built-in CRDs accept {why}");
+        if why == CEL_CASE {
+            let application = fs::read_to_string(root.join("application.yaml")).expect("readable");
+            assert!(application.contains("has(self.environmentRef) && has(self.regions)"), "upstream states the rule in CEL");
+            continue;
+        }
+        assert!(matches!(check(&upstream, &object), Checked::Refused(_)), "upstream accepts {why}: the case proves nothing");
+    }
 }

@@ -49,3 +49,8 @@ fn template_corpus() {
 fn compile_corpus() {
     assert!(replay("compile", targets::compile) > 0);
 }
+
+#[test]
+fn crds_corpus() {
+    assert!(replay("crds", targets::crds) > 0);
+}

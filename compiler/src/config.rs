@@ -120,7 +120,9 @@ pub fn load(
             return None;
         }
     };
-    let file = sources.add(&path, text);
+    // Found above the checked folder, the path is absolute: shown relative to the working directory when below it.
+    let here = std::env::current_dir().and_then(|dir| dir.canonicalize()).unwrap_or_default();
+    let file = sources.add(path.strip_prefix(&here).unwrap_or(&path), text);
     let settings = match toml::from_str(&sources.get(file).text) {
         Ok(settings) => settings,
         Err(e) => {

@@ -105,6 +105,26 @@ pub fn config_schema(data: &[u8]) {
     render_all(&diagnostics, &sources);
 }
 
+/// (e) A CRD file as `--crds` reads it: the definitions in the stream are
+/// registered (their strict schemas compiled on first use), every document is
+/// then judged as an emitted object, and the problems are turned into
+/// diagnostics pointing into the text, as `check` reports them.
+pub fn crds(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut sources = Sources::default();
+    let id = sources.add("crds.yaml", text.to_string());
+    let mut diagnostics = Diagnostics::default();
+    let mut schemas = catalyst::conform::Schemas::built_in();
+    schemas.add_source(id, &mut sources, &mut diagnostics);
+    if let Ok(objects) = yaml::parse_documents(id, text).map(|root| root.to_json()) {
+        let objects = objects.as_array().cloned().unwrap_or_default();
+        let report = schemas.check_file("objects.yaml", &objects);
+        let report = report.with_text(&yaml::to_yaml_stream(&objects), None);
+        diagnostics.extend(report.diagnostics(&mut sources, Path::new("out"), catalyst::conform::Missing::Report));
+    }
+    render_all(&diagnostics, &sources);
+}
+
 /// What a template or expression sees, shaped as the planner and resolver build it.
 fn template_context() -> Json {
     json!({

@@ -160,47 +160,56 @@ impl Schemas {
         };
         let mut found = 0;
         for path in files {
-            let parsed = crate::load::read_text(vfs, &path).and_then(|text| {
-                let file = sources.add(&path, text);
-                crate::yaml::parse_documents(file, &sources.get(file).text).map(|root| (file, root))
-            });
-            let (file, root) = match parsed {
-                Ok(parsed) => parsed,
-                Err(d) => {
-                    diagnostics.push(d);
-                    continue;
+            match crate::load::read_text(vfs, &path) {
+                Ok(text) => {
+                    let file = sources.add(&path, text);
+                    found += self.add_source(file, sources, diagnostics);
                 }
-            };
-            let crate::yaml::Value::Seq(documents) = &root.value else { continue };
-            for document in documents {
-                // One line to show: the definition's kind.
-                let start = Span::new(file, document.span.start, document.span.start);
-                let at = document.key_span("/spec/names/kind").or_else(|| document.key_span("/kind")).unwrap_or(start);
-                match crd::definitions(&document.to_json()) {
-                    Ok(definitions) => {
-                        for definition in definitions {
-                            found += 1;
-                            let what =
-                                format!("{} ({})", definition.kind, if definition.group.is_empty() { "core" } else { &definition.group });
-                            if let Some(other) = self.insert(definition, sources.path(file).display().to_string(), false) {
-                                diagnostics.push(
-                                    crds_problem(format!("{what} is defined twice: in {other} and here"))
-                                        .with_label(Label::primary(at, "the second definition"))
-                                        .with_help("name one release's CRDs: the later definition is the one used"),
-                                );
-                            }
-                        }
-                    }
-                    Err(why) => diagnostics.push(
-                        crds_problem(format!("not a valid CustomResourceDefinition: {why}"))
-                            .with_label(Label::primary(at, "this definition"))
-                            .with_help("a CRD names spec.group, spec.names.kind and spec.versions"),
-                    ),
-                }
+                Err(d) => diagnostics.push(d),
             }
-            sources.set_root(file, root);
         }
         Some(found)
+    }
+
+    /// Adds the definitions of a source file (a YAML stream); how many kinds it defines.
+    pub fn add_source(&mut self, file: FileId, sources: &mut Sources, diagnostics: &mut Diagnostics) -> usize {
+        let root = match crate::yaml::parse_documents(file, &sources.get(file).text) {
+            Ok(root) => root,
+            Err(d) => {
+                diagnostics.push(d);
+                return 0;
+            }
+        };
+        let mut found = 0;
+        let crate::yaml::Value::Seq(documents) = &root.value else { return 0 };
+        for document in documents {
+            // One line to show: the definition's kind.
+            let start = Span::new(file, document.span.start, document.span.start);
+            let at = document.key_span("/spec/names/kind").or_else(|| document.key_span("/kind")).unwrap_or(start);
+            match crd::definitions(&document.to_json()) {
+                Ok(definitions) => {
+                    for definition in definitions {
+                        found += 1;
+                        let what =
+                            format!("{} ({})", definition.kind, if definition.group.is_empty() { "core" } else { &definition.group });
+                        if let Some(other) = self.insert(definition, sources.path(file).display().to_string(), false) {
+                            diagnostics.push(
+                                crds_problem(format!("{what} is defined twice: in {other} and here"))
+                                    .with_label(Label::primary(at, "the second definition"))
+                                    .with_help("name one release's CRDs: the later definition is the one used"),
+                            );
+                        }
+                    }
+                }
+                Err(why) => diagnostics.push(
+                    crds_problem(format!("not a valid CustomResourceDefinition: {why}"))
+                        .with_label(Label::primary(at, "this definition"))
+                        .with_help("a CRD names spec.group, spec.names.kind and spec.versions"),
+                ),
+            }
+        }
+        sources.set_root(file, root);
+        found
     }
 
     /// Judges one object.
