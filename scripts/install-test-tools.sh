@@ -25,6 +25,12 @@
 #             what was pushed with the git CLI.
 #   libssl-dev, pkg-config  git2 (the runtime's Git library) links OpenSSL
 #             for HTTPS; libssh2 is built from source by its crate.
+#   sshd, ssh-keygen  `cargo test --test apply` pushes over SSH to a real
+#             OpenSSH server on loopback (Debian openssh-server, openssh-client);
+#             sshd needs its privilege-separation folder /run/sshd.
+#   socat, openssl    `cargo test --test apply` pushes over HTTPS: socat
+#             terminates TLS in front of git http-backend, with a certificate
+#             the openssl CLI makes (Debian socat, openssl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +58,15 @@ if [[ -z $git_exec || ! -x $git_exec/git-daemon || ! -x $git_exec/git-http-backe
     apt_tool git-http-backend-and-daemon git
 fi
 apt_tool pkg-config pkg-config
+apt_tool ssh-keygen openssh-client
+if [[ ! -x /usr/sbin/sshd ]]; then
+    apt_tool sshd-binary openssh-server
+fi
+apt_tool socat socat
+apt_tool openssl openssl
+if [[ ! -d /run/sshd ]]; then
+    if [[ $(id -u) -ne 0 ]]; then sudo mkdir -p /run/sshd; else mkdir -p /run/sshd; fi
+fi
 # Not a command: installed when pkg-config does not know OpenSSL.
 pkg-config --exists openssl 2>/dev/null || apt_tool openssl-headers libssl-dev
 
@@ -106,6 +121,8 @@ fi
 echo "cloud-init: $(cloud-init --version 2>&1)"
 echo "git: $(git --version), with git-daemon and git-http-backend in $(git --exec-path)"
 echo "openssl (for git2): $(pkg-config --modversion openssl)"
+echo "sshd: $(/usr/sbin/sshd -V 2>&1 | head -1)"
+echo "socat: $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')"
 echo "kubectl: $(kubectl version --client 2>/dev/null | paste -sd ',' - | sed 's/,/, /g')"
 echo "pre-commit: $(pre-commit --version)"
 echo "groff: $(groff --version | head -1)"

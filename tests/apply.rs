@@ -1,6 +1,7 @@
 //! `catalyst apply` against real Git servers on loopback: `git daemon` with
-//! receive-pack enabled, and smart HTTP (`git http-backend` behind the small
-//! CGI host below, with Basic auth and push-to-create). Every result is
+//! receive-pack enabled, smart HTTP (`git http-backend` behind the small CGI
+//! host below, with Basic auth and push-to-create), the same over HTTPS
+//! (`socat` terminating TLS), OpenSSH's `sshd`, and `file://`. Every result is
 //! checked with the `git` CLI on the servers' repositories (or by cloning
 //! back) against the compiled tree, byte for byte.
 
@@ -628,4 +629,229 @@ fn an_unreachable_server_is_a_clear_error_and_changes_nothing() {
     let bad = catalyst(&["apply", built.to_str().expect("utf-8"), "--remote", "git://127.0.0.1/{repo}.git"], &[]);
     assert_eq!(bad.status.code(), Some(2), "a usage error: {}", text(&bad));
     assert!(text(&bad).contains("catalyst::apply::remote-template"), "{}", text(&bad));
+}
+
+// ------------------------------------------------------------ atomic pushes
+
+/// An `update` hook that refuses one branch: receive-pack runs it once per ref.
+fn refuse_branch(repo_dir: &Path, branch: &str) {
+    let hook = repo_dir.join("hooks/update");
+    let script = format!("#!/bin/sh\nif [ \"$1\" = refs/heads/{branch} ]; then echo '{branch} is frozen' >&2; exit 1; fi\nexit 0\n");
+    fs::write(&hook, script).expect("write hook");
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+}
+
+/// `shop`'s branches, by the tips they are at on the server.
+fn tips(root: &Path, repo: &RepoId) -> Vec<(String, Option<String>)> {
+    ["develop", "staging", "main"].iter().map(|b| (b.to_string(), tip(root, repo, b))).collect()
+}
+
+/// One repository's server refuses one of its branches; over `remote` the
+/// other branches must not land either, while a server that does not offer
+/// atomic pushes updates them one by one, and says so.
+fn assert_branches_land_together(root: &Path, remote: &str, cache: &Path, built: &Path) {
+    let (shop, portal) = (RepoId::new("omantel-retail", "shop"), RepoId::new("omantel-retail", "portal"));
+    refuse_branch(&server_repo(root, &shop), "staging");
+    refuse_branch(&server_repo(root, &portal), "staging");
+    git(&["config", "receive.advertiseAtomic", "false"], &server_repo(root, &portal));
+    let out = apply(built, remote, cache, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("catalyst::apply::rejected") && all.contains("omantel-retail/shop") && all.contains("staging is frozen"), "{all}");
+    assert!(tips(root, &shop).iter().all(|(_, tip)| tip.is_none()), "an atomic push lands no branch: {:?}", tips(root, &shop));
+    let portal_tips = tips(root, &portal);
+    assert!(
+        portal_tips.iter().all(|(branch, tip)| tip.is_some() == (branch != "staging")),
+        "without atomic pushes the other branches land: {portal_tips:?}"
+    );
+    assert!(all.contains("1 repos pushed branch by branch"), "{all}");
+    let mut rest = expected(&base_tree());
+    rest.retain(|(repo, _), _| repo != &shop && repo != &portal);
+    assert_server_holds(root, &rest);
+}
+
+#[test]
+fn branches_of_a_repository_land_together_over_git_and_smart_http() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    let built = scratch.tree("a", &tree);
+    assert_branches_land_together(&scratch.root, &daemon.remote(), &scratch.cache, &built);
+
+    let http = Scratch::new();
+    create_server_repos(&http.root, &tree);
+    let server = HttpGit::start(&http.root, None, false);
+    assert_branches_land_together(&http.root, &server.remote(), &http.cache, &built);
+}
+
+#[test]
+fn a_file_remote_moves_every_branch_in_one_transaction() {
+    let tree = base_tree();
+    let scratch = Scratch::new();
+    let remote = format!("file://{}/{{org}}/{{repo}}.git", scratch.root.display());
+    let built = scratch.tree("a", &tree);
+    assert_ok(&apply(&built, &remote, &scratch.cache, &[]));
+    assert_server_holds(&scratch.root, &expected(&tree));
+
+    // A lock left on one branch (a killed run, or another apply holding it): no branch moves.
+    let shop = RepoId::new("omantel-retail", "shop");
+    let before = tips(&scratch.root, &shop);
+    let lock = server_repo(&scratch.root, &shop).join("refs/heads/staging.lock");
+    fs::write(&lock, "").expect("write a lock");
+    let b = variant(&tree, "b");
+    let refused = apply(&scratch.tree("b", &b), &remote, &scratch.cache, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("catalyst::apply::race") && text(&refused).contains("staging.lock"), "{}", text(&refused));
+    assert_eq!(tips(&scratch.root, &shop), before, "not one of shop's branches moved");
+    fs::remove_file(&lock).expect("remove the lock");
+    assert_ok(&apply(&scratch.tree("b", &b), &remote, &scratch.cache, &[]));
+    assert_server_holds(&scratch.root, &expected(&b));
+    fsck_all(&scratch.root);
+}
+
+// ------------------------------------------------------------ HTTPS and SSH
+
+/// Runs a setup command (openssl, ssh-keygen) and fails the test when it does.
+fn run(program: &str, args: &[&str], cwd: &Path) {
+    let out = Command::new(program).args(args).current_dir(cwd).output().unwrap_or_else(|e| {
+        panic!("cannot run {program} ({e}): run scripts/install-test-tools.sh, which installs the tools the tests need")
+    });
+    assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A child process that is killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// TLS in front of the smart HTTP host: `socat` terminates it with a certificate
+/// for 127.0.0.1, signed by nobody but itself; returns the server and the certificate.
+fn https_in_front_of(http: &HttpGit, dir: &Path) -> (Server, u16, PathBuf) {
+    fs::create_dir_all(dir).expect("mkdir");
+    run(
+        "openssl",
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2"]
+            .into_iter()
+            .chain(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .collect::<Vec<_>>(),
+        dir,
+    );
+    let port = free_port();
+    let listen = format!("OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert=cert.pem,key=key.pem,verify=0");
+    let child = Command::new("socat")
+        .args([listen.as_str(), &format!("TCP:127.0.0.1:{}", http.port)])
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat starts: run scripts/install-test-tools.sh");
+    common::git_daemon::wait_for_port(port);
+    (Server(child), port, dir.join("cert.pem"))
+}
+
+#[test]
+fn https_verifies_the_server_and_keeps_the_token_secret() {
+    let tree = base_tree();
+    let scratch = Scratch::new();
+    create_server_repos(&scratch.root, &tree);
+    let token = "tok-https-4d2c9a7e1f0b";
+    let http = HttpGit::start(&scratch.root, Some(token), false);
+    let (_tls, port, certificate) = https_in_front_of(&http, &scratch.base.join("tls"));
+    let remote = format!("https://127.0.0.1:{port}/{{org}}/{{repo}}.git");
+    let built = scratch.tree("a", &tree);
+    let args = ["apply", built.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", scratch.cache.to_str().expect("utf-8")];
+    let credentials = [("CATALYST_GIT_TOKEN", token), ("CATALYST_GIT_USERNAME", HTTP_USER)];
+
+    // A certificate the machine does not trust: refused before anything is sent.
+    let untrusted = catalyst(&args, &[credentials[0], credentials[1], ("SSL_CERT_FILE", "/dev/null"), ("SSL_CERT_DIR", "/nonexistent")]);
+    assert_eq!(untrusted.status.code(), Some(2), "{}", text(&untrusted));
+    assert!(text(&untrusted).contains("catalyst::apply::unreachable") && text(&untrusted).contains("certificate"), "{}", text(&untrusted));
+    assert_eq!(tip(&scratch.root, &RepoId::new("system", "fleet"), "main"), None, "nothing was pushed");
+
+    // Trusted through OpenSSL's SSL_CERT_FILE: applied, atomically, and the token never shown.
+    let cert = certificate.to_str().expect("utf-8");
+    let out = catalyst(&args, &[credentials[0], credentials[1], ("SSL_CERT_FILE", cert)]);
+    assert_ok(&out);
+    assert!(!text(&out).contains("branch by branch"), "smart HTTP over TLS pushes atomically: {}", text(&out));
+    assert_server_holds(&scratch.root, &expected(&tree));
+    let again = catalyst(&args, &[credentials[0], credentials[1], ("SSL_CERT_FILE", cert)]);
+    assert!(text(&again).contains("0 branches updated, 29 unchanged"), "{}", text(&again));
+    for out in [&untrusted, &out, &again] {
+        assert!(!text(out).contains(token), "the token was printed: {}", text(out));
+    }
+}
+
+/// `sshd` on loopback for the current user, with a host key and a user key of its own.
+struct Sshd {
+    _server: Server,
+    port: u16,
+    user: String,
+    /// The user's private key, for CATALYST_GIT_SSH_KEY.
+    key: PathBuf,
+    /// A HOME whose `.ssh/known_hosts` knows the server's host key.
+    home: PathBuf,
+}
+
+impl Sshd {
+    fn start(dir: &Path) -> Sshd {
+        fs::create_dir_all(dir.join("home/.ssh")).expect("mkdir");
+        for name in ["host_key", "user_key"] {
+            run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "catalyst-test", "-f", name], dir);
+        }
+        fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).expect("authorize the user key");
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/authorized_keys\n\
+             PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n",
+            dir = dir.display()
+        );
+        fs::write(dir.join("sshd_config"), config).expect("write sshd_config");
+        let host_key = fs::read_to_string(dir.join("host_key.pub")).expect("host key");
+        fs::write(dir.join("home/.ssh/known_hosts"), format!("[127.0.0.1]:{port} {host_key}")).expect("known_hosts");
+        // sshd re-executes itself, so it is started by its absolute path.
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.join("sshd_config"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts: run scripts/install-test-tools.sh");
+        common::git_daemon::wait_for_port(port);
+        let user = String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id runs").stdout).trim().to_string();
+        Sshd { _server: Server(child), port, user, key: dir.join("user_key"), home: dir.join("home") }
+    }
+
+    fn remote(&self, root: &Path) -> String {
+        format!("ssh://{}@127.0.0.1:{}{}/{{org}}/{{repo}}.git", self.user, self.port, root.display())
+    }
+}
+
+#[test]
+fn ssh_checks_the_host_key_and_pushes_with_the_user_key() {
+    let tree = base_tree();
+    let scratch = Scratch::new();
+    create_server_repos(&scratch.root, &tree);
+    let sshd = Sshd::start(&scratch.base.join("ssh"));
+    let built = scratch.tree("a", &tree);
+    let remote = sshd.remote(&scratch.root);
+    let args = ["apply", built.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", scratch.cache.to_str().expect("utf-8")];
+    let key = sshd.key.to_str().expect("utf-8");
+
+    // A host the user's known_hosts does not know: refused, nothing pushed.
+    let stranger = scratch.base.join("stranger");
+    fs::create_dir_all(stranger.join(".ssh")).expect("mkdir");
+    let unknown = catalyst(&args, &[("CATALYST_GIT_SSH_KEY", key), ("HOME", stranger.to_str().expect("utf-8"))]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(text(&unknown).contains("catalyst::apply::unreachable") && text(&unknown).contains("hostkey"), "{}", text(&unknown));
+    assert_eq!(tip(&scratch.root, &RepoId::new("system", "fleet"), "main"), None, "nothing was pushed");
+
+    let home = sshd.home.to_str().expect("utf-8");
+    let out = catalyst(&args, &[("CATALYST_GIT_SSH_KEY", key), ("HOME", home)]);
+    assert_ok(&out);
+    assert!(!text(&out).contains("branch by branch"), "ssh pushes atomically: {}", text(&out));
+    assert_server_holds(&scratch.root, &expected(&tree));
+    let again = catalyst(&args, &[("CATALYST_GIT_SSH_KEY", key), ("HOME", home)]);
+    assert!(text(&again).contains("0 branches updated, 29 unchanged"), "{}", text(&again));
 }

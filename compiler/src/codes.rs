@@ -26,6 +26,7 @@ codes! {
     "catalyst::yaml::multiple-documents" => "a file holds several YAML documents", "Each input file holds exactly one document; split multi-document files.";
     "catalyst::yaml::bad-scalar" => "a tagged scalar does not match its tag", "A value such as `!!int abc` cannot be read as its tag says.";
     "catalyst::yaml::complex-key" => "a mapping key is not a scalar", "Keys must be plain strings (JSON has no other kind of key).";
+    "catalyst::yaml::bad-key" => "a mapping key too long or with control characters", "Mapping keys are at most 500 characters of printable text. Keys are written back into the output (values.yaml, rendered manifests); YAML allows an implicit key of at most 1,024 characters, and quoting can double a key's length, so a longer key, or one with control characters, would become YAML no parser reads.";
     "catalyst::yaml::too-deep" => "nesting beyond the limit", "Documents are limited to 64 levels of nesting. No input kind needs more; the limit bounds the work a hostile file can cause.";
     "catalyst::limit::diagnostics" => "more diagnostics than are kept", "A run keeps its first 200 diagnostics and counts the rest: a hostile or badly broken input must not make the report itself unbounded. The last entry says how many were not shown and how many of them are errors; they still decide the exit code.";
     "catalyst::yaml::too-large" => "a document expands to too many nodes", "Aliases are counted at every use, so an alias bomb (a billion laughs) is refused once it expands beyond 2,000,000 nodes.";

@@ -74,7 +74,7 @@ pub struct Options {
     pub missing_schemas: conform::Missing,
     /// Keep the rendered bytes (`build`, `diff`, `apply`), or only judge them (`check`).
     pub keep_output: bool,
-    /// Where diagnostics about emitted files show them [default: `out/<fqdn>`, where `build` writes].
+    /// Where diagnostics about emitted files show them (default: `out/<fqdn>`, where `build` writes).
     pub shown_at: Option<PathBuf>,
 }
 

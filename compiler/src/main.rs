@@ -413,7 +413,8 @@ fn run_apply(format: Format, args: ApplyArgs) -> u8 {
     let report = apply::execute(&plan, &options, &|outcome| {
         let name = outcome.repo.to_string();
         let line = match (&outcome.problem, outcome.updated.is_empty()) {
-            (Some(problem), _) => Some(format!("{name}: failed ({})", problem.code)),
+            (Some(problem), true) => Some(format!("{name}: failed ({})", problem.code)),
+            (Some(problem), false) => Some(format!("{name}: updated {}, then failed ({})", outcome.updated.join(", "), problem.code)),
             (None, true) => None,
             (None, false) => {
                 Some(format!("{name}: {}updated {}", if outcome.created { "created, " } else { "" }, outcome.updated.join(", ")))

@@ -24,6 +24,22 @@ pub const MAX_NODES: usize = 2_000_000;
 
 const TOO_DEEP_HELP: &str = "no input kind needs this much nesting; flatten the document";
 
+/// Longest mapping key, in characters. YAML limits an implicit key to 1,024
+/// characters, and the emitter may double a key's length when it quotes it:
+/// a longer key would be written as YAML that no parser reads back.
+pub const MAX_KEY_CHARS: usize = 500;
+
+/// Why a mapping key cannot be written back as YAML, if it cannot.
+fn key_problem(key: &str) -> Option<String> {
+    if key.chars().count() > MAX_KEY_CHARS {
+        Some(format!("a mapping key longer than {MAX_KEY_CHARS} characters"))
+    } else if key.bytes().any(|b| b.is_ascii_control()) {
+        Some("a mapping key with a control character".into())
+    } else {
+        None
+    }
+}
+
 /// A parsed YAML node with the span of its text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -307,6 +323,9 @@ impl Builder<'_> {
                             ));
                         }
                     };
+                    if let Some(problem) = key_problem(&key_text) {
+                        return Err(self.limit(key_span, "catalyst::yaml::bad-key", problem, "use a short key of printable characters"));
+                    }
                     if let Some(first) = entries.iter().find(|e| e.key == key_text) {
                         let first_span = first.key_span;
                         return Err(Diagnostic::error("catalyst::yaml::duplicate-key", format!("duplicate key `{key_text}`"))
@@ -366,6 +385,9 @@ fn saphyr_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
                     Yaml::Value(other) => saphyr_to_json(&Yaml::Value(other.clone()))?.to_string(),
                     _ => return Err("a mapping key that is not a scalar".into()),
                 };
+                if let Some(problem) = key_problem(&key) {
+                    return Err(problem);
+                }
                 object.insert(key, saphyr_to_json(v)?);
             }
             Json::Object(object)
@@ -437,6 +459,17 @@ mod tests {
         assert_eq!(&text[key.start..key.end], "kind");
         assert!(key.start > text.find("B").unwrap() - 10, "the second document's key, not the first's");
         assert_eq!(parse(FileId(0), &text).unwrap_err().code, "catalyst::yaml::multiple-documents");
+    }
+
+    #[test]
+    fn keys_that_could_not_be_written_back_are_refused() {
+        let long = format!("{}: 1\n", "k".repeat(MAX_KEY_CHARS + 1));
+        assert_eq!(parse(FileId(0), &long).unwrap_err().code, "catalyst::yaml::bad-key");
+        assert_eq!(parse(FileId(0), "\"a\\u0018b\": 1\n").unwrap_err().code, "catalyst::yaml::bad-key");
+        assert!(parse_stream("\"a\\u0001\": 1\n").is_err(), "rendered template output too");
+        // The longest key allowed, in its most expanded quoted form, still reads back.
+        let quoted = json!({"\"".repeat(MAX_KEY_CHARS): 1});
+        assert_eq!(parse_json(&to_yaml(&quoted)), quoted);
     }
 
     #[test]

@@ -222,7 +222,17 @@ pub(super) fn apply_repo(plan: &Plan, repo_plan: &RepoPlan, options: &Options) -
     }
     let changed: Vec<&BranchPlan> = repo_plan.branches.iter().filter(|b| !b.is_unchanged()).collect();
     match push(plan, repo_plan, &changed, options) {
-        Ok(transfer) => outcome.transfer.add(transfer),
+        Ok(pushed) => {
+            outcome.transfer.add(pushed.transfer);
+            outcome.branch_by_branch = !pushed.atomic && changed.len() > 1;
+            if let Some(refused) = pushed.refused {
+                // Without an atomic update the branches the server did not refuse have landed.
+                let landed = |branch: &String| !pushed.atomic && !refused.refs.contains(&format!("refs/heads/{branch}"));
+                outcome.updated.retain(landed);
+                outcome.created &= !outcome.updated.is_empty();
+                outcome.problem = Some(refused.problem);
+            }
+        }
         Err(problem) => {
             outcome.problem = Some(problem);
             outcome.updated.clear();
@@ -232,13 +242,26 @@ pub(super) fn apply_repo(plan: &Plan, repo_plan: &RepoPlan, options: &Options) -
     outcome
 }
 
-fn push(plan: &Plan, repo_plan: &RepoPlan, changed: &[&BranchPlan], options: &Options) -> Result<Transfer, Diagnostic> {
+/// What a push moved, whether the server applied its branches all or none, and what it refused.
+struct Pushed {
+    transfer: Transfer,
+    atomic: bool,
+    refused: Option<Refused>,
+}
+
+struct Refused {
+    /// The refs the server did not update.
+    refs: Vec<String>,
+    problem: Diagnostic,
+}
+
+fn push(plan: &Plan, repo_plan: &RepoPlan, changed: &[&BranchPlan], options: &Options) -> Result<Pushed, Diagnostic> {
     let id = &repo_plan.repo;
     let url = options.remote.url(id);
     let cache = Cache::open(options, id, &url)?;
     let commits = commit_all(&cache.repo, id, plan, changed, &options.identity).map_err(|e| cache.error(e))?;
-    if !repo_plan.exists {
-        create_local(&url).map_err(|e| cache_error(Path::new(&url), &e.to_string()))?;
+    if let Some(path) = local_path(&url) {
+        return push_local(&cache, &path, id, &commits, changed, &options.identity);
     }
     let unreachable = |e: git2::Error| connection_error(id, &url, &e, &options.credentials);
     let log = RefCell::new(PushLog::default());
@@ -256,16 +279,83 @@ fn push(plan: &Plan, repo_plan: &RepoPlan, changed: &[&BranchPlan], options: &Op
     let refspecs: Vec<String> = commits.iter().map(|(branch, commit)| format!("{commit}:refs/heads/{branch}")).collect();
     let mut push_options = PushOptions::new();
     push_options.remote_callbacks(callbacks(&options.credentials, Some(&log)));
+    super::atomic::reset();
     let pushed = connection.remote().push(&refspecs, Some(&mut push_options));
+    let atomic = super::atomic::last_push_was_atomic();
     drop((connection, push_options));
     let log = log.into_inner();
     match pushed {
         Err(e) if e.class() == git2::ErrorClass::Reference => Err(race(id, e.message().to_string())),
         Err(e) if classify(&e) == Failure::NotFound => Err(missing_repo(id, &repo_plan.url)),
         Err(e) => Err(connection_error(id, &url, &e, &options.credentials)),
-        Ok(()) if !log.rejected.is_empty() => Err(rejected(id, &log, options)),
-        Ok(()) => Ok(log.transfer),
+        Ok(()) if !log.rejected.is_empty() => {
+            let refs = log.rejected.iter().map(|(name, _)| name.clone()).collect();
+            Ok(Pushed { transfer: log.transfer, atomic, refused: Some(Refused { refs, problem: rejected(id, &log, options) }) })
+        }
+        Ok(()) => Ok(Pushed { transfer: log.transfer, atomic, refused: None }),
     }
+}
+
+/// Over `file://` (or a plain path) the runtime is the server: it creates a
+/// missing bare repository, copies the new objects in one pack, then moves
+/// every branch in one ref transaction, after checking under its locks that
+/// each is still where it was planned from. A branch that moved fails the
+/// whole push, as an atomic push does.
+fn push_local(
+    cache: &Cache,
+    path: &Path,
+    id: &RepoId,
+    commits: &[(String, Oid)],
+    changed: &[&BranchPlan],
+    identity: &Identity,
+) -> Result<Pushed, Diagnostic> {
+    let server = match Repository::open_bare(path) {
+        Ok(server) => server,
+        Err(_) if !path.exists() => init_atomically(path).map_err(|e| cache_error(path, &e))?,
+        Err(e) => return Err(cache_error(path, e.message())),
+    };
+    let failed = |e: git2::Error| cache_error(path, e.message());
+    let mut walk = cache.repo.revwalk().map_err(|e| cache.error(e))?;
+    for (_, commit) in commits {
+        walk.push(*commit).map_err(|e| cache.error(e))?;
+    }
+    for old in changed.iter().filter_map(|b| b.old) {
+        walk.hide(old).map_err(|e| cache.error(e))?;
+    }
+    let mut pack = cache.repo.packbuilder().map_err(|e| cache.error(e))?;
+    pack.insert_walk(&mut walk).map_err(|e| cache.error(e))?;
+    let odb = server.odb().map_err(failed)?;
+    let mut writer = odb.packwriter().map_err(failed)?;
+    let mut written = 0;
+    pack.foreach(|chunk| {
+        written += chunk.len();
+        std::io::Write::write_all(&mut writer, chunk).is_ok()
+    })
+    .map_err(failed)?;
+    writer.commit().map_err(failed)?;
+    let mut transaction = server.transaction().map_err(failed)?;
+    let refname = |branch: &str| format!("refs/heads/{branch}");
+    for (branch, _) in commits {
+        // Held by a concurrent apply, which got there first, or left by one that was killed holding it.
+        transaction.lock_ref(&refname(branch)).map_err(|e| {
+            let lock = path.join(format!("{}.lock", refname(branch)));
+            race(id, format!("branch {branch} is locked by another apply: {}", e.message()))
+                .with_note(format!("if no other apply runs, one was killed while it held the lock: remove {}", lock.display()))
+        })?;
+    }
+    for branch in changed {
+        let now = server.refname_to_id(&refname(&branch.name)).ok();
+        if now != branch.old {
+            return Err(moved(id, &branch.name, branch.old, now));
+        }
+    }
+    let signature = Signature::now(&identity.name, &identity.email).map_err(failed)?;
+    for (branch, commit) in commits {
+        transaction.set_target(&refname(branch), *commit, Some(&signature), "catalyst apply").map_err(failed)?;
+    }
+    transaction.commit().map_err(failed)?;
+    let transfer = Transfer { pushed_objects: pack.object_count(), pushed_bytes: written, ..Transfer::default() };
+    Ok(Pushed { transfer, atomic: true, refused: None })
 }
 
 fn commit_all(
@@ -306,19 +396,12 @@ fn commit_message(plan: &Plan, repo: &RepoId, branch: &BranchPlan) -> String {
     text
 }
 
-/// Over `file://` (or a plain path) the runtime is the server: it creates the bare repository itself.
-fn create_local(url: &str) -> Result<(), git2::Error> {
-    match local_path(url) {
-        Some(path) if !path.exists() => Repository::init_bare(path).map(drop),
-        _ => Ok(()),
-    }
-}
-
 fn rejected(repo: &RepoId, log: &PushLog, options: &Options) -> Diagnostic {
     let reasons: Vec<String> = log.rejected.iter().map(|(name, reason)| format!("{name}: {reason}")).collect();
     let reasons = options.credentials.scrub(&reasons.join("; "));
-    let lost_race = ["fetch first", "stale info", "non-fast-forward", "failed to lock", "failed to update ref"];
-    let diagnostic = if lost_race.iter().any(|w| reasons.contains(w)) {
+    // In an atomic push the other refs only say "atomic transaction failed"; the server's messages say why.
+    let lost_race = ["fetch first", "stale info", "non-fast-forward", "failed to lock", "failed to update ref", "cannot lock ref"];
+    let diagnostic = if lost_race.iter().any(|w| reasons.contains(w) || log.messages.contains(w)) {
         race(repo, format!("the server refused the update because the branch moved: {reasons}"))
     } else {
         Diagnostic::error("catalyst::apply::rejected", format!("{repo}: the server refused the push: {reasons}"))

@@ -11,8 +11,11 @@
 //! (identity plus the [`TRAILER`]) is foreign and its repository is refused
 //! unless a [`Lease`] accepts it; the server's compare-and-swap on each ref
 //! keeps every branch at its old or its new commit whatever is killed when;
-//! a branch that moved since planning is reported as a race, never overwritten.
+//! a branch that moved since planning is reported as a race, never overwritten;
+//! the branches of one repository land together where the server offers atomic
+//! pushes (`atomic.rs`), and in one ref transaction over `file://`.
 
+mod atomic;
 mod git;
 pub mod layout;
 pub mod remote;
@@ -220,6 +223,7 @@ impl RepoPlan {
             updated,
             problem: self.problem.clone(),
             transfer: self.transfer,
+            branch_by_branch: false,
         }
     }
 }
@@ -244,6 +248,8 @@ pub struct Summary {
     pub repos_failed: usize,
     pub branches_updated: usize,
     pub branches_unchanged: usize,
+    /// Repositories whose branches were pushed one by one: the server offers no atomic push.
+    pub branch_by_branch: usize,
     pub transfer: Transfer,
 }
 
@@ -256,6 +262,7 @@ impl Summary {
             summary.repos_created += usize::from(repo.created);
             summary.branches_updated += repo.updated.len();
             summary.branches_unchanged += repo.unchanged;
+            summary.branch_by_branch += usize::from(repo.branch_by_branch);
         }
         summary
     }
@@ -276,7 +283,11 @@ impl fmt::Display for Summary {
             t.fetched_bytes,
             t.pushed_objects,
             t.pushed_bytes
-        )
+        )?;
+        if self.branch_by_branch > 0 {
+            write!(f, "; {} repos pushed branch by branch (their server offers no atomic push)", self.branch_by_branch)?;
+        }
+        Ok(())
     }
 }
 
@@ -332,6 +343,8 @@ pub struct RepoOutcome {
     pub problem: Option<Diagnostic>,
     /// Fetched while planning plus pushed.
     pub transfer: Transfer,
+    /// Whether several branches were pushed without an atomic update (the server offers none).
+    pub branch_by_branch: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -352,6 +365,7 @@ impl Report {
 /// Compares the compiled tree with every remote branch; pushes nothing.
 /// `progress` is called once per repository, from worker threads.
 pub fn plan(output: &Output, options: &Options, progress: &(dyn Fn(&RepoPlan) + Sync)) -> Result<Plan, Diagnostic> {
+    atomic::enable();
     let repos = split(output)?;
     let planned = in_parallel(options.jobs, &repos, |content| {
         let plan = git::plan_repo(content, options);
@@ -370,6 +384,7 @@ pub fn plan(output: &Output, options: &Options, progress: &(dyn Fn(&RepoPlan) + 
 /// Pushes what `plan` decided. Repositories with a problem are left alone;
 /// the others are applied independently of each other.
 pub fn execute(plan: &Plan, options: &Options, progress: &(dyn Fn(&RepoOutcome) + Sync)) -> Report {
+    atomic::enable();
     let repos = in_parallel(options.jobs, &plan.repos, |repo| {
         let outcome = git::apply_repo(plan, repo, options);
         progress(&outcome);

@@ -1,6 +1,6 @@
 //! Conformance of the output: every emitted Kubernetes object against the
 //! schema of its kind and version, as an API server would judge it at
-//! admission, kubeconform-style strict (see [`crd`]).
+//! admission, kubeconform-style strict (see `conform/crd.rs`).
 //!
 //! The Catalyst CRDs are built in (`schemas/crds/`); the user adds the CRDs
 //! (or stand-alone kind schemas) of the exact Flux, External Secrets or core
