@@ -237,3 +237,21 @@ fn crds_that_cannot_be_read_are_reported() {
     let found = located(&json_report(&typo));
     assert!(found.contains(&("catalyst::toml::invalid".into(), "catalyst.toml".into(), 2)), "{found:?}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    for args in [&["man"][..], &["explain", "catalyst::yaml::syntax"], &["graph", "sovereigns/omantel.omani.works"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_catalyst"))
+            .args(args)
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("catalyst runs");
+        // `catalyst … | head -0`: the pipe is closed before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("catalyst ends");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -194,16 +194,24 @@ fn main() -> ExitCode {
         Command::Apply(args) => run_apply(cli.format, args),
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "catalyst", &mut script);
+            out(script);
             OK
         }
-        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-            Ok(()) => OK,
-            Err(e) => {
-                eprintln!("error: cannot write the man page: {e}");
-                FAILURE
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    out(page);
+                    OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write the man page: {e}");
+                    FAILURE
+                }
             }
-        },
+        }
     })
 }
 
@@ -247,9 +255,26 @@ fn watch(format: Format, sovereigns: Vec<PathBuf>, conformance: &Conformance) ->
     let terminal = stdout.is_terminal();
     match catalyst::watch::run(sovereign, options, format, terminal, &mut stdout) {
         Ok(()) => OK,
+        // The reader went away (`check --watch | head`): nothing more to do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
         Err(e) => {
             eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
             FAILURE
+        }
+    }
+}
+
+/// Writes the command's output. A reader that went away (`catalyst … | head`)
+/// ends the process quietly, as it would a filter; it is not a failure.
+fn out(text: impl AsRef<[u8]>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_ref()).and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(i32::from(OK)),
+        Err(e) => {
+            eprintln!("error[catalyst::io::write]: cannot write the output: {e}");
+            std::process::exit(i32::from(FAILURE));
         }
     }
 }
@@ -265,7 +290,7 @@ fn print_diagnostics_on(format: Format, diagnostics: &Diagnostics, sources: &Sou
     if format == Format::Human || !stdout_is_free {
         eprint!("{text}");
     } else {
-        print!("{text}");
+        out(text);
     }
 }
 
@@ -304,7 +329,7 @@ fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool,
     if check {
         let stale = emit::stale_files(tree, &dir);
         for path in &stale {
-            println!("stale: {}", dir.join(path).display());
+            out(format!("stale: {}\n", dir.join(path).display()));
         }
         return if stale.is_empty() { OK } else { DIAGNOSTICS };
     }
@@ -334,7 +359,7 @@ fn diff(format: Format, base: String, head: Option<String>, sovereigns: &[PathBu
     match request.and_then(|r| catalyst::diff::diff(&r)) {
         Ok(report) => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            print!("{}", catalyst::diff::render::render(format, &report, color));
+            out(catalyst::diff::render::render(format, &report, color));
             if report.has_failures() || (exit_code && report.has_differences()) {
                 DIAGNOSTICS
             } else {
@@ -360,7 +385,7 @@ fn graph(
     let drawn = catalyst::graph::draw(Arc::new(catalyst::vfs::DiskFs), sovereign, view, filter);
     // The picture explains the errors, so it is printed even when there are some.
     if let Some(graph) = &drawn.graph {
-        print!("{}", catalyst::graph::render::render(to, graph));
+        out(catalyst::graph::render::render(to, graph));
     }
     print_diagnostics_on(format, &drawn.diagnostics, &drawn.sources, false);
     exit_code(&drawn.diagnostics)
@@ -404,7 +429,7 @@ fn run_apply(format: Format, args: ApplyArgs) -> u8 {
         Err(problem) => return apply_problems(format, [&problem]),
     };
     if args.dry_run {
-        print!("{}", plan.render());
+        out(plan.render());
         let code = apply_problems(format, plan.problems());
         eprintln!("dry run, nothing pushed: {}", plan.summary());
         return code;
@@ -495,9 +520,9 @@ impl Progress {
 fn explain(code: &str) -> u8 {
     match codes::find(code) {
         Some(c) => {
-            println!("{}: {}\n\n{}", c.code, c.summary, c.explanation);
+            out(format!("{}: {}\n\n{}\n", c.code, c.summary, c.explanation));
             if let Some(rule) = catalyst::lint::rule(c.code) {
-                println!("\nDefault severity: {:?} (change it in catalyst.toml `[lint.rules]`).", rule.default);
+                out(format!("\nDefault severity: {:?} (change it in catalyst.toml `[lint.rules]`).\n", rule.default));
             }
             OK
         }
