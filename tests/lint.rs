@@ -115,7 +115,7 @@ fn the_examples_compile_to_objects_the_emitted_rules_accept() {
     assert!(linted.diagnostics.is_empty(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
 }
 
-/// Truncated YAML, wrong types everywhere, deep nesting, an alias bomb and
+/// A huge file, truncated YAML, wrong types everywhere, deep nesting, an alias bomb and
 /// the bad-input fixtures: findings, never a panic.
 #[test]
 fn malformed_catalogs_never_panic() {
@@ -124,7 +124,10 @@ fn malformed_catalogs_never_panic() {
     let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n\
                 d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n\
                 g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n";
+    // Larger than any input may be (8 MiB): refused before it is parsed.
+    let huge = format!("spec:\n  card: {{title: \"{}\"}}\n", "x".repeat(9 << 20));
     let files = [
+        ("huge", huge.as_str()),
         ("truncated", "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-x\nspec:\n  version: \"1.0"),
         ("wrong-types", "apiVersion: 1\nkind: [Blueprint]\nmetadata: {name: 7, version: {a: b}}\nspec: {version: [1], configSchema: 3, depends: {a: 1}, manifests: [x], placementSchema: {modes: 1, minRegions: x}, pins: [1]}\n"),
         ("wrong-types-inside", "metadata: {name: bp-y}\nspec:\n  version: 1.0.0\n  configSchema: {type: object, required: 5, properties: [1], default: {}}\n  depends: [{blueprint: 5, when: [x], values: \"{{\"}, 7, null]\n  placementSchema: {modes: [1, null], default: 3, minRegions: -1, maxRegions: 99999999999999999999}\n  manifests: {chart: 5, templates: {a: 1}}\n"),
@@ -142,6 +145,9 @@ fn malformed_catalogs_never_panic() {
     let linted = lint_catalog(scratch.path());
     assert!(linted.diagnostics.iter().count() >= files.len(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
     assert!(linted.diagnostics.iter().any(|d| d.code == "catalyst::lint::schema"), "structural errors are reported");
+    for code in ["catalyst::load::too-large", "catalyst::yaml::too-deep", "catalyst::yaml::too-large", "catalyst::yaml::syntax"] {
+        assert!(linted.diagnostics.iter().any(|d| d.code == code), "{code} is reported for its file");
+    }
     for case in fs::read_dir(repo().join("tests/bad-inputs")).expect("bad-inputs").map(|e| e.expect("entry").path()) {
         lint_catalog(&case);
     }
