@@ -28,14 +28,15 @@ type TemplateCache = Mutex<HashMap<(usize, String), Result<Arc<str>, String>>>;
 
 /// What rendering came to: the tree (empty when the bytes were not kept), the
 /// templates that failed, and the conformance of every object.
+#[derive(Clone, Default)]
 pub struct Rendered {
     pub output: Output,
     pub problems: Vec<Diagnostic>,
     pub conformance: Report,
 }
 
-/// Renders planned files batch by batch into one [`Output`].
-pub struct Renderer<'a> {
+/// Renders planned files batch by batch into one [`Rendered`] part.
+struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
     schemas: &'a Schemas,
@@ -53,14 +54,35 @@ struct FileOutcome {
     conformance: Report,
 }
 
+impl Rendered {
+    /// Adds another part (the parts' files are disjoint).
+    pub fn merge(&mut self, other: Rendered) {
+        self.output.files.extend(other.output.files);
+        self.problems.extend(other.problems);
+        self.conformance.merge(other.conformance);
+    }
+}
+
+/// Renders the files `plan` hands over, as they come, into one part.
+pub fn part(
+    project: &Project,
+    sources: &Sources,
+    schemas: &Schemas,
+    keep_bytes: bool,
+    plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>)),
+) -> Rendered {
+    let mut renderer = Renderer::new(project, sources, schemas, keep_bytes);
+    plan(&mut |batch| renderer.render(batch));
+    renderer.rendered
+}
+
 impl<'a> Renderer<'a> {
-    pub fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool) -> Self {
-        let rendered = Rendered { output: Output::default(), problems: Vec::new(), conformance: Report::default() };
-        Renderer { project, sources, schemas, keep_bytes, rendered, templates: Mutex::default() }
+    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool) -> Self {
+        Renderer { project, sources, schemas, keep_bytes, rendered: Rendered::default(), templates: Mutex::default() }
     }
 
     /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
-    pub fn render(&mut self, files: Vec<PlannedFile>) {
+    fn render(&mut self, files: Vec<PlannedFile>) {
         let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep_bytes, &self.templates);
         let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
             .into_par_iter()
@@ -100,10 +122,6 @@ impl<'a> Renderer<'a> {
                 Err(d) => self.rendered.problems.push(d),
             }
         }
-    }
-
-    pub fn finish(self) -> Rendered {
-        self.rendered
     }
 }
 

@@ -19,28 +19,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::conform::Report;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::load::Project;
 use crate::plan::PlannedFile;
+use crate::render::Rendered;
 use crate::report::{self, Format};
 use crate::resolve::{OrgResolution, Resolution, ResolvedEnvironment};
 use crate::source::Sources;
 use crate::vfs::Vfs;
 use crate::Options;
 
-/// What rendering a part came to: failed templates and the objects' conformance.
-#[derive(Clone)]
-struct Judged {
-    problems: Vec<Diagnostic>,
-    conformance: Report,
-}
-
 /// One Organization's results, valid while its file and the fingerprint are unchanged.
 struct Kept {
     text: u64,
     resolution: Arc<OrgResolution>,
     /// Its files, once rendered (only when the whole Sovereign resolves without errors).
-    judged: Option<Judged>,
+    judged: Option<Rendered>,
 }
 
 pub struct Session {
@@ -50,7 +44,7 @@ pub struct Session {
     fingerprint: u64,
     kept: HashMap<PathBuf, Kept>,
     /// The Sovereign's own files, judged for the current fingerprint.
-    sovereign_judged: Option<Judged>,
+    sovereign_judged: Option<Rendered>,
 }
 
 /// The outcome of one check.
@@ -174,11 +168,8 @@ impl Session {
 }
 
 /// Renders what `plan` plans, keeping only the verdicts.
-fn judge(project: &Project, sources: &Sources, options: &Options, plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>))) -> Judged {
-    let mut renderer = crate::render::Renderer::new(project, sources, &options.schemas, false);
-    plan(&mut |batch| renderer.render(batch));
-    let rendered = renderer.finish();
-    Judged { problems: rendered.problems, conformance: rendered.conformance }
+fn judge(project: &Project, sources: &Sources, options: &Options, plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>))) -> Rendered {
+    crate::render::part(project, sources, &options.schemas, false, plan)
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

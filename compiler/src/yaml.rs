@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use saphyr::{LoadableYamlNode, Scalar, Yaml, YamlEmitter};
+use saphyr::{Scalar, Yaml, YamlEmitter};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
 use serde_json::Value as Json;
 
@@ -360,41 +360,19 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) ->
     })
 }
 
-/// Parses a multi-document stream (rendered template output) into JSON values.
-/// Its size is bounded by the template fuel that produced it.
+/// Parses a multi-document stream (rendered template output, an emitted
+/// file) into JSON values, under the same budgets and rules as input files.
 pub fn parse_stream(text: &str) -> Result<Vec<Json>, String> {
-    let documents = Yaml::load_from_str(text).map_err(|e| e.to_string())?;
-    documents.iter().map(saphyr_to_json).collect()
-}
-
-fn saphyr_to_json(yaml: &Yaml<'_>) -> Result<Json, String> {
-    Ok(match yaml {
-        Yaml::Value(Scalar::Null) => Json::Null,
-        Yaml::Value(Scalar::Boolean(b)) => Json::Bool(*b),
-        Yaml::Value(Scalar::Integer(i)) => Json::from(*i),
-        Yaml::Value(Scalar::FloatingPoint(f)) => {
-            serde_json::Number::from_f64(f.into_inner()).map(Json::Number).ok_or("a non-finite number")?
+    match build(FileId(0), text, true) {
+        Ok(documents) => Ok(documents.iter().map(Node::to_json).collect()),
+        Err(d) => {
+            let at = d.primary_span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Err(format!("{} at line {line}, column {column}", d.message))
         }
-        Yaml::Value(Scalar::String(s)) => Json::String(s.to_string()),
-        Yaml::Sequence(items) => Json::Array(items.iter().map(saphyr_to_json).collect::<Result<_, _>>()?),
-        Yaml::Mapping(map) => {
-            let mut object = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Yaml::Value(Scalar::String(s)) => s.to_string(),
-                    Yaml::Value(other) => saphyr_to_json(&Yaml::Value(other.clone()))?.to_string(),
-                    _ => return Err("a mapping key that is not a scalar".into()),
-                };
-                if let Some(problem) = key_problem(&key) {
-                    return Err(problem);
-                }
-                object.insert(key, saphyr_to_json(v)?);
-            }
-            Json::Object(object)
-        }
-        Yaml::Tagged(_, inner) => saphyr_to_json(inner)?,
-        Yaml::Representation(..) | Yaml::Alias(_) | Yaml::BadValue => return Err("an unresolved YAML node".into()),
-    })
+    }
 }
 
 /// Renders a JSON value as one YAML document (no `---` header, trailing newline).
@@ -467,6 +445,9 @@ mod tests {
         assert_eq!(parse(FileId(0), &long).unwrap_err().code, "catalyst::yaml::bad-key");
         assert_eq!(parse(FileId(0), "\"a\\u0018b\": 1\n").unwrap_err().code, "catalyst::yaml::bad-key");
         assert!(parse_stream("\"a\\u0001\": 1\n").is_err(), "rendered template output too");
+        // Streams are read by the same rules: a duplicate key is refused, named with its line.
+        let duplicate = parse_stream("---\na: 1\n---\nb: 1\nb: 2\n").unwrap_err();
+        assert_eq!(duplicate, "duplicate key `b` at line 5, column 1");
         // The longest key allowed, in its most expanded quoted form, still reads back.
         let quoted = json!({"\"".repeat(MAX_KEY_CHARS): 1});
         assert_eq!(parse_json(&to_yaml(&quoted)), quoted);

@@ -77,16 +77,6 @@ pub const PULL_SECRET: &str = "ghcr-pull";
 /// Sovereign never all sit in memory beside their rendered bytes.
 const BATCH: usize = 4096;
 
-/// Plans every output file and hands them to `sink` in batches.
-pub fn plan(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-    let mut planner = Planner::new(project, sink);
-    planner.sovereign(resolution, pins);
-    for org in 0..project.sovereign.organizations.len() {
-        planner.organization_files(org, resolution.environments.iter().filter(|e| e.org == org));
-    }
-    planner.flush();
-}
-
 /// The Sovereign's own files: the cluster tree and the bootstrap kit, the
 /// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
 pub fn sovereign(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
