@@ -38,7 +38,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diagnostic::Diagnostics;
-use rayon::prelude::*;
 use render::Output;
 use source::Sources;
 
@@ -154,18 +153,8 @@ pub fn compile_into(
     if diagnostics.has_errors() {
         return None;
     }
-    // The Sovereign's own files and each Organization's depend on nothing of each other: planned
-    // and rendered as parts, in parallel (each part renders its batches in parallel too).
-    let (project, sources_read) = (&project, &*sources);
-    let part = |index: usize| {
-        render::part(project, sources_read, &options.schemas, options.keep_output, |sink| match index.checked_sub(1) {
-            None => plan::sovereign(project, &resolution, pins.as_ref(), sink),
-            Some(org) => plan::organization(project, org, resolution.environments.iter().filter(|e| e.org == org), sink),
-        })
-    };
-    let parts: Vec<render::Rendered> = (0..=project.sovereign.organizations.len()).into_par_iter().map(part).collect();
-    let mut rendered = render::Rendered::default();
-    parts.into_iter().for_each(|p| rendered.merge(p));
+    let parts = plan::parts(&project, &resolution, pins.as_ref());
+    let rendered = render::parts(&project, sources, &options.schemas, options.keep_output, &parts);
     let shown_at = options.shown_at.clone().unwrap_or_else(|| Path::new("out").join(&project.sovereign.spec.fqdn));
     diagnostics.extend(rendered.problems);
     diagnostics.extend(rendered.conformance.diagnostics(sources, &shown_at, options.missing_schemas));

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use crate::conform::{Report, Schemas};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
-use crate::plan::{Planned, PlannedFile};
+use crate::plan::{Part, Planned, PlannedFile};
 use crate::source::Sources;
 use crate::yaml;
 
@@ -43,8 +43,8 @@ struct Renderer<'a> {
     /// Whether the bytes are wanted (`build`) or only the verdicts (`check`).
     keep_bytes: bool,
     rendered: Rendered,
-    /// Each template file read once, however many Applications render it: (Blueprint, file) → text or why not.
-    templates: TemplateCache,
+    /// Each template file read once, however many Applications (and parts) render it: (Blueprint, file) → text or why not.
+    templates: &'a TemplateCache,
 }
 
 /// One file's outcome.
@@ -63,27 +63,30 @@ impl Rendered {
     }
 }
 
-/// Renders the files `plan` hands over, as they come, into one part.
-pub fn part(
-    project: &Project,
-    sources: &Sources,
-    schemas: &Schemas,
-    keep_bytes: bool,
-    plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>)),
-) -> Rendered {
-    let mut renderer = Renderer::new(project, sources, schemas, keep_bytes);
-    plan(&mut |batch| renderer.render(batch));
-    renderer.rendered
+/// Plans and renders `parts` in parallel (each part renders its batches in parallel too).
+pub fn parts(project: &Project, sources: &Sources, schemas: &Schemas, keep_bytes: bool, parts: &[Part<'_>]) -> Rendered {
+    let templates = TemplateCache::default();
+    let rendered: Vec<Rendered> = parts
+        .par_iter()
+        .map(|part| {
+            let mut renderer = Renderer::new(project, sources, schemas, keep_bytes, &templates);
+            part.plan(project, &mut |batch| renderer.render(batch));
+            renderer.rendered
+        })
+        .collect();
+    let mut all = Rendered::default();
+    rendered.into_iter().for_each(|part| all.merge(part));
+    all
 }
 
 impl<'a> Renderer<'a> {
-    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool) -> Self {
-        Renderer { project, sources, schemas, keep_bytes, rendered: Rendered::default(), templates: Mutex::default() }
+    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool, templates: &'a TemplateCache) -> Self {
+        Renderer { project, sources, schemas, keep_bytes, rendered: Rendered::default(), templates }
     }
 
     /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
     fn render(&mut self, files: Vec<PlannedFile>) {
-        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep_bytes, &self.templates);
+        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep_bytes, self.templates);
         let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
             .into_par_iter()
             .map_init(crate::expr::environment, |env, file| {

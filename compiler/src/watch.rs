@@ -8,7 +8,7 @@
 //! source ids spans point into) is fingerprinted: any change there
 //! re-resolves them all. The output is rendered in the same parts, without
 //! keeping its bytes: the Sovereign's own files when the fingerprint
-//! changes, an Organization's when its file does (see [`crate::plan::organization`]).
+//! changes, an Organization's when its file does (see [`crate::plan::Part`]).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::conform::Report;
 use crate::diagnostic::Diagnostics;
 use crate::load::Project;
-use crate::plan::PlannedFile;
+use crate::plan::Part;
 use crate::render::Rendered;
 use crate::report::{self, Format};
 use crate::resolve::{OrgResolution, Resolution, ResolvedEnvironment};
@@ -140,19 +140,23 @@ impl Session {
         if diagnostics.has_errors() {
             return (reused, count);
         }
-        let environments: Vec<ResolvedEnvironment> =
-            parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
-        let resolution = Resolution { kit, environments };
         let options = &self.options;
+        let judge = |parts: &[Part<'_>]| crate::render::parts(project, sources, &options.schemas, false, parts);
+        // Only when the fingerprint changed: the Sovereign's files list every Environment.
         let sovereign = self.sovereign_judged.get_or_insert_with(|| {
-            judge(project, sources, options, |sink| crate::plan::sovereign(project, &resolution, pins.as_ref(), sink))
+            let environments: Vec<ResolvedEnvironment> =
+                parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
+            let resolution = Resolution { kit, environments };
+            judge(&[Part::Sovereign { resolution: &resolution, pins: pins.as_ref() }])
         });
         let mut all = vec![sovereign.clone()];
         for (org, path) in organizations.iter().enumerate() {
             let Some(kept) = self.kept.get_mut(path) else { continue };
             let resolution = &kept.resolution;
             let judged = kept.judged.get_or_insert_with(|| {
-                judge(project, sources, options, |sink| crate::plan::organization(project, org, resolution.iter().map(|(e, _)| e), sink))
+                let parts: Vec<Part<'_>> =
+                    std::iter::once(Part::Organization(org)).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect();
+                judge(&parts)
             });
             all.push(judged.clone());
         }
@@ -165,11 +169,6 @@ impl Session {
         diagnostics.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
         (reused, count)
     }
-}
-
-/// Renders what `plan` plans, keeping only the verdicts.
-fn judge(project: &Project, sources: &Sources, options: &Options, plan: impl FnOnce(&mut dyn FnMut(Vec<PlannedFile>))) -> Rendered {
-    crate::render::part(project, sources, &options.schemas, false, plan)
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

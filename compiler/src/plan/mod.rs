@@ -77,26 +77,47 @@ pub const PULL_SECRET: &str = "ghcr-pull";
 /// Sovereign never all sit in memory beside their rendered bytes.
 const BATCH: usize = 4096;
 
-/// The Sovereign's own files: the cluster tree and the bootstrap kit, the
-/// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
-pub fn sovereign(project: &Project, resolution: &Resolution, pins: Option<&BringUpPins>, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-    let mut planner = Planner::new(project, sink);
-    planner.sovereign(resolution, pins);
-    planner.flush();
+/// One part of the output. The parts depend on nothing of each other, so they
+/// are planned and rendered in parallel, and `check --watch` plans again only
+/// the parts of an Organization whose file changed.
+pub enum Part<'a> {
+    /// The Sovereign's own files: the cluster tree and the bootstrap kit, the
+    /// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
+    Sovereign { resolution: &'a Resolution, pins: Option<&'a BringUpPins> },
+    /// An Organization's CR.
+    Organization(usize),
+    /// An Environment's cluster tree, its Application repositories and its CRs.
+    Environment(&'a ResolvedEnvironment),
 }
 
-/// The files of Organization `org` and of its `environments`: their cluster
-/// trees, Application repositories and Catalyst CRs. They depend on nothing
-/// else the Organization's file does not (what `check --watch` relies on).
-pub fn organization<'e>(
-    project: &Project,
-    org: usize,
-    environments: impl IntoIterator<Item = &'e ResolvedEnvironment>,
-    sink: &mut dyn FnMut(Vec<PlannedFile>),
-) {
-    let mut planner = Planner::new(project, sink);
-    planner.organization_files(org, environments);
-    planner.flush();
+impl Part<'_> {
+    /// Plans the part's files and hands them to `sink` in batches.
+    pub fn plan(&self, project: &Project, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+        let mut planner = Planner::new(project, sink);
+        match self {
+            Part::Sovereign { resolution, pins } => {
+                planner.cluster(resolution);
+                planner.infra(resolution, *pins);
+                planner.catalyst_config(resolution);
+                planner.lock(resolution, *pins);
+            }
+            Part::Organization(org) => planner.organization_cr(*org),
+            Part::Environment(environment) => {
+                planner.environment(environment);
+                planner.environment_crs(environment);
+            }
+        }
+        let rest = std::mem::take(&mut planner.files);
+        (planner.sink)(rest);
+    }
+}
+
+/// Every part of a Sovereign's output.
+pub fn parts<'a>(project: &Project, resolution: &'a Resolution, pins: Option<&'a BringUpPins>) -> Vec<Part<'a>> {
+    let mut parts = vec![Part::Sovereign { resolution, pins }];
+    parts.extend((0..project.sovereign.organizations.len()).map(Part::Organization));
+    parts.extend(resolution.environments.iter().map(Part::Environment));
+    parts
 }
 
 struct Planner<'a, 's> {
@@ -131,26 +152,6 @@ fn namespace(name: &str, sovereign: &str) -> Json {
 }
 
 impl Planner<'_, '_> {
-    fn sovereign(&mut self, resolution: &Resolution, pins: Option<&BringUpPins>) {
-        self.cluster(resolution);
-        self.infra(resolution, pins);
-        self.catalyst_config(resolution);
-        self.lock(resolution, pins);
-    }
-
-    fn organization_files<'e>(&mut self, org: usize, environments: impl IntoIterator<Item = &'e ResolvedEnvironment>) {
-        self.organization_cr(org);
-        for environment in environments {
-            self.environment(environment);
-            self.environment_crs(environment);
-        }
-    }
-
-    fn flush(&mut self) {
-        let rest = std::mem::take(&mut self.files);
-        (self.sink)(rest);
-    }
-
     fn add(&mut self, path: String, content: Planned) {
         self.files.push(PlannedFile { path, content, origin: self.origin.clone() });
         if self.files.len() >= BATCH {
