@@ -3,7 +3,8 @@
 //! release binary to a `git daemon` on loopback. Reports wall time and peak
 //! RSS of the first apply and of a no-change re-apply, and the objects and
 //! bytes each moved (the runtime's own count, from libgit2's transfer
-//! progress): a re-apply only lists the remote refs.
+//! progress): a re-apply only lists the remote refs. The CPU time is the
+//! runtime's own; the rest of the wall time is mostly the server's.
 //!
 //! `cargo bench --bench apply` (1,000 Applications) or `cargo bench --bench apply -- 100 1000`.
 //! Needs GNU time at /usr/bin/time (Debian package `time`) for peak RSS.
@@ -49,7 +50,7 @@ fn main() {
         let args = ["apply", out.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", cache.to_str().expect("utf-8")];
         let first = measure(&args);
         let again = measure(&args);
-        let cell = |r: &Run| format!("{:.2} s, {:.0} MiB", r.seconds, r.peak_mib);
+        let cell = |r: &Run| format!("{:.2} s ({:.2} s CPU), {:.0} MiB", r.seconds, r.cpu_seconds, r.peak_mib);
         println!(
             "| {apps} | {} | {branches} | {} | {} | {} | {} | {:.0} % |",
             repos.len(),

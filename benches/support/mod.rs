@@ -56,6 +56,8 @@ pub fn generate(root: &Path, apps: usize, catalog: &str) -> PathBuf {
 pub struct Run {
     pub seconds: f64,
     pub peak_mib: f64,
+    /// User plus system CPU time of the binary itself.
+    pub cpu_seconds: f64,
     /// What the binary printed on stderr (without GNU time's line).
     pub stderr: String,
 }
@@ -64,7 +66,7 @@ pub fn measure(args: &[&str]) -> Run {
     settle();
     let start = Instant::now();
     let output = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
+        .args(["-f", "%M %U %S"])
         .arg(env!("CARGO_BIN_EXE_catalyst"))
         .args(args)
         .output()
@@ -73,8 +75,9 @@ pub fn measure(args: &[&str]) -> Run {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "catalyst {args:?} failed:\n{stderr}");
     let (own, last) = stderr.trim_end().rsplit_once('\n').unwrap_or(("", stderr.trim_end()));
-    let peak_kib: f64 = last.trim().parse().expect("time printed the peak RSS");
-    Run { seconds, peak_mib: peak_kib / 1024.0, stderr: own.to_string() }
+    let figures: Vec<f64> = last.split_whitespace().map(|f| f.parse().expect("time printed peak RSS and CPU times")).collect();
+    let [peak_kib, user, system] = figures[..] else { panic!("time printed `{last}`, not peak RSS and CPU times") };
+    Run { seconds, peak_mib: peak_kib / 1024.0, cpu_seconds: user + system, stderr: own.to_string() }
 }
 
 /// Flushes what earlier runs left dirty, so no run pays for another's writes.

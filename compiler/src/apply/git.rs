@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use git2::build::TreeUpdateBuilder;
-use git2::{AutotagOption, Commit, Delta, Direction, FetchOptions, FileMode, Oid, PushOptions, Repository, Signature, Tree};
+use git2::{AutotagOption, Commit, Delta, Direction, FetchOptions, FileMode, ObjectType, Oid, PushOptions, Repository, Signature, Tree};
 use sha2::{Digest, Sha256};
 
 use super::layout::{Files, RepoContent, RepoId};
@@ -122,9 +122,13 @@ fn plan_branch(repo: &Repository, branch: &str, files: &Files<'_>, old: Option<O
 }
 
 fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
+    // Through the object database, not `Repository::blob`: that one always deflates the bytes
+    // into a temporary file before it finds the object already there, which made a no-change
+    // re-apply pay for compressing every file again.
+    let odb = repo.odb()?;
     let mut update = TreeUpdateBuilder::new();
     for (path, bytes) in files {
-        update.upsert(*path, repo.blob(bytes)?, FileMode::Blob);
+        update.upsert(*path, odb.write(ObjectType::Blob, bytes)?, FileMode::Blob);
     }
     match base {
         Some(base) => update.create_updated(repo, base),
