@@ -20,7 +20,13 @@ pub const FUEL: u64 = 200_000;
 /// long chain overflows the stack; no real expression comes near this.
 pub const MAX_OPERATORS_PER_TAG: usize = 500;
 
-/// Refuses sources whose tags hold more operators than [`MAX_OPERATORS_PER_TAG`].
+/// Brackets one `{{ … }}` or `{% … %}` may nest. The parser descends its whole
+/// precedence chain for each `(`, so a hundred levels outgrow a 2 MiB thread
+/// stack in a debug build; real expressions nest a few levels.
+pub const MAX_NESTING_PER_TAG: usize = 32;
+
+/// Refuses sources whose tags hold more operators than [`MAX_OPERATORS_PER_TAG`]
+/// or nest brackets deeper than [`MAX_NESTING_PER_TAG`].
 fn check_complexity(source: &str) -> Result<(), ExprError> {
     // Outside `{{ }}` a bare `when` string is one expression: count it whole.
     let mut tags: Vec<&str> = Vec::new();
@@ -41,6 +47,23 @@ fn check_complexity(source: &str) -> Result<(), ExprError> {
             return Err(ExprError(format!(
                 "an expression with {} operators; the limit is {MAX_OPERATORS_PER_TAG} per `{{{{ }}}}` or `{{% %}}`",
                 words + symbols
+            )));
+        }
+        let deepest = tag
+            .chars()
+            .scan(0usize, |depth, c| {
+                match c {
+                    '(' | '[' | '{' => *depth += 1,
+                    ')' | ']' | '}' => *depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                Some(*depth)
+            })
+            .max()
+            .unwrap_or(0);
+        if deepest > MAX_NESTING_PER_TAG {
+            return Err(ExprError(format!(
+                "brackets nested {deepest} levels deep; the limit is {MAX_NESTING_PER_TAG} per `{{{{ }}}}` or `{{% %}}`"
             )));
         }
     }
@@ -224,6 +247,18 @@ mod tests {
         let ctx = json!({"application": {"name": "shop"}, "config": {"n": 3}});
         let values = json!({"databases": ["{{ .application.name }}"], "n": "{{ config.n }}", "t": "db-{{ .application.name }}"});
         assert_eq!(render_values(&env, &values, &ctx).unwrap(), json!({"databases": ["shop"], "n": 3, "t": "db-shop"}));
+    }
+
+    #[test]
+    fn deeply_nested_brackets_are_refused_before_parsing() {
+        let env = environment();
+        let nested = |depth: usize| format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(condition(&env, &format!("{} == 1", nested(MAX_NESTING_PER_TAG)), &json!({})).map_err(|e| e.0), Ok(true));
+        let err = condition(&env, &format!("{} == 1", nested(MAX_NESTING_PER_TAG + 1)), &json!({})).unwrap_err();
+        assert!(err.0.contains("nested 33 levels deep"), "{}", err.0);
+        // Unclosed brackets count as well: the parser recurses before it finds them missing.
+        let err = render_text(&env, &format!("{{{{ {} }}}}", "4+(".repeat(105)), &json!({})).unwrap_err();
+        assert!(err.0.contains("nested 105 levels deep"), "{}", err.0);
     }
 
     #[test]

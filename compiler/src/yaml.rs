@@ -187,16 +187,19 @@ impl CharOffsets {
     }
 }
 
+/// An open collection; `counted` is the node count before it opened, so its
+/// own size is known when it closes.
 enum Frame {
-    Seq { start: usize, anchor: usize, items: Vec<Node> },
-    Map { start: usize, anchor: usize, entries: Vec<Entry>, key: Option<Node> },
+    Seq { start: usize, anchor: usize, counted: usize, items: Vec<Node> },
+    Map { start: usize, anchor: usize, counted: usize, entries: Vec<Entry>, key: Option<Node> },
 }
 
 struct Builder<'a> {
     file: FileId,
     offsets: &'a CharOffsets,
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    /// Anchor id, the anchored node and the nodes it counts for at every use.
+    anchors: Vec<(usize, Node, usize)>,
     nodes: usize,
     roots: Vec<Node>,
     documents: usize,
@@ -250,10 +253,10 @@ impl Builder<'_> {
                         "remove the tag or fix the value",
                     )
                 })?;
-                self.push(Node { span, value }, anchor)?;
+                self.push(Node { span, value }, anchor, 1)?;
             }
             Event::Alias(id) => {
-                let Some(node) = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone()) else {
+                let Some(index) = self.anchors.iter().rposition(|(a, ..)| *a == id) else {
                     return Err(self.limit(
                         span,
                         "catalyst::yaml::syntax",
@@ -261,28 +264,34 @@ impl Builder<'_> {
                         "define the anchor before using it",
                     ));
                 };
-                self.count(node_count(&node), span)?;
-                self.push(Node { span, value: node.value }, 0)?;
+                // Counted before it is copied: a bomb is refused without building its last expansion.
+                let size = self.anchors[index].2;
+                self.count(size, span)?;
+                let value = self.anchors[index].1.value.clone();
+                self.push(Node { span, value }, 0, size)?;
             }
             Event::SequenceStart(anchor, _) => {
+                let counted = self.nodes;
                 self.open(span)?;
-                self.stack.push(Frame::Seq { start: span.start, anchor, items: Vec::new() });
+                self.stack.push(Frame::Seq { start: span.start, anchor, counted, items: Vec::new() });
             }
             Event::MappingStart(anchor, _) => {
+                let counted = self.nodes;
                 self.open(span)?;
-                self.stack.push(Frame::Map { start: span.start, anchor, entries: Vec::new(), key: None });
+                self.stack.push(Frame::Map { start: span.start, anchor, counted, entries: Vec::new(), key: None });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { start, anchor, items }) => {
-                        (Node { span: Span::new(self.file, start, span.end), value: Value::Seq(items) }, anchor)
+                let (node, anchor, counted) = match self.stack.pop() {
+                    Some(Frame::Seq { start, anchor, counted, items }) => {
+                        (Node { span: Span::new(self.file, start, span.end), value: Value::Seq(items) }, anchor, counted)
                     }
-                    Some(Frame::Map { start, anchor, entries, .. }) => {
-                        (Node { span: Span::new(self.file, start, span.end), value: Value::Map(entries) }, anchor)
+                    Some(Frame::Map { start, anchor, counted, entries, .. }) => {
+                        (Node { span: Span::new(self.file, start, span.end), value: Value::Map(entries) }, anchor, counted)
                     }
                     None => return Ok(()),
                 };
-                self.push(node, anchor)?;
+                let size = self.nodes - counted;
+                self.push(node, anchor, size)?;
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
@@ -297,9 +306,10 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn push(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
+    /// Adds a finished node (of `size` counted nodes) to the collection it belongs to.
+    fn push(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), Diagnostic> {
         if anchor != 0 {
-            self.anchors.push((anchor, node.clone()));
+            self.anchors.push((anchor, node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.roots.push(node),
@@ -338,14 +348,6 @@ impl Builder<'_> {
             },
         }
         Ok(())
-    }
-}
-
-fn node_count(node: &Node) -> usize {
-    match &node.value {
-        Value::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
-        Value::Map(entries) => 1 + entries.iter().map(|e| 1 + node_count(&e.value)).sum::<usize>(),
-        _ => 1,
     }
 }
 
