@@ -1,10 +1,10 @@
 //! Apply benchmark: a synthetic Sovereign of 1,000 Applications (each in
-//! dev, stg and prod: 1,002 repositories, 3,002 branches) published by the
+//! dev, stg and prod: 1,262 repositories with the dedicated databases, 3,782 branches) published by the
 //! release binary to a `git daemon` on loopback. Reports wall time and peak
 //! RSS of the first apply and of a no-change re-apply, and the objects and
 //! bytes each moved (the runtime's own count, from libgit2's transfer
 //! progress): a re-apply only lists the remote refs. The CPU time is the
-//! runtime's own; the rest of the wall time is mostly the server's.
+//! runtime's own; the rest of the wall time is the server's work and the waits for it.
 //!
 //! `cargo bench --bench apply` (1,000 Applications) or `cargo bench --bench apply -- 100 1000`.
 //! Needs GNU time at /usr/bin/time (Debian package `time`) for peak RSS.

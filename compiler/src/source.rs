@@ -37,6 +37,11 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { path: display_path(&path.into()), text, line_starts, root: None }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -70,8 +75,7 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        self.files.push(SourceFile { path: display_path(&path.into()), text, line_starts, root: None });
+        self.files.push(SourceFile::new(path, text));
         FileId(self.files.len() as u32 - 1)
     }
 

@@ -15,7 +15,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Diagnostic, Label};
-use crate::source::{FileId, Span};
+use crate::source::{FileId, SourceFile, Span};
 
 /// Most levels of nesting a document may have.
 pub const MAX_DEPTH: usize = 64;
@@ -368,10 +368,8 @@ pub fn parse_stream(text: &str) -> Result<Vec<Json>, String> {
     match build(FileId(0), text, true) {
         Ok(documents) => Ok(documents.iter().map(Node::to_json).collect()),
         Err(d) => {
-            let at = d.primary_span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..at];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            // The text has no file of its own: a throwaway one places the problem.
+            let (line, column) = SourceFile::new("", text.to_string()).line_col(d.primary_span().map_or(0, |s| s.start));
             Err(format!("{} at line {line}, column {column}", d.message))
         }
     }
