@@ -23,6 +23,8 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
+pub mod releases;
 pub mod render;
 pub mod report;
 pub mod resolve;
@@ -76,6 +78,8 @@ pub struct Options {
     pub keep_output: bool,
     /// Where diagnostics about emitted files show them (default: `out/<fqdn>`, where `build` writes).
     pub shown_at: Option<PathBuf>,
+    /// Whether the reconcile check runs (on by default; benchmarks compare without it).
+    pub reconcile: bool,
 }
 
 impl Default for Options {
@@ -83,7 +87,7 @@ impl Default for Options {
     fn default() -> Self {
         static BUILT_IN: std::sync::OnceLock<Arc<conform::Schemas>> = std::sync::OnceLock::new();
         let schemas = BUILT_IN.get_or_init(|| Arc::new(conform::Schemas::built_in())).clone();
-        Options { schemas, missing_schemas: conform::Missing::Ignore, keep_output: true, shown_at: None }
+        Options { schemas, missing_schemas: conform::Missing::Ignore, keep_output: true, shown_at: None, reconcile: true }
     }
 }
 
@@ -150,13 +154,47 @@ pub fn compile_into(
     let resolution = resolve::resolve(&project, sources, diagnostics)?;
     let (pins, problems) = infra::check_pins(&project, &resolution.kit, resolution.used_blueprints(), sources);
     diagnostics.extend(problems);
+    let (pinned, problems) = releases::Pinned::of(&project, &resolution.kit, sources);
+    diagnostics.extend(problems);
     if diagnostics.has_errors() {
         return None;
     }
     let parts = plan::parts(&project, &resolution, pins.as_ref());
-    let rendered = render::parts(&project, sources, &options.schemas, options.keep_output, &parts);
+    let schemas = schema_set(options, &pinned);
+    let rendered = render::parts(&project, sources, &schemas, &pinned, options.keep_output, &parts);
+    let rerender = |sources: &Sources| render::parts(&project, sources, &schemas, &pinned, true, &parts).output;
+    let (output, found) = judge(&project, sources, options, &schemas, rendered, &rerender);
+    diagnostics.extend(found);
+    (!diagnostics.has_errors()).then_some(output)
+}
+
+/// The verdicts on a rendered tree: template problems, conformance, and the reconcile check.
+/// `rerender` gives the tree's bytes when the findings need them and the rendering kept none.
+pub fn judge(
+    project: &load::Project,
+    sources: &mut Sources,
+    options: &Options,
+    schemas: &conform::SchemaSet<'_>,
+    rendered: render::Rendered,
+    rerender: &dyn Fn(&Sources) -> Output,
+) -> (Output, Vec<diagnostic::Diagnostic>) {
     let shown_at = options.shown_at.clone().unwrap_or_else(|| Path::new("out").join(&project.sovereign.spec.fqdn));
-    diagnostics.extend(rendered.problems);
-    diagnostics.extend(rendered.conformance.diagnostics(sources, &shown_at, options.missing_schemas));
-    (!diagnostics.has_errors()).then_some(rendered.output)
+    let findings = if options.reconcile { reconcile::check(&rendered.facts, schemas, &project.sovereign.spec.fqdn) } else { Vec::new() };
+    let render::Rendered { output, problems, conformance, facts } = rendered;
+    let mut found = problems;
+    found.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
+    if !findings.is_empty() {
+        let texts = if output.files.is_empty() { rerender(sources) } else { output.clone() };
+        let mut text_of = |path: &str| texts.files.get(path).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+        found.extend(reconcile::diagnostics(findings, &facts, sources, &shown_at, &mut text_of));
+    }
+    (output, found)
+}
+
+/// The schemas a compilation validates against: the user's and the built-in Catalyst CRDs
+/// first, then those of the releases the Sovereign pins.
+pub fn schema_set<'a>(options: &'a Options, pinned: &releases::Pinned) -> conform::SchemaSet<'a> {
+    let mut layers = vec![&*options.schemas];
+    layers.extend(pinned.all().iter().map(|release| release.schemas()));
+    conform::SchemaSet::new(layers)
 }

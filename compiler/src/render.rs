@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
-use crate::conform::{Report, Schemas};
+use crate::conform::{Report, SchemaSet};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
 use crate::plan::{Part, Planned, PlannedFile};
+use crate::reconcile::Facts;
+use crate::releases::Pinned;
 use crate::source::Sources;
 use crate::yaml;
 
@@ -33,13 +35,15 @@ pub struct Rendered {
     pub output: Output,
     pub problems: Vec<Diagnostic>,
     pub conformance: Report,
+    /// What the reconcile check reads of every file.
+    pub facts: Facts,
 }
 
 /// Renders planned files batch by batch into one [`Rendered`] part.
 struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
-    schemas: &'a Schemas,
+    schemas: &'a SchemaSet<'a>,
     /// Whether the bytes are wanted (`build`) or only the verdicts (`check`).
     keep_bytes: bool,
     rendered: Rendered,
@@ -52,6 +56,7 @@ struct FileOutcome {
     path: String,
     bytes: Option<Vec<u8>>,
     conformance: Report,
+    facts: Facts,
 }
 
 impl Rendered {
@@ -60,17 +65,18 @@ impl Rendered {
         self.output.files.extend(other.output.files);
         self.problems.extend(other.problems);
         self.conformance.merge(other.conformance);
+        self.facts.merge(other.facts);
     }
 }
 
 /// Plans and renders `parts` in parallel (each part renders its batches in parallel too).
-pub fn parts(project: &Project, sources: &Sources, schemas: &Schemas, keep_bytes: bool, parts: &[Part<'_>]) -> Rendered {
+pub fn parts(project: &Project, sources: &Sources, schemas: &SchemaSet<'_>, pinned: &Pinned, keep_bytes: bool, parts: &[Part<'_>]) -> Rendered {
     let templates = TemplateCache::default();
     let rendered: Vec<Rendered> = parts
         .par_iter()
         .map(|part| {
             let mut renderer = Renderer::new(project, sources, schemas, keep_bytes, &templates);
-            part.plan(project, &mut |batch| renderer.render(batch));
+            part.plan(project, pinned, &mut |batch| renderer.render(batch));
             renderer.rendered
         })
         .collect();
@@ -80,7 +86,7 @@ pub fn parts(project: &Project, sources: &Sources, schemas: &Schemas, keep_bytes
 }
 
 impl<'a> Renderer<'a> {
-    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a Schemas, keep_bytes: bool, templates: &'a TemplateCache) -> Self {
+    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep_bytes: bool, templates: &'a TemplateCache) -> Self {
         Renderer { project, sources, schemas, keep_bytes, rendered: Rendered::default(), templates }
     }
 
@@ -96,7 +102,11 @@ impl<'a> Renderer<'a> {
                         let source = template_source(templates, project, blueprint, &name);
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
-                    Planned::Document(value) => return Ok(plain(file.path, keep, || yaml::to_yaml(&value))),
+                    Planned::Document(value) => {
+                        let mut facts = Facts::default();
+                        facts.add_document(&file.path, &value, file.origin.as_ref());
+                        return Ok(FileOutcome { facts, ..plain(file.path, keep, || yaml::to_yaml(&value)) });
+                    }
                     Planned::Text(text) => return Ok(plain(file.path, keep, || text)),
                     Planned::Json(value) => {
                         return Ok(plain(file.path, keep, || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())))
@@ -106,18 +116,21 @@ impl<'a> Renderer<'a> {
                     }
                 };
                 let mut conformance = schemas.check_file(&file.path, &objects);
+                let mut facts = Facts::default();
+                facts.add_objects(&file.path, &objects, file.origin.as_ref());
                 // A file with a problem is shown, so it is text even when nothing is kept.
                 let text = (keep || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
                 if conformance.has_problems() {
                     conformance = conformance.with_text(text.as_deref().unwrap_or_default(), file.origin.as_ref());
                 }
-                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep).map(into_bytes), conformance })
+                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep).map(into_bytes), conformance, facts })
             })
             .collect();
         for outcome in outcomes {
             match outcome {
                 Ok(outcome) => {
                     self.rendered.conformance.merge(outcome.conformance);
+                    self.rendered.facts.merge(outcome.facts);
                     if let Some(bytes) = outcome.bytes {
                         self.rendered.output.files.insert(outcome.path, bytes);
                     }
@@ -130,7 +143,7 @@ impl<'a> Renderer<'a> {
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
 fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
-    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default() }
+    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), facts: Facts::default() }
 }
 
 fn into_bytes(text: String) -> Vec<u8> {

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::conform::Report;
 use crate::diagnostic::Diagnostics;
 use crate::load::Project;
 use crate::plan::Part;
@@ -136,39 +135,45 @@ impl Session {
         let Some(kit) = parts.kit else { return (reused, count) };
         let (pins, problems) = crate::infra::check_pins(project, &kit, used, sources);
         diagnostics.extend(problems);
+        let (pinned, problems) = crate::releases::Pinned::of(project, &kit, sources);
+        diagnostics.extend(problems);
         // As `compile` does: the output is rendered only when everything resolves.
         if diagnostics.has_errors() {
             return (reused, count);
         }
         let options = &self.options;
-        let judge = |parts: &[Part<'_>]| crate::render::parts(project, sources, &options.schemas, false, parts);
+        let schemas = crate::schema_set(options, &pinned);
+        let judge = |parts: &[Part<'_>]| crate::render::parts(project, sources, &schemas, &pinned, false, parts);
         // Only when the fingerprint changed: the Sovereign's files list every Environment.
-        let sovereign = self.sovereign_judged.get_or_insert_with(|| {
-            let environments: Vec<ResolvedEnvironment> =
-                parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
-            let resolution = Resolution { kit, environments };
-            judge(&[Part::Sovereign { resolution: &resolution, pins: pins.as_ref() }])
-        });
-        let mut all = vec![sovereign.clone()];
+        let environments: Vec<ResolvedEnvironment> =
+            parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
+        let resolution = Resolution { kit, environments };
+        let sovereign_part = || Part::Sovereign { resolution: &resolution, pins: pins.as_ref() };
+        let sovereign = self.sovereign_judged.get_or_insert_with(|| judge(&[sovereign_part()]));
+        let mut all = sovereign.clone();
         for (org, path) in organizations.iter().enumerate() {
             let Some(kept) = self.kept.get_mut(path) else { continue };
             let resolution = &kept.resolution;
-            let judged = kept.judged.get_or_insert_with(|| {
-                let parts: Vec<Part<'_>> =
-                    std::iter::once(Part::Organization(org)).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect();
-                judge(&parts)
-            });
-            all.push(judged.clone());
+            let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(org, resolution)));
+            all.merge(judged.clone());
         }
-        let mut conformance = Report::default();
-        for part in all {
-            diagnostics.extend(part.problems);
-            conformance.merge(part.conformance);
-        }
-        let shown_at = Path::new("out").join(&project.sovereign.spec.fqdn);
-        diagnostics.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
+        // Rendered again with bytes only when the reconcile check has something to point at.
+        let rerender = |sources: &Sources| {
+            let mut every = vec![sovereign_part()];
+            for (org, path) in organizations.iter().enumerate() {
+                every.extend(self.kept.get(path).map(|kept| organization_parts(org, &kept.resolution)).unwrap_or_default());
+            }
+            crate::render::parts(project, sources, &schemas, &pinned, true, &every).output
+        };
+        let (_, found) = crate::judge(project, sources, options, &schemas, all, &rerender);
+        diagnostics.extend(found);
         (reused, count)
     }
+}
+
+/// The parts of one Organization: its CR and its Environments.
+fn organization_parts(org: usize, resolution: &OrgResolution) -> Vec<Part<'_>> {
+    std::iter::once(Part::Organization(org)).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

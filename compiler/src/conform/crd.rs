@@ -39,6 +39,8 @@ pub struct VersionDef {
 pub struct KindDef {
     pub group: String,
     pub kind: String,
+    /// Whether objects of the kind live in a namespace (`None`: the definition does not say).
+    pub namespaced: Option<bool>,
     pub versions: BTreeMap<String, VersionDef>,
 }
 
@@ -75,8 +77,23 @@ fn custom_resource(crd: &Json) -> Result<KindDef, String> {
         let openapi = version.pointer("/schema/openAPIV3Schema").or(shared);
         versions.insert(name, VersionDef { served, schema: openapi.map(strict_custom_resource) });
     }
-    Ok(KindDef { group, kind, versions })
+    let namespaced = crd.pointer("/spec/scope").and_then(Json::as_str).map(|scope| scope == "Namespaced");
+    Ok(KindDef { group, kind, namespaced, versions })
 }
+
+/// Core kinds that live outside namespaces (a stand-alone schema does not say its scope).
+const CLUSTER_SCOPED_CORE: [&str; 10] = [
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+];
 
 fn stand_alone(schema: &Json, kinds: &[Json]) -> Result<Vec<KindDef>, String> {
     let mut schema = schema.clone();
@@ -91,7 +108,8 @@ fn stand_alone(schema: &Json, kinds: &[Json]) -> Result<Vec<KindDef>, String> {
             let kind = text(gvk, "/kind")?.to_string();
             let version = text(gvk, "/version")?.to_string();
             let versions = BTreeMap::from([(version, VersionDef { served: true, schema: Some(schema.clone()) })]);
-            Ok(KindDef { group, kind, versions })
+            let namespaced = Some(!CLUSTER_SCOPED_CORE.contains(&kind.as_str()));
+            Ok(KindDef { group, kind, namespaced, versions })
         })
         .collect()
 }

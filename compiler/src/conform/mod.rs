@@ -9,7 +9,7 @@
 //! it. Objects of kinds with no schema are counted and reported in one
 //! warning (`missing-schema`), unless `--ignore-missing-schemas`.
 //!
-//! Objects are checked while they are rendered ([`Schemas::check_file`]),
+//! Objects are checked while they are rendered ([`SchemaSet::check_file`]),
 //! in parallel and before they become text; a file with a problem is kept
 //! as text so that [`Report::diagnostics`] can point into it.
 
@@ -75,6 +75,7 @@ struct Kind {
     origin: String,
     /// Whether it was built in (a user's definition replaces it).
     built_in: bool,
+    namespaced: Option<bool>,
     versions: BTreeMap<String, Version>,
 }
 
@@ -108,6 +109,31 @@ impl Schemas {
         schemas
     }
 
+    /// The definitions a release ships, carried in the binary: (path, text) of CRD streams or JSON Schemas.
+    pub fn carried(files: &[(&str, &str)]) -> Schemas {
+        let mut schemas = Schemas { kinds: HashMap::new() };
+        for (origin, text) in files {
+            // Tested to parse and to define the kinds their release serves (`tests/conformance.rs`).
+            let documents = if origin.ends_with(".json") {
+                serde_json::from_str(text).map(|d| vec![d]).unwrap_or_default()
+            } else {
+                crate::yaml::parse_stream(text).unwrap_or_default()
+            };
+            for definition in documents.iter().filter_map(|d| crd::definitions(d).ok()).flatten() {
+                schemas.insert(definition, origin.to_string(), true);
+            }
+        }
+        schemas
+    }
+
+    /// Every kind defined, as `(group, kind)`.
+    pub fn kinds(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.kinds.keys().filter_map(|key| {
+            let (kind, group) = key.split_once('.').unwrap_or((key, ""));
+            Some((group, kind))
+        })
+    }
+
     /// The built-in CRDs and the definitions in `paths` (files, or folders read recursively).
     pub fn with(vfs: &dyn Vfs, paths: &[CrdPath], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Schemas {
         let mut schemas = Schemas::built_in();
@@ -131,7 +157,7 @@ impl Schemas {
             .into_iter()
             .map(|(name, v)| (name, Version { served: v.served, schema: v.schema, compiled: OnceLock::new() }))
             .collect();
-        let kind = Kind { origin, built_in, versions };
+        let kind = Kind { origin, built_in, namespaced: definition.namespaced, versions };
         match self.kinds.insert(key(&definition.group, &definition.kind), kind) {
             Some(previous) if !previous.built_in => Some(previous.origin),
             _ => None,
@@ -212,6 +238,52 @@ impl Schemas {
         found
     }
 
+    /// Judges one object against these schemas alone.
+    pub fn check(&self, object: &Json) -> Verdict {
+        SchemaSet::new(vec![self]).check(object)
+    }
+
+    /// Judges the objects of one emitted file against these schemas alone.
+    pub fn check_file(&self, path: &str, objects: &[Json]) -> Report {
+        SchemaSet::new(vec![self]).check_file(path, objects)
+    }
+
+    /// Judges one object, if its kind is defined here.
+    fn judge(&self, group: &str, kind: &str, version: &str, object: &Json) -> Option<Verdict> {
+        let definition = self.kinds.get(&key(group, kind))?;
+        let origin = definition.origin.clone();
+        let Some(found) = definition.versions.get(version).filter(|v| v.served) else {
+            let served = definition.versions.iter().filter(|(_, v)| v.served).map(|(name, _)| name.clone()).collect();
+            return Some(Verdict::Unserved { origin, served });
+        };
+        let Some(schema) = &found.schema else { return Some(Verdict::Valid) };
+        Some(match found.compiled.get_or_init(|| crd::compile(schema)) {
+            Err(error) => Verdict::Broken { origin, error: error.clone() },
+            Ok(validator) if validator.is_valid(object) => Verdict::Valid,
+            Ok(validator) => {
+                Verdict::Invalid { origin, violations: validator.iter_errors(object).flat_map(|e| violations(&e, schema)).collect() }
+            }
+        })
+    }
+}
+
+/// The schemas one compilation validates against, searched in order: the user's
+/// and the built-in Catalyst CRDs, then those of the releases the Sovereign pins.
+pub struct SchemaSet<'a> {
+    layers: Vec<&'a Schemas>,
+}
+
+impl<'a> SchemaSet<'a> {
+    pub fn new(layers: Vec<&'a Schemas>) -> Self {
+        SchemaSet { layers }
+    }
+
+    /// Whether objects of `kind` in `api_version` live in a namespace (`None`: no definition says).
+    pub fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        self.layers.iter().find_map(|layer| layer.kinds.get(&key(group, kind))).and_then(|k| k.namespaced)
+    }
+
     /// Judges one object.
     pub fn check(&self, object: &Json) -> Verdict {
         let text = |key: &str| object.get(key).and_then(Json::as_str);
@@ -222,20 +294,7 @@ impl Schemas {
             return Verdict::Invalid { origin: "the rules of every Kubernetes object".into(), violations: violations.collect() };
         };
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let Some(definition) = self.kinds.get(&key(group, kind)) else { return Verdict::NoSchema };
-        let origin = definition.origin.clone();
-        let Some(found) = definition.versions.get(version).filter(|v| v.served) else {
-            let served = definition.versions.iter().filter(|(_, v)| v.served).map(|(name, _)| name.clone()).collect();
-            return Verdict::Unserved { origin, served };
-        };
-        let Some(schema) = &found.schema else { return Verdict::Valid };
-        match found.compiled.get_or_init(|| crd::compile(schema)) {
-            Err(error) => Verdict::Broken { origin, error: error.clone() },
-            Ok(validator) if validator.is_valid(object) => Verdict::Valid,
-            Ok(validator) => {
-                Verdict::Invalid { origin, violations: validator.iter_errors(object).flat_map(|e| violations(&e, schema)).collect() }
-            }
-        }
+        self.layers.iter().find_map(|layer| layer.judge(group, kind, version, object)).unwrap_or(Verdict::NoSchema)
     }
 
     /// Judges the objects of one emitted file (`path`, relative to the output root).

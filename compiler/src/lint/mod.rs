@@ -269,7 +269,10 @@ pub fn lint_in(vfs: Arc<dyn Vfs>, request: &Request) -> Linted {
     }
     for dir in &request.built {
         match emitted::read_built(&*vfs, dir) {
-            Ok(output) => found.extend(emitted::check(&output, dir, &mut sources)),
+            Ok(output) => {
+                found.extend(emitted::check(&output, dir, &mut sources));
+                found.extend(crate::reconcile::check_built(&output, dir, &mut sources));
+            }
             Err(d) => found.push(d),
         }
     }

@@ -2,6 +2,9 @@
 //! Nothing is serialized here; [`crate::render`] turns the plan into bytes.
 
 mod infra;
+mod platform;
+
+use platform::{CREDENTIALS_FILE, GITEA_CREDENTIALS, OPENBAO_STORE};
 
 use std::collections::HashMap;
 
@@ -9,6 +12,7 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::infra::BringUpPins;
 use crate::load::Project;
+use crate::releases::Pinned;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
 use crate::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
 use crate::source::Origin;
@@ -45,10 +49,6 @@ pub struct PlannedFile {
 const BUILT_IN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 const KUSTOMIZE_API: &str = "kustomize.config.k8s.io/v1beta1";
-const SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
-const KUSTOMIZATION_API: &str = "kustomize.toolkit.fluxcd.io/v1";
-const HELM_API: &str = "helm.toolkit.fluxcd.io/v2";
-const ESO_API: &str = "external-secrets.io/v1";
 
 /// Where the Catalyst CRs go: the `system/catalyst-config` repository.
 const CATALYST_CONFIG: &str = "system/catalyst-config";
@@ -92,8 +92,8 @@ pub enum Part<'a> {
 
 impl Part<'_> {
     /// Plans the part's files and hands them to `sink` in batches.
-    pub fn plan(&self, project: &Project, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
-        let mut planner = Planner::new(project, sink);
+    pub fn plan(&self, project: &Project, pinned: &Pinned, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+        let mut planner = Planner::new(project, *pinned, sink);
         match self {
             Part::Sovereign { resolution, pins } => {
                 planner.cluster(resolution);
@@ -129,13 +129,15 @@ struct Planner<'a, 's> {
     template_files: HashMap<usize, Vec<String>>,
     /// What the files planned now are emitted for.
     origin: Option<Origin>,
+    /// The releases the Sovereign runs: they decide every apiVersion emitted.
+    pinned: Pinned,
 }
 
 impl<'a, 's> Planner<'a, 's> {
-    fn new(project: &'a Project, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
+    fn new(project: &'a Project, pinned: Pinned, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
         let fqdn = project.sovereign.spec.fqdn.clone();
         let origin = Some(project.sovereign.origin.clone());
-        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin }
+        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin, pinned }
     }
 }
 
@@ -184,113 +186,10 @@ impl Planner<'_, '_> {
 
     fn oci_repository(&self, name: &str, namespace: &str) -> Json {
         json!({
-            "apiVersion": SOURCE_API, "kind": "HelmRepository",
+            "apiVersion": self.pinned.api("HelmRepository"), "kind": "HelmRepository",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"type": "oci", "interval": "15m", "url": self.project.sovereign.spec.registry, "secretRef": {"name": PULL_SECRET}},
         })
-    }
-
-    fn flux_kustomization(&self, name: &str, path: &str, source: &str, depends_on: &[&str]) -> Json {
-        let mut spec = json!({
-            "interval": "10m",
-            "path": path,
-            "prune": true,
-            "sourceRef": {"kind": "GitRepository", "name": source},
-            "timeout": "30m",
-            "wait": true,
-            "postBuild": {"substitute": {"SOVEREIGN_FQDN": self.fqdn}},
-        });
-        if !depends_on.is_empty() {
-            spec["dependsOn"] = Json::Array(depends_on.iter().map(|d| json!({"name": d})).collect());
-        }
-        json!({"apiVersion": KUSTOMIZATION_API, "kind": "Kustomization", "metadata": {"name": name, "namespace": "flux-system"}, "spec": spec})
-    }
-
-    // ------------------------------------------------------------ clusters/<fqdn>
-
-    fn cluster(&mut self, resolution: &Resolution) {
-        let root = format!("clusters/{}", self.fqdn);
-        self.add(
-            format!("{root}/kustomization.yaml"),
-            Planned::Document(kustomization(vec![
-                "flux-system".into(),
-                "infrastructure".into(),
-                "bootstrap-kit".into(),
-                "environments".into(),
-            ])),
-        );
-        self.flux_system(&root);
-        self.infrastructure(&root);
-        let mut kit_files = Vec::new();
-        for (slot, release) in resolution.kit.iter().enumerate() {
-            let file = format!("{:02}-{}.yaml", slot + 1, self.blueprint(release.blueprint).short_name());
-            let objects = self.kit_release(release);
-            let origin = self.blueprint(release.blueprint).origin.clone();
-            self.add_for(origin, format!("{root}/bootstrap-kit/{file}"), Planned::Objects(objects));
-            kit_files.push(file);
-        }
-        self.add(format!("{root}/bootstrap-kit/kustomization.yaml"), Planned::Document(kustomization(kit_files)));
-        let environments = resolution.environments.iter().map(|e| e.name.clone()).collect();
-        self.add(format!("{root}/environments/kustomization.yaml"), Planned::Document(kustomization(environments)));
-    }
-
-    /// The objects cloud-init hands over to: the fleet repo and the four Kustomizations.
-    fn flux_system(&mut self, root: &str) {
-        let objects = self.flux_sync_objects(root);
-        self.add(format!("{root}/flux-system/gotk-sync.yaml"), Planned::Objects(objects));
-        self.add(format!("{root}/flux-system/kustomization.yaml"), Planned::Document(kustomization(vec!["gotk-sync.yaml".into()])));
-    }
-
-    /// The fleet repository's URL and branch.
-    fn fleet_repo(&self) -> (String, String) {
-        match &self.project.sovereign.spec.gitops {
-            Some(g) => (g.repo_url.clone(), g.branch.clone()),
-            None => (self.gitea("system", "fleet"), "main".to_string()),
-        }
-    }
-
-    /// Written once, applied twice: by cloud-init at bring-up, then by Flux from the fleet repo.
-    fn flux_sync_objects(&self, root: &str) -> Vec<Json> {
-        let (url, branch) = self.fleet_repo();
-        let fleet = json!({
-            "apiVersion": SOURCE_API, "kind": "GitRepository",
-            "metadata": {"name": "flux-system", "namespace": "flux-system"},
-            "spec": {"interval": "1m", "ref": {"branch": branch}, "url": url},
-        });
-        let config = json!({
-            "apiVersion": SOURCE_API, "kind": "GitRepository",
-            "metadata": {"name": "catalyst-config", "namespace": "flux-system"},
-            "spec": {"interval": "1m", "ref": {"branch": "main"}, "url": self.gitea("system", "catalyst-config")},
-        });
-        vec![
-            fleet,
-            config,
-            self.flux_kustomization("bootstrap-kit", &format!("./{root}/bootstrap-kit"), "flux-system", &[]),
-            self.flux_kustomization("infrastructure", &format!("./{root}/infrastructure"), "flux-system", &["bootstrap-kit"]),
-            self.flux_kustomization("catalyst-config", "./", "catalyst-config", &["bootstrap-kit"]),
-            self.flux_kustomization(
-                "environments",
-                &format!("./{root}/environments"),
-                "flux-system",
-                &["infrastructure", "catalyst-config"],
-            ),
-        ]
-    }
-
-    /// Cloud provider wiring for Crossplane (installed by the kit, hence its own Kustomization).
-    fn infrastructure(&mut self, root: &str) {
-        let mut resources = Vec::new();
-        if self.project.sovereign.spec.provider == "hetzner" {
-            let objects = vec![
-                json!({"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "metadata": {"name": "provider-hcloud"},
-                       "spec": {"package": "xpkg.upbound.io/crossplane-contrib/provider-hcloud:v0.4.0"}}),
-                json!({"apiVersion": "hcloud.crossplane.io/v1beta1", "kind": "ProviderConfig", "metadata": {"name": "default"},
-                       "spec": {"credentials": {"source": "Secret", "secretRef": {"namespace": "crossplane-system", "name": "hcloud-credentials", "key": "token"}}}}),
-            ];
-            self.add(format!("{root}/infrastructure/provider-hcloud.yaml"), Planned::Objects(objects));
-            resources.push("provider-hcloud.yaml".to_string());
-        }
-        self.add(format!("{root}/infrastructure/kustomization.yaml"), Planned::Document(kustomization(resources)));
     }
 
     fn kit_release(&self, release: &KitRelease) -> Vec<Json> {
@@ -354,7 +253,7 @@ impl Planner<'_, '_> {
             spec["values"] = values.clone();
         }
         json!({
-            "apiVersion": HELM_API, "kind": "HelmRelease",
+            "apiVersion": self.pinned.api("HelmRelease"), "kind": "HelmRelease",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(&[("catalyst.openova.io/blueprint", &bp.name), ("catalyst.openova.io/blueprint-version", &bp.version.to_string())])},
             "spec": spec,
         })
@@ -368,10 +267,11 @@ impl Planner<'_, '_> {
 
     fn environment(&mut self, environment: &ResolvedEnvironment) {
         let dir = format!("clusters/{}/environments/{}", self.fqdn, environment.name);
-        let mut resources = vec!["namespace.yaml".to_string()];
         let scope = self.origin.replace(self.environment_origin(environment));
-        self.add(format!("{dir}/namespace.yaml"), Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
+        self.namespace_file(environment);
         let org = self.organization(environment).slug.clone();
+        self.add(format!("{dir}/{CREDENTIALS_FILE}"), Planned::Objects(self.environment_credentials(&org, &environment.name)));
+        let mut resources = vec![CREDENTIALS_FILE.to_string()];
         for instance in &environment.instances {
             let environment_scope = self.origin.replace(instance.origin.clone());
             let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
@@ -387,11 +287,13 @@ impl Planner<'_, '_> {
             }
             kustomization["metadata"] =
                 json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
-            let source = json!({
-                "apiVersion": SOURCE_API, "kind": "GitRepository",
-                "metadata": {"name": instance.name, "namespace": environment.name},
-                "spec": {"interval": "1m", "ref": {"branch": environment.env_type.branch()}, "url": self.gitea(&org, &instance.name)},
-            });
+            let source = self.git_repository(
+                &instance.name,
+                &environment.name,
+                &self.gitea(&org, &instance.name),
+                environment.env_type.branch(),
+                Some(GITEA_CREDENTIALS),
+            );
             let file = format!("{}.yaml", instance.name);
             self.add(format!("{dir}/{file}"), Planned::Objects(vec![source, sort_keys_spec(kustomization)]));
             resources.push(file);
@@ -457,7 +359,7 @@ impl Planner<'_, '_> {
                 // Not `<app>`: that is the name of the Kustomization that applies this branch.
                 let name = format!("{}-base", instance.name);
                 let source = json!({
-                    "apiVersion": SOURCE_API, "kind": "OCIRepository",
+                    "apiVersion": self.pinned.api("OCIRepository"), "kind": "OCIRepository",
                     "metadata": {"name": name, "namespace": environment.name},
                     "spec": {
                         "interval": "15m",
@@ -469,7 +371,7 @@ impl Planner<'_, '_> {
                 let mut substitute = json!({"APP_NAME": instance.name, "APP_NAMESPACE": environment.name, "SOVEREIGN_FQDN": self.fqdn});
                 flatten_scalars("CONFIG", &instance.config, &mut substitute);
                 let base = json!({
-                    "apiVersion": KUSTOMIZATION_API, "kind": "Kustomization",
+                    "apiVersion": self.pinned.api("Kustomization"), "kind": "Kustomization",
                     "metadata": {"name": name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)},
                     "spec": {
                         "interval": "10m",
@@ -491,7 +393,7 @@ impl Planner<'_, '_> {
             let file = format!("secrets/{secret}.yaml");
             self.add(
                 format!("{dir}/{file}"),
-                Planned::Objects(vec![external_secret(secret, &org, environment.env_type, &instance.name, pointer)]),
+                Planned::Objects(vec![self.app_secret(secret, &org, environment.env_type, &instance.name, pointer)]),
             );
             resources.push(file);
         }
@@ -519,6 +421,12 @@ impl Planner<'_, '_> {
             outputs.push(output);
         }
         outputs
+    }
+
+    /// The Secret of one secret field, read from the Application's OpenBao path.
+    fn app_secret(&self, name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
+        let key = format!("org/{org}/env/{}/{app}", env_type.as_str());
+        self.external_secret(name, None, OPENBAO_STORE, vec![json!({"secretKey": "value", "remoteRef": {"key": key, "property": secret_property(pointer)}})])
     }
 
     /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.
@@ -725,19 +633,6 @@ fn sort_keys_spec(mut object: Json) -> Json {
         *spec = sorted;
     }
     object
-}
-
-fn external_secret(name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
-    json!({
-        "apiVersion": ESO_API, "kind": "ExternalSecret",
-        "metadata": {"name": name},
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "openbao"},
-            "target": {"name": name, "creationPolicy": "Owner"},
-            "data": [{"secretKey": "value", "remoteRef": {"key": format!("org/{org}/env/{}/{app}", env_type.as_str()), "property": secret_property(pointer)}}],
-        },
-    })
 }
 
 /// The rules form and the typed fields derived from it (DESIGN §3.5).
