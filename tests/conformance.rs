@@ -4,14 +4,16 @@
 //! * `kubectl kustomize` builds every folder of the tree that has a
 //!   `kustomization.yaml`. kubectl must be on PATH: run
 //!   `scripts/install-test-tools.sh` first (the test fails, never skips, without it).
-//! * Every emitted Kubernetes object validates against its upstream schema in
-//!   `../shared/upstream-schemas/` (see its README): the Flux, External Secrets
-//!   and Catalyst CRDs and the strict core Kubernetes schemas, read by the
-//!   compiler's own conformance stage (`catalyst check --crds`), whose
-//!   strictness is checked on its own; every kustomization.yaml validates
-//!   against the SchemaStore kustomization schema. A misspelt or unknown
-//!   field, an apiVersion the CRD does not serve, or a kind with no schema
-//!   (outside [`NO_SCHEMA_ALLOWLIST`]) fails the test.
+//! * Every emitted Kubernetes object validates against the upstream schema of
+//!   the release the kit pins, as the project carries them in `schemas/upstream/`
+//!   (see its README): the Flux, External Secrets, Crossplane and provider CRDs
+//!   and the strict core Kubernetes schemas, read here the way `catalyst check
+//!   --crds` reads files, by the compiler's conformance stage, whose strictness
+//!   is checked on its own; every kustomization.yaml validates against the
+//!   SchemaStore kustomization schema. A misspelt or unknown field, an
+//!   apiVersion the CRD does not serve, or a kind with no schema fails the test.
+//! * Each release of the compiler's release table serves, in the schemas it
+//!   carries, every kind at the apiVersion the table says the compiler emits.
 //! * The built-in Catalyst CRDs (`schemas/crds/`) state the upstream
 //!   admission contract: same kinds, groups, versions and scopes, and the
 //!   same verdict on the emitted objects and on objects broken on purpose.
@@ -31,19 +33,6 @@ use serde_json::{json, Value};
 
 use common::{catalyst_command, compile_ok, example_sovereigns, repo};
 
-/// Kinds the compiler emits for which no upstream schema is kept in
-/// shared/upstream-schemas. Objects of exactly these apiVersion/kind pairs are
-/// counted but not validated; any other kind without a schema fails the test.
-const NO_SCHEMA_ALLOWLIST: &[(&str, &str)] = &[
-    // Crossplane provider install and its config (infrastructure/).
-    ("pkg.crossplane.io/v1", "Provider"),
-    ("hcloud.crossplane.io/v1beta1", "ProviderConfig"),
-    // Plain workloads rendered from Blueprint manifest templates.
-    ("apps/v1", "Deployment"),
-    ("v1", "Service"),
-    ("networking.k8s.io/v1", "Ingress"),
-];
-
 /// (API group, kind): at least one object of each must have been validated
 /// across the examples, so the test cannot pass by validating nothing.
 const MUST_VALIDATE: &[(&str, &str)] = &[
@@ -61,10 +50,8 @@ const MUST_VALIDATE: &[(&str, &str)] = &[
     ("kustomize.config.k8s.io", "Kustomization"),
 ];
 
-/// Folders of schemas, relative to the upstream-schemas folder, as `--crds`
-/// reads them (one level deep: `flux/legacy-source-controller-*/`, which still
-/// serves `v1beta2`, is not read).
-const CRD_DIRS: &[&str] = &["flux", "external-secrets", "catalyst", "kubernetes/master-standalone-strict"];
+/// Folders of the schemas the project carries (`schemas/upstream/`), as `--crds` reads them.
+const CARRIED_DIRS: &[&str] = &["flux-2.9.4", "external-secrets-2.9.0", "crossplane-1.18", "provider-hcloud", "kubernetes-1.34"];
 
 /// The SchemaStore schema every emitted kustomization.yaml must satisfy.
 const KUSTOMIZATION_SCHEMA: &str = "schemastore/kustomization.json";
@@ -176,8 +163,14 @@ fn schemas(dirs: &[&str]) -> Schemas {
     schemas
 }
 
+/// The carried schemas, read from their files (not through the compiler's release table).
 fn upstream() -> Schemas {
-    schemas(CRD_DIRS)
+    let paths: Vec<CrdPath> =
+        CARRIED_DIRS.iter().map(|dir| CrdPath { path: repo().join("schemas/upstream").join(dir), named_at: None }).collect();
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let schemas = Schemas::with(&catalyst::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{}", catalyst::report::human(&diagnostics, &sources, false));
+    schemas
 }
 
 /// What judging one object came to, as the tests compare it.
@@ -237,7 +230,6 @@ fn emitted_objects_conform_to_upstream_schemas() {
         jsonschema::options().with_draft(jsonschema::Draft::Draft7).build(&schema).expect("the kustomization schema compiles")
     };
     let mut validated: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut allowlisted: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (fqdn, path, object) in emitted_objects() {
         let key = (object["apiVersion"].as_str().unwrap_or("?").to_string(), object["kind"].as_str().unwrap_or("?").to_string());
@@ -253,19 +245,12 @@ fn emitted_objects_conform_to_upstream_schemas() {
         };
         match verdict {
             Checked::Valid => *validated.entry(key).or_default() += 1,
-            Checked::NoSchema if NO_SCHEMA_ALLOWLIST.contains(&(key.0.as_str(), key.1.as_str())) => {
-                *allowlisted.entry(key).or_default() += 1
-            }
-            Checked::NoSchema => failures.push(format!("{fqdn}: {path}: {}: no schema, and not in NO_SCHEMA_ALLOWLIST", describe(&object))),
+            Checked::NoSchema => failures.push(format!("{fqdn}: {path}: {}: no schema", describe(&object))),
             Checked::Refused(errors) => failures.push(format!("{fqdn}: {path}: {}:\n    {}", describe(&object), errors.join("\n    "))),
         }
     }
     eprintln!("validated against upstream schemas:");
     for ((api_version, kind), count) in &validated {
-        eprintln!("  {count:>4}  {api_version} {kind}");
-    }
-    eprintln!("not validated (NO_SCHEMA_ALLOWLIST):");
-    for ((api_version, kind), count) in &allowlisted {
         eprintln!("  {count:>4}  {api_version} {kind}");
     }
     assert!(failures.is_empty(), "{} object(s) do not conform to their upstream schema:\n\n{}", failures.len(), failures.join("\n\n"));
@@ -277,35 +262,38 @@ fn emitted_objects_conform_to_upstream_schemas() {
     assert!(missing.is_empty(), "no object of these kinds was validated, so the check proves nothing for them: {missing:?}");
 }
 
-/// The same judgement through the command line: `catalyst check --crds …` passes, and the one
-/// warning names exactly the kinds no upstream schema covers.
+/// The same judgement through the command line, with nothing but the binary: `catalyst check`
+/// validates every emitted object against the schemas it carries, so no object is left unvalidated.
 #[test]
-fn check_with_the_upstream_crds_passes_and_names_the_kinds_left() {
-    let root = upstream_schemas();
-    let mut command = catalyst_command();
-    command.current_dir(repo()).args(["--format", "json", "check"]);
-    for dir in CRD_DIRS {
-        command.arg("--crds").arg(root.join(dir));
-    }
-    let run = command.output().expect("catalyst runs");
+fn check_validates_every_emitted_object_by_default() {
+    let run = catalyst_command().current_dir(repo()).args(["--format", "json", "check"]).output().expect("catalyst runs");
     let report: Value = serde_json::from_slice(&run.stdout).expect("a JSON report");
     assert_eq!(run.status.code(), Some(0), "{report:#}");
-    let diagnostics = report["diagnostics"].as_array().expect("a list");
-    assert_eq!(diagnostics.len(), example_sovereigns().len(), "one missing-schema warning per Sovereign: {report:#}");
-    for d in diagnostics {
-        assert_eq!(d["code"], "catalyst::conform::missing-schema");
-        let notes: Vec<String> = d["notes"].as_array().expect("notes").iter().filter_map(Value::as_str).map(String::from).collect();
-        for note in &notes {
+    assert_eq!(report["diagnostics"], json!([]), "no missing-schema warning, no finding: {report:#}");
+}
+
+/// Each release of the table serves, in the schemas it carries, every kind at the apiVersion the
+/// compiler emits it at, and defines nothing it does not list.
+#[test]
+fn every_release_serves_what_its_table_says() {
+    for release in &catalyst::releases::RELEASES {
+        let schemas = release.schemas();
+        let title = format!("{} {}", release.component.title(), release.version);
+        let mut defined: Vec<(String, String)> = schemas.kinds().map(|(group, kind)| (group.to_string(), kind.to_string())).collect();
+        defined.sort();
+        let mut listed: Vec<(String, String)> =
+            release.serves.iter().map(|(kind, api)| (api.rsplit_once('/').map_or("", |(g, _)| g).to_string(), kind.to_string())).collect();
+        listed.sort();
+        assert_eq!(defined, listed, "{title}: the kinds its schemas define are not the kinds its table lists");
+        for (kind, api_version) in release.serves {
+            let object = json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "probe"}});
+            let verdict = schemas.check(&object);
             assert!(
-                NO_SCHEMA_ALLOWLIST.iter().any(|(api_version, kind)| note.starts_with(&format!("{api_version} {kind}: "))),
-                "a kind outside NO_SCHEMA_ALLOWLIST was not validated: {note}"
+                !matches!(verdict, Verdict::Unserved { .. } | Verdict::NoSchema | Verdict::Broken { .. }),
+                "{title}: {api_version} {kind}: {verdict:?}"
             );
         }
     }
-    let mut quiet = command;
-    let run = quiet.arg("--ignore-missing-schemas").output().expect("catalyst runs");
-    let report: Value = serde_json::from_slice(&run.stdout).expect("a JSON report");
-    assert_eq!((run.status.code(), report["diagnostics"].as_array().map(Vec::len)), (Some(0), Some(0)), "{report:#}");
 }
 
 /// The validator must reject what a real cluster rejects, or a green run means nothing.
@@ -355,8 +343,8 @@ fn the_validator_is_strict_and_version_aware() {
     for object in [&release, &repository, &external_secret, &organization, &namespace] {
         assert_eq!(check(&schemas, object), Checked::Valid, "a valid {} must pass", describe(object));
     }
-    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}});
-    assert_eq!(check(&schemas, &deployment), Checked::NoSchema, "a kind without a schema is not judged");
+    let monitor = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "web"}, "spec": {}});
+    assert_eq!(check(&schemas, &monitor), Checked::NoSchema, "a kind without a schema is not judged");
 
     let rejects = |object: &Value, needle: &str, why: &str| match check(&schemas, object) {
         Checked::Refused(errors) => {

@@ -267,9 +267,10 @@ fn a_long_kit_chain_settles_on_consistent_versions() {
             project.chart_blueprint(&format!("k{level}/{major}"), &format!("k{level}"), &format!("{major}.0.0"), &depends);
         }
     }
-    let kit: Vec<String> = (0..length).map(|level| format!("{{blueprint: bp-k{level}}}")).collect();
+    let kit: String = (0..length).map(|level| format!("    - {{blueprint: bp-k{level}}}\n")).collect();
     let sovereign = fs::read_to_string(project.root().join(SOVEREIGN)).expect("sovereign.yaml");
-    project.write(SOVEREIGN, &sovereign.replace("bootstrapKit: []", &format!("bootstrapKit: [{}]", kit.join(", "))));
+    assert!(sovereign.contains("  bootstrapKit:\n"), "the base Sovereign lists its kit");
+    project.write(SOVEREIGN, &sovereign.replace("  bootstrapKit:\n", &format!("  bootstrapKit:\n{kit}")));
     let compilation = catalyst::compile(&project.sovereign);
     let output =
         compilation.output.unwrap_or_else(|| panic!("{}", catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)));

@@ -110,13 +110,23 @@ fn check_sarif_is_valid_for_clean_and_broken_sovereigns() {
     assert_eq!(code, Some(0));
     assert_valid(&log);
     assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
-    // Without the flag, the kinds no CRD covers are one warning with no location (valid SARIF too).
+    // Without the flag too: the binary carries the schema of every kind the examples emit.
     let (code, log) = sarif(&["check", sovereign.to_str().expect("utf-8")], &repo());
     assert_eq!(code, Some(0));
     assert_valid(&log);
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+
+    // A kind nothing installs: its schema is missing (one warning with no location, valid SARIF
+    // too) and the reconcile check refuses it at its file and line.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    common::copy_tree(&repo().join("tests/bad-inputs/_base"), scratch.path());
+    common::copy_tree(&repo().join("tests/bad-inputs/reconcile-no-crd/blueprints"), &scratch.path().join("blueprints"));
+    let (code, log) = sarif(&["check", scratch.path().join("sovereigns/base.example.com").to_str().expect("utf-8")], scratch.path());
+    assert_eq!(code, Some(1));
+    assert_valid(&log);
     let results = log["runs"][0]["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(results.len(), 1, "{results:?}");
-    assert_eq!((results[0]["ruleId"].as_str(), results[0]["level"].as_str()), (Some("catalyst::conform::missing-schema"), Some("warning")));
+    let rules: Vec<(Option<&str>, Option<&str>)> = results.iter().map(|r| (r["ruleId"].as_str(), r["level"].as_str())).collect();
+    assert_eq!(rules, [(Some("catalyst::conform::missing-schema"), Some("warning")), (Some("catalyst::reconcile::no-crd"), Some("error"))]);
 
     // An unknown field in a copy of the bad-input base project, found at an absolute path.
     let scratch = tempfile::tempdir().expect("temp dir");

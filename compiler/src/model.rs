@@ -274,7 +274,7 @@ pub struct Infrastructure {
     pub secrets: BTreeMap<String, SecretRef>,
 }
 
-pub const DEFAULT_K3S: &str = "v1.31.4+k3s1";
+pub const DEFAULT_K3S: &str = "v1.34.1+k3s1";
 
 fn default_k3s() -> String {
     DEFAULT_K3S.into()

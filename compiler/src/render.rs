@@ -70,7 +70,14 @@ impl Rendered {
 }
 
 /// Plans and renders `parts` in parallel (each part renders its batches in parallel too).
-pub fn parts(project: &Project, sources: &Sources, schemas: &SchemaSet<'_>, pinned: &Pinned, keep_bytes: bool, parts: &[Part<'_>]) -> Rendered {
+pub fn parts(
+    project: &Project,
+    sources: &Sources,
+    schemas: &SchemaSet<'_>,
+    pinned: &Pinned,
+    keep_bytes: bool,
+    parts: &[Part<'_>],
+) -> Rendered {
     let templates = TemplateCache::default();
     let rendered: Vec<Rendered> = parts
         .par_iter()

@@ -128,9 +128,9 @@ impl Schemas {
 
     /// Every kind defined, as `(group, kind)`.
     pub fn kinds(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.kinds.keys().filter_map(|key| {
+        self.kinds.keys().map(|key| {
             let (kind, group) = key.split_once('.').unwrap_or((key, ""));
-            Some((group, kind))
+            (group, kind)
         })
     }
 

@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::infra::BringUpPins;
 use crate::load::Project;
-use crate::releases::Pinned;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
+use crate::releases::Pinned;
 use crate::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
 use crate::source::Origin;
 use crate::validate::secret_property;
@@ -426,7 +426,12 @@ impl Planner<'_, '_> {
     /// The Secret of one secret field, read from the Application's OpenBao path.
     fn app_secret(&self, name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
         let key = format!("org/{org}/env/{}/{app}", env_type.as_str());
-        self.external_secret(name, None, OPENBAO_STORE, vec![json!({"secretKey": "value", "remoteRef": {"key": key, "property": secret_property(pointer)}})])
+        self.external_secret(
+            name,
+            None,
+            OPENBAO_STORE,
+            vec![json!({"secretKey": "value", "remoteRef": {"key": key, "property": secret_property(pointer)}})],
+        )
     }
 
     /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.

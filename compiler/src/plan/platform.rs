@@ -156,8 +156,7 @@ impl Planner<'_, '_> {
     fn infrastructure(&mut self, root: &str, resolution: &Resolution) {
         let mut resources = vec!["secret-stores.yaml".to_string(), "credentials.yaml".to_string()];
         self.add(format!("{root}/infrastructure/secret-stores.yaml"), Planned::Objects(self.secret_stores(resolution)));
-        let mut credentials =
-            vec![self.gitea_credentials(PLATFORM_GITEA_CREDENTIALS, "flux-system", "system/gitea/flux")];
+        let mut credentials = vec![self.gitea_credentials(PLATFORM_GITEA_CREDENTIALS, "flux-system", "system/gitea/flux")];
         let mut configs = Vec::new();
         if self.project.sovereign.spec.provider == "hetzner" {
             let token = json!({"secretKey": "token", "remoteRef": {"key": "system/hetzner", "property": "token"}});

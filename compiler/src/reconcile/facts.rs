@@ -19,19 +19,17 @@ impl Facts {
         self.files.extend(other.files);
     }
 
-    /// Adds a file of objects; files with nothing to judge are left out.
+    /// Adds a file of objects (it is there for kustomize even when none of them can be judged).
     pub fn add_objects(&mut self, path: &str, objects: &[Json], origin: Option<&Origin>) {
         let objects: Vec<Obj> = objects.iter().enumerate().filter_map(|(document, object)| Obj::of(document, object)).collect();
-        if !objects.is_empty() {
-            self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Objects(objects) });
-        }
+        self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Objects(objects) });
     }
 
-    /// Adds a `kustomization.yaml` (kustomize's, not Flux's).
-    pub fn add_document(&mut self, path: &str, document: &Json, origin: Option<&Origin>) {
-        if let Some(kustomize) = Kustomize::of(path, document) {
-            self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Kustomize(kustomize) });
-        }
+    /// Adds a `kustomization.yaml` (kustomize's, not Flux's); whether `document` is one.
+    pub fn add_document(&mut self, path: &str, document: &Json, origin: Option<&Origin>) -> bool {
+        let Some(kustomize) = Kustomize::of(path, document) else { return false };
+        self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Kustomize(kustomize) });
+        true
     }
 }
 

@@ -22,7 +22,8 @@
 //! * `unserved-host`: a source on a host of the Sovereign that no kit
 //!   release serves;
 //! * `missing-path`: a Kustomization path or kustomize resource that is not
-//!   in its repository.
+//!   in its repository;
+//! * `unreached` (a warning): a file of objects no Kustomization applies.
 //!
 //! What it cannot see: what charts install beyond the CRDs the release table
 //! names, values inside OpenBao, CEL rules, and the controllers' runtime
@@ -48,6 +49,8 @@ const BRING_UP_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public",
 pub const BRING_UP_SECRETS: [(&str, &str); 1] = [("flux-system", "ghcr-pull")];
 /// Objects Kubernetes creates in every namespace: (kind, name).
 const PER_NAMESPACE: [(&str, &str); 2] = [("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")];
+/// Findings that do not stop the tree from reconciling.
+const WARNINGS: [&str; 2] = ["catalyst::reconcile::unknown-source", "catalyst::reconcile::unreached"];
 /// Kinds whose controllers report readiness, so that others can wait for them.
 const RECONCILED: [&str; 7] = ["HelmRelease", "GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ExternalSecret", "Provider"];
 
@@ -137,6 +140,8 @@ struct Walk<'f> {
     /// Secrets ExternalSecrets create: identity → the ExternalSecret's instance.
     produced: HashMap<Key, usize>,
     fleet_url: Option<String>,
+    /// Whether some applier applies each file.
+    reached: Vec<bool>,
     /// What HelmReleases and Crossplane Providers install (a Blueprint name, a package) → the first instance.
     installed_by: HashMap<String, usize>,
     findings: Vec<Finding>,
@@ -178,6 +183,7 @@ impl<'f> Walk<'f> {
             produced: HashMap::new(),
             fleet_url: None,
             installed_by: HashMap::new(),
+            reached: vec![false; facts.files.len()],
             findings: Vec::new(),
         }
     }
@@ -246,7 +252,12 @@ impl<'f> Walk<'f> {
                 missing.push((file, resource.clone()));
             }
         }
-        built.extend(k.generated.iter().map(|(kind, name)| Built { file, object: None, generated: Some((kind, name.clone())), namespace: None }));
+        built.extend(k.generated.iter().map(|(kind, name)| Built {
+            file,
+            object: None,
+            generated: Some((kind, name.clone())),
+            namespace: None,
+        }));
         if let Some(namespace) = &k.namespace {
             for b in &mut built {
                 b.namespace = Some(namespace.clone());
@@ -267,6 +278,7 @@ impl<'f> Walk<'f> {
     /// Registers what `applier` applies from `built`, with `target` as the targetNamespace.
     fn register(&mut self, applier: usize, built: Vec<Built>, target: Option<&str>) {
         for b in built {
+            self.reached[b.file] = true;
             let (kind, name, written, api) = match (b.object, &b.generated) {
                 (Some(o), _) => {
                     let Content::Objects(objects) = &self.file(b.file).content else { continue };
@@ -276,10 +288,9 @@ impl<'f> Walk<'f> {
                 (None, Some((kind, name))) => (kind.to_string(), name.clone(), None, None),
                 (None, None) => continue,
             };
-            let namespaced = api.map_or(true, |obj| self.namespaced(obj));
-            let namespace = namespaced.then(|| {
-                target.map(str::to_string).or(b.namespace.clone()).or(written).unwrap_or_else(|| "default".to_string())
-            });
+            let namespaced = api.is_none_or(|obj| self.namespaced(obj));
+            let namespace =
+                namespaced.then(|| target.map(str::to_string).or(b.namespace.clone()).or(written).unwrap_or_else(|| "default".to_string()));
             let instance = self.instances.len();
             let key: Key = (kind.clone(), namespace.clone().unwrap_or_default(), name.clone());
             self.instances.push(Instance { file: b.file, object: b.object, kind, name, namespace, applier });
@@ -326,6 +337,19 @@ impl<'f> Walk<'f> {
         while next < self.appliers.len() {
             self.apply(next, &mut missing);
             next += 1;
+        }
+        for file in 0..self.facts.files.len() {
+            let Content::Objects(objects) = &self.file(file).content else { continue };
+            if let (false, Some(first)) = (self.reached[file], objects.first()) {
+                let at = Place { file, document: first.document, pointer: "/kind".into() };
+                let message = format!("no Flux Kustomization applies `{}`: its objects never reach a cluster", self.file(file).path);
+                self.find(
+                    "catalyst::reconcile::unreached",
+                    message,
+                    at,
+                    "list the file in a kustomization.yaml below a Kustomization's path",
+                );
+            }
         }
         for (file, resource) in missing {
             let at = Place { file, document: 0, pointer: "/resources".into() };
@@ -471,17 +495,18 @@ impl<'f> Walk<'f> {
         }
         let is_applier = self.object(instance).is_some_and(|o| o.sync.is_some());
         let own_applier = is_applier
-            .then(|| self.applier_of.get(&(self.instances[instance].namespace.clone().unwrap_or_default(), self.instances[instance].name.clone())))
+            .then(|| {
+                self.applier_of
+                    .get(&(self.instances[instance].namespace.clone().unwrap_or_default(), self.instances[instance].name.clone()))
+            })
             .flatten()
             .copied();
-        // Wait for children: a Kustomization with `wait` is ready once what it applied is.
-        if applier > 0 && self.instances[instance].applier == applier {
-            let waits = self.appliers[applier].defined_by.and_then(|d| self.object(d)).and_then(|o| o.sync.as_ref()).is_some_and(|s| s.wait);
-            if waits {
-                let ready_parent = graph.node(Node::Ready(applier));
-                if let Some(child) = self.ready(instance, graph).filter(|&n| Some(n) != applied) {
-                    graph.edge(ready_parent, child, EdgeKind::Wait, format!("{} waits for {label}", self.appliers[applier].label), None);
-                }
+        // A Kustomization with `wait` is ready once what it applied is.
+        let waits = self.appliers[applier].defined_by.and_then(|d| self.object(d)).and_then(|o| o.sync.as_ref()).is_some_and(|s| s.wait);
+        if waits {
+            let ready_parent = graph.node(Node::Ready(applier));
+            if let Some(child) = self.ready(instance, graph).filter(|&n| Some(n) != applied) {
+                graph.edge(ready_parent, child, EdgeKind::Wait, format!("{} waits for {label}", self.appliers[applier].label), None);
             }
         }
         // The object's Namespace, before the API server admits it.
@@ -522,7 +547,13 @@ impl<'f> Walk<'f> {
     }
 
     /// The definition of the object's kind must be installed before it is applied.
-    fn definition(&mut self, instance: usize, graph: &mut Graph, admissions: &mut Vec<(NodeIndex, NodeIndex, Place, String)>, applied: Option<NodeIndex>) {
+    fn definition(
+        &mut self,
+        instance: usize,
+        graph: &mut Graph,
+        admissions: &mut Vec<(NodeIndex, NodeIndex, Place, String)>,
+        applied: Option<NodeIndex>,
+    ) {
         let Some(obj) = self.object(instance) else { return };
         let group = obj.api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let label = self.describe(instance);
@@ -535,7 +566,12 @@ impl<'f> Walk<'f> {
                     None => {
                         let message = format!("{label}: its kind {} is installed by {bp}, which this tree does not install", obj.kind);
                         let at = self.place(instance, "/kind");
-                        self.find("catalyst::reconcile::no-crd", message, at, "add the Blueprint to the bootstrap kit, or do not emit the kind");
+                        self.find(
+                            "catalyst::reconcile::no-crd",
+                            message,
+                            at,
+                            "add the Blueprint to the bootstrap kit, or do not emit the kind",
+                        );
                         return;
                     }
                 }
@@ -545,7 +581,10 @@ impl<'f> Walk<'f> {
                 match provider {
                     Some(provider) => (self.describe(provider), self.ready(provider, graph)),
                     None => {
-                        let message = format!("{label}: its kind {} comes with the Crossplane package {package}, which this tree does not install", obj.kind);
+                        let message = format!(
+                            "{label}: its kind {} comes with the Crossplane package {package}, which this tree does not install",
+                            obj.kind
+                        );
                         let at = self.place(instance, "/kind");
                         self.find("catalyst::reconcile::no-crd", message, at, "emit the Crossplane Provider that installs it");
                         return;
@@ -591,7 +630,9 @@ impl<'f> Walk<'f> {
             if !reference.optional {
                 let hint = match reference.kind.as_str() {
                     "Secret" => "create the Secret in that namespace (an ExternalSecret, or the bring-up), or point at one that exists",
-                    "ClusterSecretStore" | "SecretStore" => "emit the store in a Kustomization that runs after External Secrets is installed",
+                    "ClusterSecretStore" | "SecretStore" => {
+                        "emit the store in a Kustomization that runs after External Secrets is installed"
+                    }
                     _ => "emit the target, or drop the reference",
                 };
                 self.find("catalyst::reconcile::dangling", format!("{label} refers to {target}, which nothing creates"), at, hint);
@@ -624,7 +665,8 @@ impl<'f> Walk<'f> {
         let at = self.place(instance, "/spec/url");
         let release = server.and_then(|bp| self.installer_of(bp));
         let Some(release) = release else {
-            let what = server.map_or_else(|| "no kit release serves it".to_string(), |bp| format!("{bp}, which serves it, is not installed"));
+            let what =
+                server.map_or_else(|| "no kit release serves it".to_string(), |bp| format!("{bp}, which serves it, is not installed"));
             self.find(
                 "catalyst::reconcile::unserved-host",
                 format!("{label} reads from {host}, a host of this Sovereign: {what}"),
@@ -643,11 +685,19 @@ impl<'f> Walk<'f> {
     fn remote_secrets(&mut self, instance: usize, this: Option<NodeIndex>, graph: &mut Graph) {
         let Some(obj) = self.object(instance) else { return };
         let Some(store) = obj.refs.iter().find(|r| r.kind.ends_with("SecretStore")) else { return };
-        let namespace = if store.kind == "ClusterSecretStore" { String::new() } else { self.instances[instance].namespace.clone().unwrap_or_default() };
+        let namespace =
+            if store.kind == "ClusterSecretStore" { String::new() } else { self.instances[instance].namespace.clone().unwrap_or_default() };
         let Some(Creator::Applied(store)) = self.creators(&(store.kind.clone(), namespace, store.name.clone())) else { return };
         let Some(reads) = self.object(store).and_then(|s| s.reads_namespace.clone()) else { return };
         for (key, pointer) in obj.remote_keys.clone() {
-            let reference = facts::Ref { kind: "Secret".into(), name: key, scope: Scope::Named(reads.clone()), pointer, when: When::Reconcile, optional: false };
+            let reference = facts::Ref {
+                kind: "Secret".into(),
+                name: key,
+                scope: Scope::Named(reads.clone()),
+                pointer,
+                when: When::Reconcile,
+                optional: false,
+            };
             self.reference(instance, &reference, this, graph, &mut Vec::new());
         }
     }
@@ -669,7 +719,8 @@ impl<'f> Walk<'f> {
         }
         for chain in cycles {
             let Some(at) = chain.iter().find_map(|(e, _)| e.at.clone()) else { continue };
-            let steps: Vec<String> = chain.iter().enumerate().map(|(n, (e, to))| format!("{}. {}", n + 1, graph.step(e, *to, self))).collect();
+            let steps: Vec<String> =
+                chain.iter().enumerate().map(|(n, (e, to))| format!("{}. {}", n + 1, graph.step(e, *to, self))).collect();
             self.findings.push(Finding {
                 code: "catalyst::reconcile::deadlock",
                 message: format!("deadlock: {}", chain.first().map_or(String::new(), |(e, to)| graph.step(e, *to, self))),
@@ -702,7 +753,7 @@ impl<'f> Walk<'f> {
             if reaching[from.index()] || reported.insert((at.file, to), ()).is_some() {
                 continue;
             }
-            let (consumer, provider) = (graph.describe(from, &self), graph.describe(to, &self));
+            let (consumer, provider) = (graph.describe(from, self), graph.describe(to, self));
             self.findings.push(Finding {
                 code: "catalyst::reconcile::unordered",
                 message: format!("{why}, which {provider} creates, but {consumer} does not wait for it"),
@@ -817,14 +868,18 @@ pub fn diagnostics(
                 id
             }),
         };
-        let mut d = if finding.code == "catalyst::reconcile::unknown-source" {
+        let mut d = if WARNINGS.contains(&finding.code) {
             Diagnostic::warning(finding.code, finding.message)
         } else {
             Diagnostic::error(finding.code, finding.message)
         };
         if let Some(id) = id {
             let pointer = format!("/{}{}", finding.at.document, finding.at.pointer);
-            let span = if matches!(file.content, Content::Kustomize(_)) { sources.key_span_at(id, &pointer) } else { sources.span_at(id, &pointer) };
+            let span = if matches!(file.content, Content::Kustomize(_)) {
+                sources.key_span_at(id, &pointer)
+            } else {
+                sources.span_at(id, &pointer)
+            };
             d = d.with_label(Label::primary(span, "here"));
         }
         if let Some(origin) = &file.origin {
@@ -844,10 +899,10 @@ pub fn check_built(output: &crate::render::Output, shown_at: &std::path::Path, s
     let mut facts = Facts::default();
     for (path, bytes) in &output.files {
         let Some(documents) = std::str::from_utf8(bytes).ok().and_then(|text| crate::yaml::parse_stream(text).ok()) else { continue };
-        if let [document] = documents.as_slice() {
-            facts.add_document(path, document, None);
+        let kustomization = matches!(documents.as_slice(), [document] if facts.add_document(path, document, None));
+        if !kustomization {
+            facts.add_objects(path, &documents, None);
         }
-        facts.add_objects(path, &documents, None);
     }
     let fqdn = output.files.keys().find_map(|path| path.strip_prefix("clusters/")?.split('/').next()).unwrap_or_default().to_string();
     let options = crate::Options::default();
