@@ -123,6 +123,9 @@ struct Conformance {
     /// Do not report the kinds that have no schema
     #[arg(long)]
     ignore_missing_schemas: bool,
+    /// Skip the reconcile check (whether Flux would bring the tree up on a fresh Sovereign)
+    #[arg(long)]
+    no_reconcile: bool,
     /// The configuration file [default: catalyst.toml in the Sovereign's folder or its nearest ancestor]
     #[arg(long)]
     config: Option<PathBuf>,
@@ -133,7 +136,8 @@ impl Conformance {
     fn options(&self, first: Option<&Path>, sources: &mut Sources, diagnostics: &mut Diagnostics) -> catalyst::Options {
         let vfs = catalyst::vfs::DiskFs;
         let settings = catalyst::config::load(&vfs, self.config.as_deref(), first, sources, diagnostics);
-        catalyst::Options::for_check(&vfs, settings.as_ref(), &self.crds, self.ignore_missing_schemas, sources, diagnostics)
+        let options = catalyst::Options::for_check(&vfs, settings.as_ref(), &self.crds, self.ignore_missing_schemas, sources, diagnostics);
+        catalyst::Options { reconcile: !self.no_reconcile, ..options }
     }
 }
 

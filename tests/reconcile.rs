@@ -1,0 +1,108 @@
+//! The reconcile check over whole trees: the examples and a generated
+//! 1,000-Application Sovereign reconcile with no finding at all (so every file
+//! of objects is reached by some Flux Kustomization: an unreached one is a
+//! warning), the built golden trees judged as `lint --built` reads them agree,
+//! and a built tree broken the way real incidents broke it is refused at the
+//! emitted file and line, with the chain of a deadlock.
+//! Per-reference cases live in `tests/bad-inputs/reconcile-*`.
+
+mod common;
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use common::{catalyst_command, copy_tree, example_sovereigns, repo};
+use serde_json::Value;
+
+fn assert_clean(sovereign: &Path) {
+    let compilation = catalyst::compile(sovereign);
+    assert!(
+        compilation.output.is_some() && compilation.diagnostics.is_empty(),
+        "{}: {}",
+        sovereign.display(),
+        catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)
+    );
+}
+
+#[test]
+fn the_examples_reconcile_with_no_finding() {
+    for sovereign in example_sovereigns() {
+        assert_clean(&sovereign);
+    }
+}
+
+#[test]
+fn a_generated_sovereign_of_1000_applications_reconciles() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let sovereign = support::generate(scratch.path(), 1_000, &repo().join("blueprints").to_string_lossy());
+    assert_clean(&sovereign);
+}
+
+/// `catalyst lint --built DIR`: (code, file relative to DIR, line) of every reconcile finding.
+fn reconcile_findings(dir: &Path) -> Vec<(String, String, u64)> {
+    let run = catalyst_command().args(["--format", "json", "lint", "--built"]).arg(dir).output().expect("catalyst runs");
+    let report: Value = serde_json::from_slice(&run.stdout).expect("a JSON report");
+    let mut found: Vec<(String, String, u64)> = report["diagnostics"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|d| d["code"].as_str().is_some_and(|c| c.starts_with("catalyst::reconcile::")))
+        .map(|d| {
+            let label = d["labels"].as_array().and_then(|l| l.first()).cloned().unwrap_or_default();
+            let file = label["file"].as_str().unwrap_or_default();
+            let relative = Path::new(file).strip_prefix(dir).map_or(file.to_string(), |p| p.to_string_lossy().into_owned());
+            (d["code"].as_str().unwrap_or_default().to_string(), relative, label["line"].as_u64().unwrap_or_default())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_golden_trees_reconcile_as_built() {
+    for sovereign in example_sovereigns() {
+        let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
+        assert_eq!(reconcile_findings(&repo().join("golden").join(&fqdn)), [], "golden/{fqdn}");
+    }
+}
+
+/// Replaces `from` by `to` in one file of a tree, which must contain it.
+fn edit(tree: &Path, file: &str, from: &str, to: &str) {
+    let path = tree.join(file);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(text.contains(from), "{file} does not contain {from:?}");
+    fs::write(path, text.replacen(from, to, 1)).expect("write");
+}
+
+#[test]
+fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let tree = scratch.path();
+    copy_tree(&repo().join("golden/sme.openova.cloud"), tree);
+    let sync = "clusters/sme.openova.cloud/flux-system/gotk-sync.yaml";
+    // The Environments' Namespaces wait for the Catalyst CRs that live in them.
+    edit(
+        tree,
+        sync,
+        "  path: \"./clusters/sme.openova.cloud/namespaces\"\n",
+        "  path: \"./clusters/sme.openova.cloud/namespaces\"\n  dependsOn:\n    - name: catalyst-config\n",
+    );
+    // An Environment without the pull secret its chart sources read (the ghcr-pull incident).
+    edit(tree, "clusters/sme.openova.cloud/environments/rosa-bakery-prod/kustomization.yaml", "  - credentials.yaml\n", "");
+    let found = reconcile_findings(tree);
+    let at = |code: &str, file: &str, line: u64| (format!("catalyst::reconcile::{code}"), file.to_string(), line);
+    let environment = "clusters/sme.openova.cloud/environments/rosa-bakery-prod";
+    let mut expected = Vec::new();
+    for app in ["sso", "website-db", "website"] {
+        // The Application's GitRepository reads the Environment's Gitea credentials…
+        expected.push(at("dangling", &format!("{environment}/{app}.yaml"), 13));
+        // …and its chart source the Environment's copy of ghcr-pull.
+        expected.push(at("dangling", &format!("repos/rosa-bakery/{app}/main/source.yaml"), 12));
+    }
+    expected.push(at("deadlock", sync, 53));
+    expected.push(at("unreached", &format!("{environment}/credentials.yaml"), 3));
+    expected.sort();
+    assert_eq!(found, expected);
+}
