@@ -161,8 +161,10 @@ pub fn compile_into(
     }
     let parts = plan::parts(&project, &resolution, pins.as_ref());
     let schemas = schema_set(options, &pinned);
-    let rendered = render::parts(&project, sources, &schemas, &pinned, options.keep_output, &parts);
-    let rerender = |sources: &Sources| render::parts(&project, sources, &schemas, &pinned, true, &parts).output;
+    let rendered =
+        render::parts(&project, sources, &schemas, &pinned, render::Keep { bytes: options.keep_output, facts: options.reconcile }, &parts);
+    let rerender =
+        |sources: &Sources| render::parts(&project, sources, &schemas, &pinned, render::Keep { bytes: true, facts: false }, &parts).output;
     let (output, found) = judge(&project, sources, options, &schemas, rendered, &rerender);
     diagnostics.extend(found);
     (!diagnostics.has_errors()).then_some(output)

@@ -14,7 +14,7 @@ use crate::conform::{Report, SchemaSet};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
 use crate::plan::{Part, Planned, PlannedFile};
-use crate::reconcile::Facts;
+use crate::reconcile::{Facts, FileFacts};
 use crate::releases::Pinned;
 use crate::source::Sources;
 use crate::yaml;
@@ -44,11 +44,19 @@ struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
     schemas: &'a SchemaSet<'a>,
-    /// Whether the bytes are wanted (`build`) or only the verdicts (`check`).
-    keep_bytes: bool,
+    keep: Keep,
     rendered: Rendered,
     /// Each template file read once, however many Applications (and parts) render it: (Blueprint, file) → text or why not.
     templates: &'a TemplateCache,
+}
+
+/// What rendering keeps besides the verdicts.
+#[derive(Clone, Copy, Debug)]
+pub struct Keep {
+    /// The bytes (`build`, `diff`, `apply`), or only the verdicts (`check`).
+    pub bytes: bool,
+    /// What the reconcile check reads.
+    pub facts: bool,
 }
 
 /// One file's outcome.
@@ -56,7 +64,7 @@ struct FileOutcome {
     path: String,
     bytes: Option<Vec<u8>>,
     conformance: Report,
-    facts: Facts,
+    facts: Option<FileFacts>,
 }
 
 impl Rendered {
@@ -70,19 +78,12 @@ impl Rendered {
 }
 
 /// Plans and renders `parts` in parallel (each part renders its batches in parallel too).
-pub fn parts(
-    project: &Project,
-    sources: &Sources,
-    schemas: &SchemaSet<'_>,
-    pinned: &Pinned,
-    keep_bytes: bool,
-    parts: &[Part<'_>],
-) -> Rendered {
+pub fn parts(project: &Project, sources: &Sources, schemas: &SchemaSet<'_>, pinned: &Pinned, keep: Keep, parts: &[Part<'_>]) -> Rendered {
     let templates = TemplateCache::default();
     let rendered: Vec<Rendered> = parts
         .par_iter()
         .map(|part| {
-            let mut renderer = Renderer::new(project, sources, schemas, keep_bytes, &templates);
+            let mut renderer = Renderer::new(project, sources, schemas, keep, &templates);
             part.plan(project, pinned, &mut |batch| renderer.render(batch));
             renderer.rendered
         })
@@ -93,13 +94,13 @@ pub fn parts(
 }
 
 impl<'a> Renderer<'a> {
-    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep_bytes: bool, templates: &'a TemplateCache) -> Self {
-        Renderer { project, sources, schemas, keep_bytes, rendered: Rendered::default(), templates }
+    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep: Keep, templates: &'a TemplateCache) -> Self {
+        Renderer { project, sources, schemas, keep, rendered: Rendered::default(), templates }
     }
 
     /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
     fn render(&mut self, files: Vec<PlannedFile>) {
-        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep_bytes, self.templates);
+        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep, self.templates);
         let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
             .into_par_iter()
             .map_init(crate::expr::environment, |env, file| {
@@ -110,34 +111,34 @@ impl<'a> Renderer<'a> {
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
                     Planned::Document(value) => {
-                        let mut facts = Facts::default();
-                        facts.add_document(&file.path, &value, file.origin.as_ref());
-                        return Ok(FileOutcome { facts, ..plain(file.path, keep, || yaml::to_yaml(&value)) });
+                        let facts = keep.facts.then(|| FileFacts::kustomization(&file.path, &value, file.origin.as_ref())).flatten();
+                        return Ok(FileOutcome { facts, ..plain(file.path, keep.bytes, || yaml::to_yaml(&value)) });
                     }
-                    Planned::Text(text) => return Ok(plain(file.path, keep, || text)),
+                    Planned::Text(text) => return Ok(plain(file.path, keep.bytes, || text)),
                     Planned::Json(value) => {
-                        return Ok(plain(file.path, keep, || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())))
+                        return Ok(plain(file.path, keep.bytes, || {
+                            format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
+                        }))
                     }
                     Planned::CloudConfig(value) => {
-                        return Ok(plain(file.path, keep, || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
+                        return Ok(plain(file.path, keep.bytes, || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
                     }
                 };
                 let mut conformance = schemas.check_file(&file.path, &objects);
-                let mut facts = Facts::default();
-                facts.add_objects(&file.path, &objects, file.origin.as_ref());
+                let facts = keep.facts.then(|| FileFacts::objects(&file.path, &objects, file.origin.as_ref()));
                 // A file with a problem is shown, so it is text even when nothing is kept.
-                let text = (keep || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
+                let text = (keep.bytes || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
                 if conformance.has_problems() {
                     conformance = conformance.with_text(text.as_deref().unwrap_or_default(), file.origin.as_ref());
                 }
-                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep).map(into_bytes), conformance, facts })
+                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep.bytes).map(into_bytes), conformance, facts })
             })
             .collect();
         for outcome in outcomes {
             match outcome {
                 Ok(outcome) => {
                     self.rendered.conformance.merge(outcome.conformance);
-                    self.rendered.facts.merge(outcome.facts);
+                    self.rendered.facts.files.extend(outcome.facts);
                     if let Some(bytes) = outcome.bytes {
                         self.rendered.output.files.insert(outcome.path, bytes);
                     }
@@ -150,7 +151,7 @@ impl<'a> Renderer<'a> {
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
 fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
-    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), facts: Facts::default() }
+    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), facts: None }
 }
 
 fn into_bytes(text: String) -> Vec<u8> {

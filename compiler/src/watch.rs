@@ -143,7 +143,9 @@ impl Session {
         }
         let options = &self.options;
         let schemas = crate::schema_set(options, &pinned);
-        let judge = |parts: &[Part<'_>]| crate::render::parts(project, sources, &schemas, &pinned, false, parts);
+        let judge = |parts: &[Part<'_>]| {
+            crate::render::parts(project, sources, &schemas, &pinned, crate::render::Keep { bytes: false, facts: options.reconcile }, parts)
+        };
         // Only when the fingerprint changed: the Sovereign's files list every Environment.
         let environments: Vec<ResolvedEnvironment> =
             parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
@@ -163,7 +165,7 @@ impl Session {
             for (org, path) in organizations.iter().enumerate() {
                 every.extend(self.kept.get(path).map(|kept| organization_parts(org, &kept.resolution)).unwrap_or_default());
             }
-            crate::render::parts(project, sources, &schemas, &pinned, true, &every).output
+            crate::render::parts(project, sources, &schemas, &pinned, crate::render::Keep { bytes: true, facts: false }, &every).output
         };
         let (_, found) = crate::judge(project, sources, options, &schemas, all, &rerender);
         diagnostics.extend(found);

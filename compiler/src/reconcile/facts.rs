@@ -4,6 +4,8 @@
 //! The objects themselves are not kept: a 10,000-Application tree is judged
 //! from these facts alone.
 
+use std::borrow::Cow;
+
 use serde_json::Value as Json;
 
 use crate::source::Origin;
@@ -18,19 +20,6 @@ impl Facts {
     pub fn merge(&mut self, other: Facts) {
         self.files.extend(other.files);
     }
-
-    /// Adds a file of objects (it is there for kustomize even when none of them can be judged).
-    pub fn add_objects(&mut self, path: &str, objects: &[Json], origin: Option<&Origin>) {
-        let objects: Vec<Obj> = objects.iter().enumerate().filter_map(|(document, object)| Obj::of(document, object)).collect();
-        self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Objects(objects) });
-    }
-
-    /// Adds a `kustomization.yaml` (kustomize's, not Flux's); whether `document` is one.
-    pub fn add_document(&mut self, path: &str, document: &Json, origin: Option<&Origin>) -> bool {
-        let Some(kustomize) = Kustomize::of(path, document) else { return false };
-        self.files.push(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Kustomize(kustomize) });
-        true
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +29,20 @@ pub struct FileFacts {
     /// The input the file was emitted for.
     pub origin: Option<Origin>,
     pub content: Content,
+}
+
+impl FileFacts {
+    /// A file of objects (it is there for kustomize even when none of them can be judged).
+    pub fn objects(path: &str, objects: &[Json], origin: Option<&Origin>) -> FileFacts {
+        let objects: Vec<Obj> = objects.iter().enumerate().filter_map(|(document, object)| Obj::of(document, object)).collect();
+        FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Objects(objects) }
+    }
+
+    /// A `kustomization.yaml` (kustomize's, not Flux's), if `document` is one.
+    pub fn kustomization(path: &str, document: &Json, origin: Option<&Origin>) -> Option<FileFacts> {
+        let kustomize = Kustomize::of(path, document)?;
+        Some(FileFacts { path: path.to_string(), origin: origin.cloned(), content: Content::Kustomize(kustomize) })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -66,7 +69,7 @@ impl Kustomize {
             return None;
         }
         let names = |key: &str| -> Vec<String> {
-            document.get(key).and_then(Json::as_array).into_iter().flatten().filter_map(|g| text(g, "/name")).collect()
+            document.get(key).and_then(Json::as_array).into_iter().flatten().filter_map(|g| string(g, "/name")).collect()
         };
         let mut generated: Vec<(&'static str, String)> = names("configMapGenerator").into_iter().map(|n| ("ConfigMap", n)).collect();
         generated.extend(names("secretGenerator").into_iter().map(|n| ("Secret", n)));
@@ -78,7 +81,7 @@ impl Kustomize {
                 .flatten()
                 .filter_map(|r| r.as_str().map(str::to_string))
                 .collect(),
-            namespace: text(document, "/namespace"),
+            namespace: string(document, "/namespace"),
             generated,
         })
     }
@@ -100,18 +103,18 @@ pub enum When {
 pub enum Scope {
     /// The referring object's own namespace, whatever it ends up being.
     Own,
-    Named(String),
+    Named(Text),
     Cluster,
 }
 
 /// One reference an object makes.
 #[derive(Clone, Debug)]
 pub struct Ref {
-    pub kind: String,
-    pub name: String,
+    pub kind: Cow<'static, str>,
+    pub name: Text,
     pub scope: Scope,
     /// Where it is written in the object.
-    pub pointer: String,
+    pub pointer: Cow<'static, str>,
     pub when: When,
     pub optional: bool,
 }
@@ -134,33 +137,84 @@ pub struct Sync {
     pub wait: bool,
 }
 
+/// Text kept in the facts: exactly sized, as most of it is never read again.
+pub type Text = Box<str>;
+
 /// One emitted object.
 #[derive(Clone, Debug)]
 pub struct Obj {
     /// Index of its document in the file.
     pub document: usize,
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: Option<String>,
-    pub refs: Vec<Ref>,
+    pub api_version: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
+    pub name: Text,
+    pub namespace: Option<Text>,
+    pub refs: Box<[Ref]>,
+    /// What only some kinds have.
+    pub role: Option<Box<Role>>,
+}
+
+/// What only some kinds of object have.
+#[derive(Clone, Debug, Default)]
+pub struct Role {
     /// Set on Flux Kustomizations.
     pub sync: Option<Sync>,
     /// Set on GitRepositories.
     pub git: Option<Git>,
     /// The Secret an ExternalSecret creates.
-    pub creates_secret: Option<String>,
+    pub creates_secret: Option<Text>,
     /// The namespace a `kubernetes`-provider secret store reads from.
-    pub reads_namespace: Option<String>,
+    pub reads_namespace: Option<Text>,
     /// The keys an ExternalSecret reads (with their pointers), for stores that read Secrets.
-    pub remote_keys: Vec<(String, String)>,
+    pub remote_keys: Vec<(Text, Cow<'static, str>)>,
     /// The kit Blueprint a HelmRelease installs (its `catalyst.openova.io/blueprint` label), or a Crossplane package.
-    pub installs: Option<String>,
+    pub installs: Option<Text>,
     /// What else the object is found by: a Sovereign by its FQDN.
-    pub alias: Option<String>,
+    pub alias: Option<Text>,
 }
 
-fn text(value: &Json, pointer: &str) -> Option<String> {
+/// apiVersions and kinds the compiler emits, kept without a copy.
+const KNOWN: [&str; 33] = [
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "networking.k8s.io/v1",
+    "policy/v1",
+    "autoscaling/v2",
+    "rbac.authorization.k8s.io/v1",
+    "source.toolkit.fluxcd.io/v1",
+    "kustomize.toolkit.fluxcd.io/v1",
+    "helm.toolkit.fluxcd.io/v2",
+    "external-secrets.io/v1",
+    "catalyst.openova.io/v1",
+    "catalyst.openova.io/v1alpha1",
+    "orgs.openova.io/v1",
+    "apps.openova.io/v1",
+    "pkg.crossplane.io/v1",
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Deployment",
+    "Ingress",
+    "GitRepository",
+    "HelmRepository",
+    "OCIRepository",
+    "Kustomization",
+    "HelmRelease",
+    "ExternalSecret",
+    "ClusterSecretStore",
+    "Application",
+    "Environment",
+    "EnvironmentPolicy",
+    "Organization",
+];
+
+fn text(value: &Json, pointer: &str) -> Option<Text> {
+    value.pointer(pointer).and_then(Json::as_str).map(Text::from)
+}
+
+fn string(value: &Json, pointer: &str) -> Option<String> {
     value.pointer(pointer).and_then(Json::as_str).map(str::to_string)
 }
 
@@ -168,58 +222,101 @@ fn group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
 }
 
+fn known(text: &str) -> Cow<'static, str> {
+    KNOWN.iter().find(|k| **k == text).map_or_else(|| Cow::Owned(text.to_string()), |k| Cow::Borrowed(*k))
+}
+
 impl Obj {
     fn of(document: usize, object: &Json) -> Option<Obj> {
-        let api_version = text(object, "/apiVersion")?;
-        let kind = text(object, "/kind")?;
+        let text_at = |pointer: &str| object.pointer(pointer).and_then(Json::as_str);
+        let (api_version, kind) = (text_at("/apiVersion")?, text_at("/kind")?);
         let name = text(object, "/metadata/name")?;
-        let mut obj = Obj {
-            document,
-            namespace: text(object, "/metadata/namespace"),
-            api_version,
-            kind,
-            name,
-            refs: Vec::new(),
-            sync: None,
-            git: None,
-            creates_secret: None,
-            reads_namespace: None,
-            remote_keys: Vec::new(),
-            installs: None,
-            alias: None,
-        };
-        let flux = group(&obj.api_version).ends_with(".toolkit.fluxcd.io");
-        match (group(&obj.api_version), obj.kind.as_str()) {
+        let mut obj = Building { refs: Vec::new(), role: Role::default(), kind: kind.to_string() };
+        let flux = group(api_version).ends_with(".toolkit.fluxcd.io");
+        match (group(api_version), kind) {
             (_, "GitRepository" | "HelmRepository" | "OCIRepository" | "Bucket") if flux => obj.source(object),
             (_, "HelmRelease") if flux => obj.helm_release(object),
             (_, "Kustomization") if flux => obj.kustomization(object),
-            ("external-secrets.io", "ExternalSecret") => obj.external_secret(object),
+            ("external-secrets.io", "ExternalSecret") => obj.external_secret(object, &name),
             ("external-secrets.io", "SecretStore" | "ClusterSecretStore") => obj.secret_store(object),
             ("catalyst.openova.io", "Environment") => {
                 obj.named(object, "/spec/policyRef", "EnvironmentPolicy", Scope::Cluster, When::Reconcile);
                 obj.named(object, "/spec/organizationRef", "Organization", Scope::Cluster, When::Reconcile);
             }
-            ("catalyst.openova.io", "Sovereign") => obj.alias = text(object, "/spec/fqdn"),
+            ("catalyst.openova.io", "Sovereign") => obj.role.alias = text(object, "/spec/fqdn"),
             ("orgs.openova.io", "Organization") => obj.named(object, "/spec/sovereignRef", "Sovereign", Scope::Cluster, When::Reconcile),
             ("apps.openova.io", "Application") => {
                 obj.named(object, "/spec/environmentRef", "Environment", Scope::Cluster, When::Reconcile);
                 obj.listed(object, "/spec/dependsOn", "Application", When::Reconcile);
             }
-            ("pkg.crossplane.io", "Provider") => obj.installs = text(object, "/spec/package"),
-            (_, "ProviderConfig") => obj.secret_at(object, "/spec/credentials/secretRef", When::Reconcile),
+            ("pkg.crossplane.io", "Provider") => obj.role.installs = text(object, "/spec/package"),
+            (_, "ProviderConfig") => {
+                obj.secret_at(object, ("/spec/credentials/secretRef", "/spec/credentials/secretRef/name"), When::Reconcile)
+            }
             _ => {}
         }
-        Some(obj)
+        let has_role = obj.role.sync.is_some()
+            || obj.role.git.is_some()
+            || obj.role.creates_secret.is_some()
+            || obj.role.reads_namespace.is_some()
+            || obj.role.installs.is_some()
+            || obj.role.alias.is_some();
+        Some(Obj {
+            document,
+            api_version: known(api_version),
+            kind: known(kind),
+            name,
+            namespace: text(object, "/metadata/namespace"),
+            refs: obj.refs.into_boxed_slice(),
+            role: has_role.then(|| Box::new(obj.role)),
+        })
     }
 
-    fn push(&mut self, kind: &str, name: String, scope: Scope, pointer: String, when: When, optional: bool) {
-        self.refs.push(Ref { kind: kind.to_string(), name, scope, pointer, when, optional });
+    pub fn sync(&self) -> Option<&Sync> {
+        self.role.as_ref()?.sync.as_ref()
+    }
+
+    pub fn git(&self) -> Option<&Git> {
+        self.role.as_ref()?.git.as_ref()
+    }
+
+    pub fn creates_secret(&self) -> Option<&str> {
+        self.role.as_ref()?.creates_secret.as_deref()
+    }
+
+    pub fn reads_namespace(&self) -> Option<&str> {
+        self.role.as_ref()?.reads_namespace.as_deref()
+    }
+
+    pub fn remote_keys(&self) -> &[(Text, Cow<'static, str>)] {
+        self.role.as_ref().map_or(&[], |r| &r.remote_keys)
+    }
+
+    pub fn installs(&self) -> Option<&str> {
+        self.role.as_ref()?.installs.as_deref()
+    }
+
+    pub fn alias(&self) -> Option<&str> {
+        self.role.as_ref()?.alias.as_deref()
+    }
+}
+
+/// An object's facts while they are gathered.
+struct Building {
+    refs: Vec<Ref>,
+    role: Role,
+    kind: String,
+}
+
+impl Building {
+    fn push(&mut self, kind: &str, name: Text, scope: Scope, pointer: Cow<'static, str>, when: When, optional: bool) {
+        self.refs.push(Ref { kind: known(kind), name, scope, pointer, when, optional });
     }
 
     /// A reference written as a plain name at `pointer`.
-    fn named(&mut self, object: &Json, pointer: &str, kind: &str, scope: Scope, when: When) {
+    fn named(&mut self, object: &Json, pointer: &'static str, kind: &str, scope: Scope, when: When) {
         if let Some(name) = text(object, pointer) {
-            self.push(kind, name, scope, pointer.to_string(), when, false);
+            self.push(kind, name, scope, Cow::Borrowed(pointer), when, false);
         }
     }
 
@@ -228,90 +325,90 @@ impl Obj {
         for (i, item) in object.pointer(pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
             let Some(name) = text(item, "/name") else { continue };
             let scope = text(item, "/namespace").map_or(Scope::Own, Scope::Named);
-            self.push(kind, name, scope, format!("{pointer}/{i}/name"), when, false);
+            self.push(kind, name, scope, Cow::Owned(format!("{pointer}/{i}/name")), when, false);
         }
     }
 
-    /// A `{kind, name, namespace?}` reference at `pointer`; `default_kind` when it names none.
-    fn typed(&mut self, object: &Json, pointer: &str, default_kind: &str, when: When) {
+    /// A `{kind, name, namespace?}` reference at `pointer` (its `name` at `name`); `default_kind` when it names none.
+    fn typed(&mut self, object: &Json, (pointer, name): (&str, &'static str), default_kind: &str, when: When) {
         let Some(target) = object.pointer(pointer) else { return };
-        let Some(name) = text(target, "/name") else { return };
-        let kind = text(target, "/kind").unwrap_or_else(|| default_kind.to_string());
+        let Some(target_name) = text(target, "/name") else { return };
+        let kind = string(target, "/kind").unwrap_or_else(|| default_kind.to_string());
         let scope = text(target, "/namespace").map_or(Scope::Own, Scope::Named);
-        self.push(&kind, name, scope, format!("{pointer}/name"), when, false);
+        self.push(&kind, target_name, scope, Cow::Borrowed(name), when, false);
     }
 
     /// A Secret named at `pointer` (`{name, namespace?}`).
-    fn secret_at(&mut self, object: &Json, pointer: &str, when: When) {
-        self.typed(object, pointer, "Secret", when);
+    fn secret_at(&mut self, object: &Json, at: (&str, &'static str), when: When) {
+        self.typed(object, at, "Secret", when);
     }
 
     fn source(&mut self, object: &Json) {
-        self.secret_at(object, "/spec/secretRef", When::Reconcile);
+        self.secret_at(object, ("/spec/secretRef", "/spec/secretRef/name"), When::Reconcile);
         if self.kind == "GitRepository" {
-            let url = text(object, "/spec/url").unwrap_or_default();
-            let branch = text(object, "/spec/ref/branch").unwrap_or_else(|| "main".to_string());
-            self.git = Some(Git { url, branch });
+            let url = string(object, "/spec/url").unwrap_or_default();
+            let branch = string(object, "/spec/ref/branch").unwrap_or_else(|| "main".to_string());
+            self.role.git = Some(Git { url, branch });
         }
     }
 
     fn helm_release(&mut self, object: &Json) {
-        self.typed(object, "/spec/chart/spec/sourceRef", "HelmRepository", When::Ready);
-        self.typed(object, "/spec/chartRef", "OCIRepository", When::Ready);
+        self.typed(object, ("/spec/chart/spec/sourceRef", "/spec/chart/spec/sourceRef/name"), "HelmRepository", When::Ready);
+        self.typed(object, ("/spec/chartRef", "/spec/chartRef/name"), "OCIRepository", When::Ready);
         for (i, item) in object.pointer("/spec/valuesFrom").and_then(Json::as_array).into_iter().flatten().enumerate() {
             let (Some(kind), Some(name)) = (text(item, "/kind"), text(item, "/name")) else { continue };
             let optional = item.get("optional").and_then(Json::as_bool).unwrap_or(false);
-            self.push(&kind, name, Scope::Own, format!("/spec/valuesFrom/{i}/name"), When::Reconcile, optional);
+            self.push(&kind, name, Scope::Own, Cow::Owned(format!("/spec/valuesFrom/{i}/name")), When::Reconcile, optional);
         }
         self.listed(object, "/spec/dependsOn", "HelmRelease", When::Ready);
-        self.secret_at(object, "/spec/kubeConfig/secretRef", When::Reconcile);
+        self.secret_at(object, ("/spec/kubeConfig/secretRef", "/spec/kubeConfig/secretRef/name"), When::Reconcile);
         let creates = object.pointer("/spec/install/createNamespace").and_then(Json::as_bool).unwrap_or(false);
         if !creates {
             self.named(object, "/spec/targetNamespace", "Namespace", Scope::Cluster, When::Reconcile);
         }
-        self.installs = text(object, "/metadata/labels/catalyst.openova.io~1blueprint");
+        self.role.installs = text(object, "/metadata/labels/catalyst.openova.io~1blueprint");
     }
 
     fn kustomization(&mut self, object: &Json) {
-        self.typed(object, "/spec/sourceRef", "GitRepository", When::Ready);
+        self.typed(object, ("/spec/sourceRef", "/spec/sourceRef/name"), "GitRepository", When::Ready);
         self.listed(object, "/spec/dependsOn", "Kustomization", When::Ready);
-        self.secret_at(object, "/spec/decryption/secretRef", When::Reconcile);
-        self.secret_at(object, "/spec/kubeConfig/secretRef", When::Reconcile);
+        self.secret_at(object, ("/spec/decryption/secretRef", "/spec/decryption/secretRef/name"), When::Reconcile);
+        self.secret_at(object, ("/spec/kubeConfig/secretRef", "/spec/kubeConfig/secretRef/name"), When::Reconcile);
         for (i, item) in object.pointer("/spec/postBuild/substituteFrom").and_then(Json::as_array).into_iter().flatten().enumerate() {
             let (Some(kind), Some(name)) = (text(item, "/kind"), text(item, "/name")) else { continue };
             let optional = item.get("optional").and_then(Json::as_bool).unwrap_or(false);
-            self.push(&kind, name, Scope::Own, format!("/spec/postBuild/substituteFrom/{i}/name"), When::Apply, optional);
+            self.push(&kind, name, Scope::Own, Cow::Owned(format!("/spec/postBuild/substituteFrom/{i}/name")), When::Apply, optional);
         }
         self.named(object, "/spec/targetNamespace", "Namespace", Scope::Cluster, When::Apply);
         let source = object.pointer("/spec/sourceRef");
-        self.sync = Some(Sync {
-            path: text(object, "/spec/path").unwrap_or_default(),
-            source_kind: source.and_then(|s| text(s, "/kind")).unwrap_or_else(|| "GitRepository".to_string()),
-            source_name: source.and_then(|s| text(s, "/name")).unwrap_or_default(),
-            source_namespace: source.and_then(|s| text(s, "/namespace")),
-            target_namespace: text(object, "/spec/targetNamespace"),
+        self.role.sync = Some(Sync {
+            path: string(object, "/spec/path").unwrap_or_default(),
+            source_kind: source.and_then(|s| string(s, "/kind")).unwrap_or_else(|| "GitRepository".to_string()),
+            source_name: source.and_then(|s| string(s, "/name")).unwrap_or_default(),
+            source_namespace: source.and_then(|s| string(s, "/namespace")),
+            target_namespace: string(object, "/spec/targetNamespace"),
             wait: object.pointer("/spec/wait").and_then(Json::as_bool).unwrap_or(false),
         });
     }
 
-    fn external_secret(&mut self, object: &Json) {
+    fn external_secret(&mut self, object: &Json, name: &Text) {
         let store = object.pointer("/spec/secretStoreRef");
-        let kind = store.and_then(|s| text(s, "/kind")).unwrap_or_else(|| "SecretStore".to_string());
+        let kind = store.and_then(|s| string(s, "/kind")).unwrap_or_else(|| "SecretStore".to_string());
         if let Some(name) = store.and_then(|s| text(s, "/name")) {
             let scope = if kind == "ClusterSecretStore" { Scope::Cluster } else { Scope::Own };
-            self.push(&kind, name, scope, "/spec/secretStoreRef/name".into(), When::Reconcile, false);
+            self.push(&kind, name, scope, Cow::Borrowed("/spec/secretStoreRef/name"), When::Reconcile, false);
         }
-        self.creates_secret = Some(text(object, "/spec/target/name").unwrap_or_else(|| self.name.clone()));
+        self.role.creates_secret = Some(text(object, "/spec/target/name").unwrap_or_else(|| name.clone()));
         for (i, item) in object.pointer("/spec/data").and_then(Json::as_array).into_iter().flatten().enumerate() {
             if let Some(key) = text(item, "/remoteRef/key") {
-                self.remote_keys.push((key, format!("/spec/data/{i}/remoteRef/key")));
+                self.role.remote_keys.push((key, Cow::Owned(format!("/spec/data/{i}/remoteRef/key"))));
             }
         }
     }
 
     fn secret_store(&mut self, object: &Json) {
-        let provider = "/spec/provider";
-        self.secret_at(object, &format!("{provider}/vault/auth/tokenSecretRef"), When::Reconcile);
-        self.reads_namespace = text(object, &format!("{provider}/kubernetes/remoteNamespace"));
+        let token = "/spec/provider/vault/auth/tokenSecretRef";
+        self.secret_at(object, (token, "/spec/provider/vault/auth/tokenSecretRef/name"), When::Reconcile);
+        self.role.reads_namespace = text(object, "/spec/provider/kubernetes/remoteNamespace");
     }
 }
