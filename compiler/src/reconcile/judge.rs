@@ -40,6 +40,24 @@ enum EdgeKind {
     Wait,
 }
 
+/// What the API server needs before it admits objects: each (applier applied → target) once, with
+/// the first place that needs it; many objects of one Kustomization need the same Namespace.
+#[derive(Default)]
+struct Admissions<'f> {
+    seen: HashSet<(NodeIndex, NodeIndex)>,
+    list: Vec<(NodeIndex, NodeIndex, Place<'f>)>,
+}
+
+impl<'f> Admissions<'f> {
+    /// Records the need and its wait in `graph`, unless it is known already.
+    fn admit(&mut self, graph: &mut Graph<'f>, (from, to): (NodeIndex, NodeIndex), why: Why<'f>, at: Place<'f>) {
+        if from != to && self.seen.insert((from, to)) {
+            self.list.push((from, to, at));
+            graph.edge(from, to, EdgeKind::Admission, why, Some(at));
+        }
+    }
+}
+
 /// A reference to resolve: the target, where it is written, when it is needed, whether it may be missing.
 struct Need<'f> {
     key: Key<'f>,
@@ -166,12 +184,12 @@ impl<'f> Walk<'f> {
             graph.edge(graph.applied(applier), graph.applied(parent), EdgeKind::Wait, Why::CreatedBy(defined_by), None);
             graph.edge(graph.ready(applier), graph.applied(applier), EdgeKind::Wait, Why::ReadyOnceApplied(applier), None);
         }
-        let mut admissions = Vec::new();
+        let mut admissions = Admissions::default();
         for instance in 0..self.instances.len() {
             self.judge_instance(instance, &mut graph, &mut admissions);
         }
         let cyclic = self.deadlocks(&graph);
-        self.unordered(&graph, admissions, &cyclic);
+        self.unordered(&graph, admissions.list, &cyclic);
         self.findings
     }
 
@@ -222,7 +240,7 @@ impl<'f> Walk<'f> {
         self.exists(&Creator::Applied(instance), graph)
     }
 
-    fn judge_instance(&mut self, instance: usize, graph: &mut Graph<'f>, admissions: &mut Vec<(NodeIndex, NodeIndex, Place<'f>)>) {
+    fn judge_instance(&mut self, instance: usize, graph: &mut Graph<'f>, admissions: &mut Admissions<'f>) {
         let i = &self.instances[instance];
         let (applier, object) = (i.applier, i.object);
         let applied = (applier > 0).then(|| graph.applied(applier));
@@ -245,11 +263,8 @@ impl<'f> Walk<'f> {
                 }
                 Some(creator) => {
                     if let (Some(applied), Some(target)) = (applied, self.exists(&creator, graph)) {
-                        if target != applied {
-                            admissions.push((applied, target, at));
-                            let why = Why::Needs(instance, ("Namespace", "", namespace), When::Apply);
-                            graph.edge(applied, target, EdgeKind::Admission, why, Some(at));
-                        }
+                        let why = Why::Needs(instance, ("Namespace", "", namespace), When::Apply);
+                        admissions.admit(graph, (applied, target), why, at);
                     }
                 }
             }
@@ -279,13 +294,7 @@ impl<'f> Walk<'f> {
     }
 
     /// The definition of the object's kind must be installed before it is applied.
-    fn definition(
-        &mut self,
-        instance: usize,
-        graph: &mut Graph<'f>,
-        admissions: &mut Vec<(NodeIndex, NodeIndex, Place<'f>)>,
-        applied: Option<NodeIndex>,
-    ) {
+    fn definition(&mut self, instance: usize, graph: &mut Graph<'f>, admissions: &mut Admissions<'f>, applied: Option<NodeIndex>) {
         let Some(obj) = self.instances[instance].object else { return };
         let group = obj.api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let (what, by) = match installer(group) {
@@ -302,9 +311,7 @@ impl<'f> Walk<'f> {
             return;
         };
         if let (Some(applied), Some(node)) = (applied, self.ready_node(installer, graph)) {
-            let at = self.place(instance, "/kind");
-            admissions.push((applied, node, at));
-            graph.edge(applied, node, EdgeKind::Admission, Why::Definition(instance, installer), Some(at));
+            admissions.admit(graph, (applied, node), Why::Definition(instance, installer), self.place(instance, "/kind"));
         }
     }
 
@@ -324,7 +331,7 @@ impl<'f> Walk<'f> {
         Need { key, pointer, when, optional }: Need<'f>,
         from: Option<NodeIndex>,
         graph: &mut Graph<'f>,
-        admissions: &mut Vec<(NodeIndex, NodeIndex, Place<'f>)>,
+        admissions: &mut Admissions<'f>,
     ) {
         let at = self.place(instance, pointer);
         let Some(creator) = self.creator(key) else {
@@ -347,11 +354,11 @@ impl<'f> Walk<'f> {
             _ => self.exists(&creator, graph),
         };
         let Some(to) = to else { return };
-        let kind = if when == When::Apply { EdgeKind::Admission } else { EdgeKind::Wait };
-        if kind == EdgeKind::Admission && to != from {
-            admissions.push((from, to, at));
+        if when == When::Apply {
+            admissions.admit(graph, (from, to), Why::Needs(instance, key, when), at);
+        } else {
+            graph.edge(from, to, EdgeKind::Wait, Why::Needs(instance, key, when), Some(at));
         }
-        graph.edge(from, to, kind, Why::Needs(instance, key, when), Some(at));
     }
 
     /// A source on a host of the Sovereign is there only once the release that serves the host is.
@@ -386,7 +393,7 @@ impl<'f> Walk<'f> {
         let Some(reads) = self.instances[store].object.and_then(|s| s.reads_namespace()) else { return };
         for (key, pointer) in obj.remote_keys() {
             let need = Need { key: ("Secret", reads, key), pointer, when: When::Reconcile, optional: false };
-            self.reference(instance, need, this, graph, &mut Vec::new());
+            self.reference(instance, need, this, graph, &mut Admissions::default());
         }
     }
 

@@ -235,6 +235,10 @@ impl<'f> Walk<'f> {
             .filter(|dir| dir.starts_with("clusters/") && dir.matches('/').count() == 1)
             .map(|dir| format!("{dir}/flux-system"))
             .collect();
+        // A fragment of a tree (no entry point Flux starts from) is not walked: all of it would be unreached.
+        if bring_up.is_empty() {
+            return;
+        }
         let mut missing = Vec::new();
         for dir in bring_up {
             let built = self.build(&dir, &mut missing, 0);
