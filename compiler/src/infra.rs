@@ -183,7 +183,7 @@ pub fn check_pins(
 }
 
 fn kit_pin(project: &Project, kit: &[KitRelease], sources: &Sources, name: &str, pin: &str) -> Result<String, Diagnostic> {
-    let release = kit.iter().map(|r| &project.catalog.blueprints[r.blueprint]).find(|bp| bp.name == name);
+    let release = crate::resolve::kit_release(project, kit, name).map(|r| &project.catalog.blueprints[r.blueprint]);
     let Some(bp) = release else {
         let sovereign = &project.sovereign;
         let at = sources.key_span_at(sovereign.origin.file, "/spec/infrastructure");

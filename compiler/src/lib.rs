@@ -186,7 +186,7 @@ pub fn judge(
     let mut found = problems;
     found.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
     if !findings.is_empty() {
-        let texts = if output.files.is_empty() { rerender(sources) } else { output.clone() };
+        let texts = if output.files.is_empty() { std::borrow::Cow::Owned(rerender(sources)) } else { std::borrow::Cow::Borrowed(&output) };
         let mut text_of = |path: &str| texts.files.get(path).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
         found.extend(reconcile::diagnostics(findings, &facts, sources, &shown_at, &mut text_of));
     }

@@ -267,7 +267,7 @@ impl Pinned {
         let mut problems = Vec::new();
         for component in [Component::Flux, Component::ExternalSecrets, Component::Crossplane, Component::ProviderHcloud] {
             let Some((blueprint, pin)) = component.pinned_by() else { continue };
-            let bp = kit.iter().map(|r| &project.catalog.blueprints[r.blueprint]).find(|bp| bp.name == blueprint);
+            let bp = crate::resolve::kit_release(project, kit, blueprint).map(|r| &project.catalog.blueprints[r.blueprint]);
             let Some((bp, version)) = bp.and_then(|bp| Some((bp, bp.spec.pins.get(pin)?))) else { continue };
             match Release::find(component, version) {
                 Some(release) => pinned.set(component, release),
@@ -279,11 +279,11 @@ impl Pinned {
         }
         if let Some(infra) = &project.sovereign.spec.infrastructure {
             let at = || Label::primary(sources.span_at(project.sovereign.origin.file, "/spec/infrastructure/k3sVersion"), "k3s release");
-            match kubernetes_minor(&infra.k3s_version).and_then(|minor| Release::find(Component::Kubernetes, &minor)) {
+            let running = kubernetes_version(&infra.k3s_version);
+            match running.as_ref().and_then(|v| Release::find(Component::Kubernetes, &format!("{}.{}", v.major, v.minor))) {
                 Some(release) => pinned.kubernetes = release,
                 None => problems.push(unknown_release(Component::Kubernetes, &infra.k3s_version, at())),
             }
-            let running = kubernetes_version(&infra.k3s_version);
             for release in pinned.all() {
                 let Some(minimum) = release.min_kubernetes else { continue };
                 if running.as_ref().is_some_and(|v| v < &semver::Version::parse(minimum).unwrap_or(semver::Version::new(0, 0, 0))) {
@@ -329,11 +329,6 @@ fn unknown_release(component: Component, version: &str, at: Label) -> Diagnostic
         "pin a known release ({}), or add this one to compiler/src/releases.rs with its schemas in schemas/upstream/",
         known.join(", ")
     ))
-}
-
-/// `v1.34.1+k3s1` → `1.34`.
-fn kubernetes_minor(k3s: &str) -> Option<String> {
-    kubernetes_version(k3s).map(|v| format!("{}.{}", v.major, v.minor))
 }
 
 /// `v1.34.1+k3s1` → 1.34.1.

@@ -58,6 +58,11 @@ impl Resolution {
     }
 }
 
+/// The release of Blueprint `name` in `kit`, if the kit has it.
+pub fn kit_release<'k>(project: &Project, kit: &'k [KitRelease], name: &str) -> Option<&'k KitRelease> {
+    kit.iter().find(|r| project.catalog.blueprints[r.blueprint].name == name)
+}
+
 #[derive(Debug, Clone)]
 pub struct KitRelease {
     pub blueprint: usize,

@@ -147,10 +147,16 @@ impl Session {
             crate::render::parts(project, sources, &schemas, &pinned, crate::render::Keep { bytes: false, facts: options.reconcile }, parts)
         };
         // Only when the fingerprint changed: the Sovereign's files list every Environment.
-        let environments: Vec<ResolvedEnvironment> =
-            parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
-        let resolution = Resolution { kit, environments };
-        let sovereign_part = || Part::Sovereign { resolution: &resolution, pins: pins.as_ref() };
+        // Every Environment, gathered only when the Sovereign's files are planned again.
+        let resolution = std::cell::OnceCell::new();
+        let sovereign_part = || {
+            let resolution = resolution.get_or_init(|| {
+                let environments: Vec<ResolvedEnvironment> =
+                    parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
+                Resolution { kit: kit.clone(), environments }
+            });
+            Part::Sovereign { resolution, pins: pins.as_ref() }
+        };
         let sovereign = self.sovereign_judged.get_or_insert_with(|| judge(&[sovereign_part()]));
         let mut all = sovereign.clone();
         for (org, path) in organizations.iter().enumerate() {

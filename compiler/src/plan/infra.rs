@@ -113,7 +113,7 @@ impl Planner<'_, '_> {
 
     /// The pre-Flux Cilium install must match what bp-cilium adopts: its values come from the kit release.
     fn cilium_values(&self, resolution: &Resolution) -> Json {
-        let kit = resolution.kit.iter().find(|r| self.blueprint(r.blueprint).name == "bp-cilium");
+        let kit = crate::resolve::kit_release(self.project, &resolution.kit, "bp-cilium");
         let setting = |key: &str, default: Json| kit.and_then(|r| r.values.get(key).cloned()).unwrap_or(default);
         json!({
             "kubeProxyReplacement": setting("kubeProxyReplacement", json!(true)),

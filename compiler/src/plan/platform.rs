@@ -183,7 +183,7 @@ impl Planner<'_, '_> {
     /// The OpenBao store (address and mount from the External Secrets release's values) and the
     /// store that copies the bring-up's Secrets out of `flux-system`, with the Role that lets it.
     fn secret_stores(&self, resolution: &Resolution) -> Vec<Json> {
-        let eso = resolution.kit.iter().find(|r| self.blueprint(r.blueprint).name == "bp-external-secrets");
+        let eso = crate::resolve::kit_release(self.project, &resolution.kit, "bp-external-secrets");
         let value = |pointer: &str, default: &str| {
             eso.and_then(|r| r.values.pointer(pointer)).and_then(Json::as_str).unwrap_or(default).to_string()
         };

@@ -231,10 +231,10 @@ impl Obj {
         let text_at = |pointer: &str| object.pointer(pointer).and_then(Json::as_str);
         let (api_version, kind) = (text_at("/apiVersion")?, text_at("/kind")?);
         let name = text(object, "/metadata/name")?;
-        let mut obj = Building { refs: Vec::new(), role: Role::default(), kind: kind.to_string() };
+        let mut obj = Building { refs: Vec::new(), role: Role::default() };
         let flux = group(api_version).ends_with(".toolkit.fluxcd.io");
         match (group(api_version), kind) {
-            (_, "GitRepository" | "HelmRepository" | "OCIRepository" | "Bucket") if flux => obj.source(object),
+            (_, "GitRepository" | "HelmRepository" | "OCIRepository" | "Bucket") if flux => obj.source(object, kind),
             (_, "HelmRelease") if flux => obj.helm_release(object),
             (_, "Kustomization") if flux => obj.kustomization(object),
             ("external-secrets.io", "ExternalSecret") => obj.external_secret(object, &name),
@@ -305,7 +305,6 @@ impl Obj {
 struct Building {
     refs: Vec<Ref>,
     role: Role,
-    kind: String,
 }
 
 impl Building {
@@ -343,9 +342,9 @@ impl Building {
         self.typed(object, at, "Secret", when);
     }
 
-    fn source(&mut self, object: &Json) {
+    fn source(&mut self, object: &Json, kind: &str) {
         self.secret_at(object, ("/spec/secretRef", "/spec/secretRef/name"), When::Reconcile);
-        if self.kind == "GitRepository" {
+        if kind == "GitRepository" {
             let url = string(object, "/spec/url").unwrap_or_default();
             let branch = string(object, "/spec/ref/branch").unwrap_or_else(|| "main".to_string());
             self.role.git = Some(Git { url, branch });

@@ -18,7 +18,7 @@ use crate::releases::{host_server, installer, Installer};
 /// Namespaces that exist before Flux applies anything: Kubernetes' own and the one the Flux install creates.
 const BRING_UP_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"];
 /// Secrets the bring-up creates (cloud-init's pull credentials), as (namespace, name).
-pub const BRING_UP_SECRETS: [(&str, &str); 1] = [("flux-system", "ghcr-pull")];
+const BRING_UP_SECRETS: [(&str, &str); 1] = [("flux-system", crate::plan::PULL_SECRET)];
 /// Objects Kubernetes creates in every namespace: (kind, name).
 const PER_NAMESPACE: [(&str, &str); 2] = [("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")];
 /// Kinds whose controllers report readiness, so that others can wait for them.

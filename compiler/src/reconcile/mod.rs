@@ -36,7 +36,6 @@ mod walk;
 use std::collections::HashMap;
 
 pub use facts::{Content, Facts, FileFacts, Obj, Scope, When};
-pub use judge::BRING_UP_SECRETS;
 
 use crate::conform::SchemaSet;
 use crate::diagnostic::{Diagnostic, Label};
