@@ -14,8 +14,9 @@ use crate::conform::{Report, SchemaSet};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::load::Project;
 use crate::plan::{Part, Planned, PlannedFile};
-use crate::reconcile::{Facts, FileFacts};
+use crate::reconcile::Facts;
 use crate::releases::Pinned;
+use crate::source::Origin;
 use crate::source::Sources;
 use crate::yaml;
 
@@ -64,7 +65,14 @@ struct FileOutcome {
     path: String,
     bytes: Option<Vec<u8>>,
     conformance: Report,
-    facts: Option<FileFacts>,
+    /// What the reconcile check's facts are taken from, once the file is done.
+    judged: Option<Judged>,
+}
+
+/// The values of a file the reconcile check reads, with the input the file was emitted for.
+enum Judged {
+    Objects(Vec<Json>, Option<Origin>),
+    Document(Json, Option<Origin>),
 }
 
 impl Rendered {
@@ -111,8 +119,8 @@ impl<'a> Renderer<'a> {
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
                     Planned::Document(value) => {
-                        let facts = keep.facts.then(|| FileFacts::kustomization(&file.path, &value, file.origin.as_ref())).flatten();
-                        return Ok(FileOutcome { facts, ..plain(file.path, keep.bytes, || yaml::to_yaml(&value)) });
+                        let outcome = plain(file.path, keep.bytes, || yaml::to_yaml(&value));
+                        return Ok(FileOutcome { judged: keep.facts.then(|| Judged::Document(value, file.origin)), ..outcome });
                     }
                     Planned::Text(text) => return Ok(plain(file.path, keep.bytes, || text)),
                     Planned::Json(value) => {
@@ -125,20 +133,27 @@ impl<'a> Renderer<'a> {
                     }
                 };
                 let mut conformance = schemas.check_file(&file.path, &objects);
-                let facts = keep.facts.then(|| FileFacts::objects(&file.path, &objects, file.origin.as_ref()));
                 // A file with a problem is shown, so it is text even when nothing is kept.
                 let text = (keep.bytes || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
                 if conformance.has_problems() {
                     conformance = conformance.with_text(text.as_deref().unwrap_or_default(), file.origin.as_ref());
                 }
-                Ok(FileOutcome { path: file.path, bytes: text.filter(|_| keep.bytes).map(into_bytes), conformance, facts })
+                let bytes = text.filter(|_| keep.bytes).map(into_bytes);
+                let judged = keep.facts.then(|| Judged::Objects(objects, file.origin));
+                Ok(FileOutcome { path: file.path, bytes, conformance, judged })
             })
             .collect();
         for outcome in outcomes {
             match outcome {
                 Ok(outcome) => {
                     self.rendered.conformance.merge(outcome.conformance);
-                    self.rendered.facts.files.extend(outcome.facts);
+                    match outcome.judged {
+                        Some(Judged::Objects(objects, origin)) => self.rendered.facts.add_objects(&outcome.path, &objects, origin),
+                        Some(Judged::Document(document, origin)) => {
+                            self.rendered.facts.add_kustomization(&outcome.path, &document, origin);
+                        }
+                        None => {}
+                    }
                     if let Some(bytes) = outcome.bytes {
                         self.rendered.output.files.insert(outcome.path, bytes);
                     }
@@ -151,7 +166,7 @@ impl<'a> Renderer<'a> {
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
 fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
-    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), facts: None }
+    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), judged: None }
 }
 
 fn into_bytes(text: String) -> Vec<u8> {

@@ -153,7 +153,7 @@ fn subschema_at<'s>(root: &'s Json, pointer: &str) -> Option<&'s Json> {
     };
     let mut schema = resolve(root);
     for segment in crate::yaml::pointer_segments(pointer) {
-        schema = resolve(schema.get("properties")?.get(&segment)?);
+        schema = resolve(schema.get("properties")?.get(&*segment)?);
     }
     Some(schema)
 }

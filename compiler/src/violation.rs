@@ -135,7 +135,7 @@ fn owner<'a>(schema: &'a Json, schema_path: &str) -> Option<&'a Json> {
         } else {
             match node {
                 Json::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
-                _ => node.get(&segment)?,
+                _ => node.get(&*segment)?,
             }
         };
     }

@@ -120,9 +120,20 @@ impl Node {
     }
 }
 
-/// Splits a JSON pointer into unescaped segments.
-pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
-    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"))
+/// Splits a JSON pointer into unescaped segments (copied only when they hold an escape).
+pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+    pointer.split('/').skip(1).map(|s| if s.contains('~') { Cow::Owned(s.replace("~1", "/").replace("~0", "~")) } else { Cow::Borrowed(s) })
+}
+
+/// The value at a JSON pointer; unlike `Value::pointer`, it allocates nothing for plain segments.
+pub fn json_at<'v>(value: &'v Json, pointer: &str) -> Option<&'v Json> {
+    pointer_segments(pointer).try_fold(value, |node, segment| match node {
+        // Kubernetes objects are small maps: a scan beats hashing the key.
+        Json::Object(map) if map.len() <= 8 => map.iter().find_map(|(key, value)| (*key == *segment).then_some(value)),
+        Json::Object(map) => map.get(&*segment),
+        Json::Array(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    })
 }
 
 /// Parses one YAML document. An empty file is `null`.

@@ -8,21 +8,22 @@ use std::collections::VecDeque;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
-use petgraph::visit::{Bfs, EdgeFiltered, EdgeRef, Reversed};
+use petgraph::visit::EdgeRef;
 
-use super::facts::{Scope, When};
+use super::facts::{Scope, Sym, When};
 use super::walk::{Key, Walk};
 use super::{Finding, Place};
 use crate::releases::{host_server, installer, Installer};
 
 /// Namespaces that exist before Flux applies anything: Kubernetes' own and the one the Flux install creates.
 const BRING_UP_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"];
-/// Secrets the bring-up creates (cloud-init's pull credentials), as (namespace, name).
-const BRING_UP_SECRETS: [(&str, &str); 1] = [("flux-system", crate::plan::PULL_SECRET)];
+/// Secrets the bring-up creates in `flux-system` (cloud-init's pull credentials).
+const BRING_UP_SECRETS: [&str; 1] = [crate::plan::PULL_SECRET];
 /// Objects Kubernetes creates in every namespace: (kind, name).
 const PER_NAMESPACE: [(&str, &str); 2] = [("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")];
 /// Kinds whose controllers report readiness, so that others can wait for them.
-const RECONCILED: [&str; 7] = ["HelmRelease", "GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ExternalSecret", "Provider"];
+pub(super) const RECONCILED: [&str; 7] =
+    ["HelmRelease", "GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ExternalSecret", "Provider"];
 
 /// Who creates a target.
 enum Creator {
@@ -50,55 +51,60 @@ struct Admissions<'f> {
 
 impl<'f> Admissions<'f> {
     /// Records the need and its wait in `graph`, unless it is known already.
-    fn admit(&mut self, graph: &mut Graph<'f>, (from, to): (NodeIndex, NodeIndex), why: Why<'f>, at: Place<'f>) {
+    fn admit(&mut self, graph: &mut Graph, (from, to): (NodeIndex, NodeIndex), why: Why, at: Place<'f>) {
         if from != to && self.seen.insert((from, to)) {
             self.list.push((from, to, at));
-            graph.edge(from, to, EdgeKind::Admission, why, Some(at));
+            graph.edge(from, to, EdgeKind::Admission, why);
         }
     }
 }
 
 /// A reference to resolve: the target, where it is written, when it is needed, whether it may be missing.
-struct Need<'f> {
-    key: Key<'f>,
-    pointer: &'f str,
+struct Need {
+    key: Key,
+    pointer: Sym,
     when: When,
     optional: bool,
 }
 
-/// What a wait stands for.
+/// What a wait stands for; appliers and instances by number, kept small as there is a wait or
+/// more per object.
 #[derive(Clone, Copy)]
-enum Why<'f> {
+enum Why {
     /// The instance exists once its applier applied it.
-    CreatedBy(usize),
+    CreatedBy(u32),
     /// An applier is ready once it applied.
-    ReadyOnceApplied(usize),
+    ReadyOnceApplied(u32),
     /// An applier with `wait` is ready once this instance is.
-    WaitsFor(usize, usize),
-    /// The instance needs the target (to exist, or to be ready).
-    Needs(usize, Key<'f>, When),
+    WaitsFor(u32, u32),
+    /// The instance needs the target (to exist, or to be ready), at the pointer.
+    Needs(u32, Key, When, Sym),
     /// The instance needs the definition of its kind, which the other instance installs.
-    Definition(usize, usize),
-    /// A source on a host of the Sovereign, served by a release.
-    Host(usize, &'f str, usize),
+    Definition(u32, u32),
+    /// A source on a host of the Sovereign, served by a release (the other instance).
+    Host(u32, u32),
+}
+
+fn number(index: usize) -> u32 {
+    // Instances and appliers are bounded by the objects held in memory.
+    index as u32
 }
 
 #[derive(Clone, Copy)]
-struct Edge<'f> {
+struct Edge {
     kind: EdgeKind,
-    why: Why<'f>,
-    at: Option<Place<'f>>,
+    why: Why,
 }
 
 /// The waits, on nodes numbered from the walk: `Applied(a)` = 2a, `Ready(a)` = 2a + 1, then one node per instance.
-struct Graph<'f> {
-    graph: DiGraph<(), Edge<'f>>,
+struct Graph {
+    graph: DiGraph<(), Edge>,
     appliers: usize,
 }
 
-impl<'f> Graph<'f> {
+impl Graph {
     fn new(appliers: usize, instances: usize) -> Self {
-        let mut graph = DiGraph::with_capacity(2 * appliers + instances, 4 * instances);
+        let mut graph = DiGraph::with_capacity(2 * appliers + instances, 3 * instances);
         for _ in 0..2 * appliers + instances {
             graph.add_node(());
         }
@@ -117,9 +123,9 @@ impl<'f> Graph<'f> {
         NodeIndex::new(2 * self.appliers + instance)
     }
 
-    fn edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, why: Why<'f>, at: Option<Place<'f>>) {
+    fn edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, why: Why) {
         if from != to {
-            self.graph.add_edge(from, to, Edge { kind, why, at });
+            self.graph.add_edge(from, to, Edge { kind, why });
         }
     }
 
@@ -166,14 +172,6 @@ impl<'f> Graph<'f> {
     }
 }
 
-fn target_label((kind, namespace, name): Key<'_>) -> String {
-    if namespace.is_empty() {
-        format!("{kind} {name}")
-    } else {
-        format!("{kind} {namespace}/{name}")
-    }
-}
-
 impl<'f> Walk<'f> {
     /// Every reference resolved, then deadlocks and unordered admissions.
     pub fn judge(mut self) -> Vec<super::Finding> {
@@ -181,8 +179,8 @@ impl<'f> Walk<'f> {
         for applier in 1..self.appliers.len() {
             let Some(defined_by) = self.appliers[applier].defined_by else { continue };
             let parent = self.instances[defined_by].applier;
-            graph.edge(graph.applied(applier), graph.applied(parent), EdgeKind::Wait, Why::CreatedBy(defined_by), None);
-            graph.edge(graph.ready(applier), graph.applied(applier), EdgeKind::Wait, Why::ReadyOnceApplied(applier), None);
+            graph.edge(graph.applied(applier), graph.applied(parent), EdgeKind::Wait, Why::CreatedBy(number(defined_by)));
+            graph.edge(graph.ready(applier), graph.applied(applier), EdgeKind::Wait, Why::ReadyOnceApplied(number(applier)));
         }
         let mut admissions = Admissions::default();
         for instance in 0..self.instances.len() {
@@ -194,7 +192,7 @@ impl<'f> Walk<'f> {
     }
 
     /// Who creates `key`.
-    fn creator(&self, key: Key<'f>) -> Option<Creator> {
+    fn creator(&self, key: Key) -> Option<Creator> {
         if let Some(&found) = self.index.get(&key) {
             return Some(Creator::Applied(found));
         }
@@ -202,20 +200,21 @@ impl<'f> Walk<'f> {
             return Some(Creator::Produced(es));
         }
         let (kind, namespace, name) = key;
-        if kind == "Namespace" && BRING_UP_NAMESPACES.contains(&name) {
+        let (kind_text, name_text) = (self.str(kind), self.str(name));
+        if kind == Sym::NAMESPACE && BRING_UP_NAMESPACES.contains(&name_text) {
             return Some(Creator::BringUp);
         }
-        if kind == "Secret" && BRING_UP_SECRETS.contains(&(namespace, name)) {
+        if kind == Sym::SECRET && namespace == Sym::FLUX_SYSTEM && BRING_UP_SECRETS.contains(&name_text) {
             return Some(Creator::BringUp);
         }
-        if PER_NAMESPACE.contains(&(kind, name)) {
-            return self.creator(("Namespace", "", namespace));
+        if namespace != Sym::EMPTY && PER_NAMESPACE.contains(&(kind_text, name_text)) {
+            return self.creator((Sym::NAMESPACE, Sym::EMPTY, namespace));
         }
         None
     }
 
     /// The node that stands for "the target is there" (`None`: it is there before anything).
-    fn exists(&self, creator: &Creator, graph: &Graph<'f>) -> Option<NodeIndex> {
+    fn exists(&self, creator: &Creator, graph: &Graph) -> Option<NodeIndex> {
         match creator {
             Creator::BringUp => None,
             Creator::Applied(i) => match self.instances[*i].applier {
@@ -227,43 +226,44 @@ impl<'f> Walk<'f> {
     }
 
     /// The node that stands for "`instance` is ready".
-    fn ready_node(&self, instance: usize, graph: &Graph<'f>) -> Option<NodeIndex> {
+    fn ready_node(&self, instance: usize, graph: &Graph) -> Option<NodeIndex> {
         let i = &self.instances[instance];
-        if i.object.is_some_and(|o| o.sync().is_some()) {
-            if let Some(&applier) = self.applier_of.get(&(i.namespace.unwrap_or_default(), i.name)) {
+        if self.sync(instance).is_some() {
+            if let Some(&applier) = self.applier_of.get(&(i.namespace_key(), i.name)) {
                 return Some(graph.ready(applier));
             }
         }
-        if RECONCILED.contains(&i.kind) {
+        if self.reconciled.contains(&i.kind) {
             return Some(graph.object(instance));
         }
         self.exists(&Creator::Applied(instance), graph)
     }
 
-    fn judge_instance(&mut self, instance: usize, graph: &mut Graph<'f>, admissions: &mut Admissions<'f>) {
+    fn judge_instance(&mut self, instance: usize, graph: &mut Graph, admissions: &mut Admissions<'f>) {
         let i = &self.instances[instance];
         let (applier, object) = (i.applier, i.object);
         let applied = (applier > 0).then(|| graph.applied(applier));
-        let this = RECONCILED.contains(&i.kind).then(|| graph.object(instance));
+        let this = self.reconciled.contains(&i.kind).then(|| graph.object(instance));
         if let (Some(this), Some(applied)) = (this, applied) {
-            graph.edge(this, applied, EdgeKind::Wait, Why::CreatedBy(instance), None);
+            graph.edge(this, applied, EdgeKind::Wait, Why::CreatedBy(number(instance)));
         }
         // A Kustomization with `wait` is ready once what it applied is.
-        let waits = self.appliers[applier].defined_by.and_then(|d| self.instances[d].object).and_then(|o| o.sync()).is_some_and(|s| s.wait);
+        let waits = self.appliers[applier].defined_by.and_then(|d| self.sync(d)).is_some_and(|s| s.wait);
         if let Some(child) = self.ready_node(instance, graph).filter(|&n| waits && Some(n) != applied) {
-            graph.edge(graph.ready(applier), child, EdgeKind::Wait, Why::WaitsFor(applier, instance), None);
+            graph.edge(graph.ready(applier), child, EdgeKind::Wait, Why::WaitsFor(number(applier), number(instance)));
         }
         // The object's Namespace, before the API server admits it.
         if let Some(namespace) = self.instances[instance].namespace {
             let at = self.place(instance, "/metadata/namespace");
-            match self.creator(("Namespace", "", namespace)) {
+            match self.creator((Sym::NAMESPACE, Sym::EMPTY, namespace)) {
                 None => {
-                    let message = format!("{} lives in namespace `{namespace}`, which nothing creates", self.describe(instance));
+                    let message =
+                        format!("{} lives in namespace `{}`, which nothing creates", self.describe(instance), self.str(namespace));
                     self.find("catalyst::reconcile::dangling", message, at, "emit the Namespace in a Kustomization this one waits for");
                 }
                 Some(creator) => {
                     if let (Some(applied), Some(target)) = (applied, self.exists(&creator, graph)) {
-                        let why = Why::Needs(instance, ("Namespace", "", namespace), When::Apply);
+                        let why = Why::Needs(number(instance), (Sym::NAMESPACE, Sym::EMPTY, namespace), When::Apply, Sym::AT_NAMESPACE);
                         admissions.admit(graph, (applied, target), why, at);
                     }
                 }
@@ -272,31 +272,31 @@ impl<'f> Walk<'f> {
         self.definition(instance, graph, admissions, applied);
         let Some(obj) = object else { return };
         // Kustomizations need their references before applying; reconciled objects before becoming ready.
-        let own_applier =
-            obj.sync().and_then(|_| self.applier_of.get(&(self.instances[instance].namespace.unwrap_or_default(), &*obj.name)));
+        let own = self.instances[instance].namespace_key();
+        let own_applier = self.sync(instance).and_then(|_| self.applier_of.get(&(own, obj.name)));
         let from = own_applier.map(|&a| graph.applied(a)).or(this);
-        for reference in &obj.refs {
-            let namespace = match &reference.scope {
-                Scope::Own => self.instances[instance].namespace.unwrap_or_default(),
-                Scope::Named(namespace) => &**namespace,
-                Scope::Cluster => "",
+        for reference in obj.refs() {
+            let namespace = match reference.scope {
+                Scope::Own => own,
+                Scope::Named(namespace) => namespace,
+                Scope::Cluster => Sym::EMPTY,
             };
-            let key = (&*reference.kind, namespace, &*reference.name);
-            let need = Need { key, pointer: &reference.pointer, when: reference.when, optional: reference.optional };
+            let key = (reference.kind, namespace, reference.name);
+            let need = Need { key, pointer: reference.pointer, when: reference.when, optional: reference.optional };
             self.reference(instance, need, from, graph, admissions);
         }
-        if obj.kind == "GitRepository" {
+        if obj.kind == Sym::GIT_REPOSITORY {
             self.host(instance, this, graph);
         }
-        if obj.kind == "ExternalSecret" {
+        if self.role(instance).is_some_and(|r| !r.remote_keys.is_empty()) {
             self.remote_secrets(instance, this, graph);
         }
     }
 
     /// The definition of the object's kind must be installed before it is applied.
-    fn definition(&mut self, instance: usize, graph: &mut Graph<'f>, admissions: &mut Admissions<'f>, applied: Option<NodeIndex>) {
+    fn definition(&mut self, instance: usize, graph: &mut Graph, admissions: &mut Admissions<'f>, applied: Option<NodeIndex>) {
         let Some(obj) = self.instances[instance].object else { return };
-        let group = obj.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let group = self.str(obj.api_version).rsplit_once('/').map_or("", |(g, _)| g);
         let (what, by) = match installer(group) {
             None | Some(Installer::BringUp) => return,
             Some(Installer::Blueprint(bp)) => (bp, format!("{bp}, which this tree does not install")),
@@ -305,45 +305,45 @@ impl<'f> Walk<'f> {
             }
         };
         let Some(installer) = self.installer_of(what) else {
-            let message = format!("{}: its kind {} is installed by {by}", self.describe(instance), obj.kind);
+            let message = format!("{}: its kind {} is installed by {by}", self.describe(instance), self.str(obj.kind));
             let at = self.place(instance, "/kind");
             self.find("catalyst::reconcile::no-crd", message, at, "add what installs it to the bootstrap kit, or do not emit the kind");
             return;
         };
         if let (Some(applied), Some(node)) = (applied, self.ready_node(installer, graph)) {
-            admissions.admit(graph, (applied, node), Why::Definition(instance, installer), self.place(instance, "/kind"));
+            admissions.admit(graph, (applied, node), Why::Definition(number(instance), number(installer)), self.place(instance, "/kind"));
         }
     }
 
     /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
     fn installer_of(&self, what: &str) -> Option<usize> {
-        if let Some(&found) = self.installed_by.get(what) {
-            return Some(found);
+        if let Some(found) = self.facts.sym(what).and_then(|sym| self.installed_by.get(&sym)) {
+            return Some(*found);
         }
         let package = format!("/{what}:");
-        self.installed_by.iter().filter(|(installs, _)| installs.contains(&package)).map(|(_, &i)| i).min()
+        self.installed_by.iter().filter(|(&installs, _)| self.str(installs).contains(&package)).map(|(_, &i)| i).min()
     }
 
     /// One reference of `instance`, whose wait (if any) starts at `from`.
     fn reference(
         &mut self,
         instance: usize,
-        Need { key, pointer, when, optional }: Need<'f>,
+        Need { key, pointer, when, optional }: Need,
         from: Option<NodeIndex>,
-        graph: &mut Graph<'f>,
+        graph: &mut Graph,
         admissions: &mut Admissions<'f>,
     ) {
-        let at = self.place(instance, pointer);
+        let at = self.place(instance, self.str(pointer));
         let Some(creator) = self.creator(key) else {
             if !optional {
-                let hint = match key.0 {
+                let hint = match self.str(key.0) {
                     "Secret" => "create the Secret in that namespace (an ExternalSecret, or the bring-up), or point at one that exists",
                     "ClusterSecretStore" | "SecretStore" => {
                         "emit the store in a Kustomization that runs after External Secrets is installed"
                     }
                     _ => "emit the target, or drop the reference",
                 };
-                let message = format!("{} refers to {}, which nothing creates", self.describe(instance), target_label(key));
+                let message = format!("{} refers to {}, which nothing creates", self.describe(instance), self.label(key));
                 self.find("catalyst::reconcile::dangling", message, at, hint);
             }
             return;
@@ -354,17 +354,17 @@ impl<'f> Walk<'f> {
             _ => self.exists(&creator, graph),
         };
         let Some(to) = to else { return };
+        let why = Why::Needs(number(instance), key, when, pointer);
         if when == When::Apply {
-            admissions.admit(graph, (from, to), Why::Needs(instance, key, when), at);
+            admissions.admit(graph, (from, to), why, at);
         } else {
-            graph.edge(from, to, EdgeKind::Wait, Why::Needs(instance, key, when), Some(at));
+            graph.edge(from, to, EdgeKind::Wait, why);
         }
     }
 
     /// A source on a host of the Sovereign is there only once the release that serves the host is.
-    fn host(&mut self, instance: usize, this: Option<NodeIndex>, graph: &mut Graph<'f>) {
-        let Some(git) = self.instances[instance].object.and_then(|o| o.git()) else { return };
-        let host = git.url.split_once("://").map_or(git.url.as_str(), |(_, rest)| rest).split(['/', ':']).next().unwrap_or_default();
+    fn host(&mut self, instance: usize, this: Option<NodeIndex>, graph: &mut Graph) {
+        let Some(host) = self.host_of(instance) else { return };
         let Some(server) = host_server(host, self.fqdn) else { return };
         let at = self.place(instance, "/spec/url");
         let Some(release) = server.and_then(|bp| self.installer_of(bp)) else {
@@ -380,36 +380,57 @@ impl<'f> Walk<'f> {
             return;
         };
         if let (Some(this), Some(ready)) = (this, self.ready_node(release, graph)) {
-            graph.edge(this, ready, EdgeKind::Wait, Why::Host(instance, host, release), Some(at));
+            graph.edge(this, ready, EdgeKind::Wait, Why::Host(number(instance), number(release)));
         }
     }
 
+    /// The host a GitRepository reads from.
+    fn host_of(&self, instance: usize) -> Option<&'f str> {
+        let url = self.str(self.role(instance)?.git?.url);
+        url.split_once("://").map_or(url, |(_, rest)| rest).split(['/', ':']).next()
+    }
+
+    /// Where in the emitted tree a wait is written, if it is.
+    fn written_at(&self, why: Why) -> Option<Place<'f>> {
+        let (instance, pointer) = match why {
+            Why::Needs(i, _, _, pointer) => (i, pointer),
+            Why::Definition(i, _) => (i, Sym::AT_KIND),
+            Why::Host(i, _) => (i, Sym::AT_URL),
+            Why::CreatedBy(_) | Why::ReadyOnceApplied(_) | Why::WaitsFor(..) => return None,
+        };
+        Some(self.place(instance as usize, self.str(pointer)))
+    }
+
     /// An ExternalSecret whose store copies Secrets of another namespace needs those Secrets.
-    fn remote_secrets(&mut self, instance: usize, this: Option<NodeIndex>, graph: &mut Graph<'f>) {
+    fn remote_secrets(&mut self, instance: usize, this: Option<NodeIndex>, graph: &mut Graph) {
         let Some(obj) = self.instances[instance].object else { return };
-        let Some(store) = obj.refs.iter().find(|r| r.kind.ends_with("SecretStore")) else { return };
-        let namespace = if store.kind == "ClusterSecretStore" { "" } else { self.instances[instance].namespace.unwrap_or_default() };
-        let Some(Creator::Applied(store)) = self.creator((&*store.kind, namespace, &*store.name)) else { return };
-        let Some(reads) = self.instances[store].object.and_then(|s| s.reads_namespace()) else { return };
+        let Some(store) = obj.refs().iter().find(|r| self.str(r.kind).ends_with("SecretStore")) else { return };
+        let namespace = if store.scope == Scope::Cluster { Sym::EMPTY } else { self.instances[instance].namespace_key() };
+        let Some(Creator::Applied(store)) = self.creator((store.kind, namespace, store.name)) else { return };
+        let Some(reads) = self.role(store).and_then(|s| s.reads_namespace) else { return };
         for (key, pointer) in obj.remote_keys() {
-            let need = Need { key: ("Secret", reads, key), pointer, when: When::Reconcile, optional: false };
+            let need = Need { key: (Sym::SECRET, reads, key), pointer, when: When::Reconcile, optional: false };
             self.reference(instance, need, this, graph, &mut Admissions::default());
         }
     }
 
     /// One step of a chain, in words.
-    fn step(&self, edge: &Edge<'f>, target: NodeIndex, graph: &Graph<'f>) -> String {
+    fn step(&self, edge: &Edge, target: NodeIndex, graph: &Graph) -> String {
+        let (describe, label) = (|i: u32| self.describe(i as usize), |a: u32| self.applier_label(a as usize));
         let text = match edge.why {
-            Why::CreatedBy(i) => format!("{} is created by {}", self.describe(i), self.applier_label(self.instances[i].applier)),
-            Why::ReadyOnceApplied(a) => format!("{} is ready once applied", self.applier_label(a)),
-            Why::WaitsFor(a, i) => format!("{} waits for {}", self.applier_label(a), self.describe(i)),
-            Why::Needs(i, key, When::Ready) => format!("{} waits for {} to be ready", self.describe(i), target_label(key)),
-            Why::Needs(i, key, _) => format!("{} needs {}", self.describe(i), target_label(key)),
+            Why::CreatedBy(i) => format!("{} is created by {}", describe(i), self.applier_label(self.instances[i as usize].applier)),
+            Why::ReadyOnceApplied(a) => format!("{} is ready once applied", label(a)),
+            Why::WaitsFor(a, i) => format!("{} waits for {}", label(a), describe(i)),
+            Why::Needs(i, key, When::Ready, _) => format!("{} waits for {} to be ready", describe(i), self.label(key)),
+            Why::Needs(i, key, ..) => format!("{} needs {}", describe(i), self.label(key)),
             Why::Definition(i, by) => {
-                let kind = self.instances[i].kind;
-                format!("{} needs the definition of {kind} that {} installs", self.describe(i), self.describe(by))
+                let kind = self.str(self.instances[i as usize].kind);
+                format!("{} needs the definition of {kind} that {} installs", describe(i), describe(by))
             }
-            Why::Host(i, host, release) => format!("{} reads from {host}, served by {}", self.describe(i), self.describe(release)),
+            Why::Host(i, release) => {
+                let host = self.host_of(i as usize).unwrap_or_default();
+                format!("{} reads from {host}, served by {}", describe(i), describe(release))
+            }
         };
         // Say who creates what is waited for, unless the step already does.
         match graph.subject(target) {
@@ -421,14 +442,18 @@ impl<'f> Walk<'f> {
     }
 
     /// Cycles of waits: each is a deadlock, reported once with its whole chain.
-    fn deadlocks(&mut self, graph: &Graph<'f>) -> Vec<bool> {
+    fn deadlocks(&mut self, graph: &Graph) -> Vec<bool> {
         let mut cyclic = vec![false; graph.graph.node_count()];
-        for mut members in petgraph::algo::tarjan_scc(&graph.graph) {
+        // Components are visited without a list each: most are one object.
+        let mut components = Vec::new();
+        petgraph::algo::TarjanScc::new().run(&graph.graph, |members| {
+            if members.len() > 1 || graph.graph.contains_edge(members[0], members[0]) {
+                components.push(members.to_vec());
+            }
+        });
+        for mut members in components {
             members.sort();
             let first = members[0];
-            if members.len() == 1 && !graph.graph.contains_edge(first, first) {
-                continue;
-            }
             for m in &members {
                 cyclic[m.index()] = true;
             }
@@ -440,7 +465,7 @@ impl<'f> Walk<'f> {
                     self.step(&graph.graph[e], target, graph)
                 })
                 .collect();
-            let Some(at) = chain.iter().find_map(|&e| graph.graph[e].at) else { continue };
+            let Some(at) = chain.iter().find_map(|&e| self.written_at(graph.graph[e].why)) else { continue };
             self.findings.push(Finding {
                 code: "catalyst::reconcile::deadlock",
                 message: format!("deadlock: {}", steps.first().cloned().unwrap_or_default()),
@@ -453,23 +478,15 @@ impl<'f> Walk<'f> {
     }
 
     /// Admission needs whose target is not ordered before the object by any wait.
-    fn unordered(&mut self, graph: &Graph<'f>, admissions: Vec<(NodeIndex, NodeIndex, Place<'f>)>, cyclic: &[bool]) {
-        let waits = EdgeFiltered::from_fn(&graph.graph, |e| e.weight().kind == EdgeKind::Wait);
+    fn unordered(&mut self, graph: &Graph, admissions: Vec<(NodeIndex, NodeIndex, Place<'f>)>, cyclic: &[bool]) {
+        let waiting = Waiting::of(graph);
         let mut before: HashMap<NodeIndex, Vec<bool>> = HashMap::new();
         let mut reported = HashSet::new();
         for (from, to, at) in admissions {
             if cyclic[from.index()] && cyclic[to.index()] {
                 continue;
             }
-            let reaching = before.entry(to).or_insert_with(|| {
-                let mut seen = vec![false; graph.graph.node_count()];
-                let reversed = Reversed(&waits);
-                let mut bfs = Bfs::new(&reversed, to);
-                while let Some(n) = bfs.next(&reversed) {
-                    seen[n.index()] = true;
-                }
-                seen
-            });
+            let reaching = before.entry(to).or_insert_with(|| waiting.reaching(to));
             if reaching[from.index()] || !reported.insert((at.file, to)) {
                 continue;
             }
@@ -487,5 +504,53 @@ impl<'f> Walk<'f> {
                 "add a dependsOn from the Kustomization that applies this object to the one that creates what it needs",
             );
         }
+    }
+}
+
+/// The waits reversed, in one flat table: who waits (directly) for each node.
+struct Waiting {
+    /// `waiters[starts[n]..starts[n + 1]]` wait for node `n`.
+    starts: Vec<u32>,
+    waiters: Vec<u32>,
+}
+
+impl Waiting {
+    fn of(graph: &Graph) -> Waiting {
+        let waits: Vec<(usize, u32)> = graph
+            .graph
+            .edge_references()
+            .filter(|e| e.weight().kind == EdgeKind::Wait)
+            .map(|e| (e.target().index(), e.source().index() as u32))
+            .collect();
+        let mut starts = vec![0u32; graph.graph.node_count() + 1];
+        for &(target, _) in &waits {
+            starts[target + 1] += 1;
+        }
+        for n in 1..starts.len() {
+            starts[n] += starts[n - 1];
+        }
+        let mut filled = starts.clone();
+        let mut waiters = vec![0u32; waits.len()];
+        for (target, source) in waits {
+            waiters[filled[target] as usize] = source;
+            filled[target] += 1;
+        }
+        Waiting { starts, waiters }
+    }
+
+    /// Whether each node (transitively) waits for `target`.
+    fn reaching(&self, target: NodeIndex) -> Vec<bool> {
+        let mut seen = vec![false; self.starts.len() - 1];
+        let mut stack = vec![target.index() as u32];
+        seen[target.index()] = true;
+        while let Some(n) = stack.pop() {
+            let n = n as usize;
+            for &waiter in &self.waiters[self.starts[n] as usize..self.starts[n + 1] as usize] {
+                if !std::mem::replace(&mut seen[waiter as usize], true) {
+                    stack.push(waiter);
+                }
+            }
+        }
+        seen
     }
 }

@@ -35,7 +35,7 @@ mod walk;
 
 use std::collections::HashMap;
 
-pub use facts::{Content, Facts, FileFacts, Obj, Scope, When};
+pub use facts::Facts;
 
 use crate::conform::SchemaSet;
 use crate::diagnostic::{Diagnostic, Label};
@@ -96,11 +96,12 @@ pub fn diagnostics(
     let mut files: HashMap<usize, crate::source::FileId> = HashMap::new();
     let mut found = Vec::new();
     for finding in findings {
-        let file = &facts.files[finding.at.file];
+        let file = facts.file(finding.at.file);
+        let path = file.path();
         let id = match files.get(&finding.at.file) {
             Some(&id) => Some(id),
-            None => text_of(&file.path).map(|text| {
-                let id = sources.add(shown_at.join(&file.path), text);
+            None => text_of(path).map(|text| {
+                let id = sources.add(shown_at.join(path), text);
                 if let Ok(root) = crate::yaml::parse_documents(id, &sources.get(id).text) {
                     sources.set_root(id, root);
                 }
@@ -115,14 +116,10 @@ pub fn diagnostics(
         };
         if let Some(id) = id {
             let pointer = format!("/{}{}", finding.at.document, finding.at.pointer);
-            let span = if matches!(file.content, Content::Kustomize(_)) {
-                sources.key_span_at(id, &pointer)
-            } else {
-                sources.span_at(id, &pointer)
-            };
+            let span = if file.kustomize().is_some() { sources.key_span_at(id, &pointer) } else { sources.span_at(id, &pointer) };
             d = d.with_label(Label::primary(span, "here"));
         }
-        if let Some(origin) = &file.origin {
+        if let Some(origin) = file.origin() {
             d = d.with_label(Label::secondary(sources.span_at(origin.file, &origin.pointer), "emitted for this"));
         }
         for note in finding.notes {
@@ -139,11 +136,10 @@ pub fn check_built(output: &crate::render::Output, shown_at: &std::path::Path, s
     let mut facts = Facts::default();
     for (path, bytes) in &output.files {
         let Some(documents) = std::str::from_utf8(bytes).ok().and_then(|text| crate::yaml::parse_stream(text).ok()) else { continue };
-        let kustomization = match documents.as_slice() {
-            [document] => FileFacts::kustomization(path, document, None),
-            _ => None,
-        };
-        facts.files.push(kustomization.unwrap_or_else(|| FileFacts::objects(path, &documents, None)));
+        let kustomization = matches!(documents.as_slice(), [document] if facts.add_kustomization(path, document, None));
+        if !kustomization {
+            facts.add_objects(path, &documents, None);
+        }
     }
     let fqdn = output.files.keys().find_map(|path| path.strip_prefix("clusters/")?.split('/').next()).unwrap_or_default().to_string();
     let options = crate::Options::default();
