@@ -255,3 +255,58 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn diagnostics_to_a_reader_that_goes_away_keep_their_exit_code() {
+    // 400 Applications of a Blueprint that does not exist: far more than a pipe holds (64 KiB).
+    let mut organization = String::from(
+        "apiVersion: catalyst.openova.io/v1alpha1\nkind: Organization\nmetadata:\n  name: acme\nspec:\n  environments:\n    - type: prod\n      regions: [hz-fsn-rtz-prod]\n  applications:\n",
+    );
+    for i in 0..400 {
+        organization.push_str(&format!("    - name: app-{i:03}\n      blueprint: bp-missing-{i:03}\n"));
+    }
+    let project = base_project(&[("sovereigns/base.example.com/organizations/acme.yaml", &organization)]);
+    let full = catalyst(&["check", "sovereigns/base.example.com"], project.path());
+    assert!(full.stderr.len() > 64 * 1024, "the diagnostics fill a pipe: {} bytes", full.stderr.len());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_catalyst"))
+        .args(["check", "sovereigns/base.example.com"])
+        .current_dir(project.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("catalyst runs");
+    // `catalyst check 2>&1 | head -1`: the reader reads one line and goes away.
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let mut first = [0u8; 64];
+    let read = std::io::Read::read(&mut stderr, &mut first).expect("read the first bytes");
+    assert!(read > 0);
+    drop(stderr);
+    let status = child.wait().expect("catalyst ends");
+    assert_eq!(status.code(), full.status.code(), "the exit code says what the diagnostics say, not that the writer panicked");
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn build_writes_to_out_fqdn_by_default() {
+    // The Sovereign's folder is not named after its FQDN (a warning): the output still is.
+    let project = base_project(&[]);
+    fs::rename(project.path().join("sovereigns/base.example.com"), project.path().join("sovereigns/renamed")).expect("rename");
+    let out = catalyst(&["build", "sovereigns/renamed"], project.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(project.path().join("out/base.example.com/clusters/base.example.com").is_dir(), "{}", stderr(&out));
+    assert!(!project.path().join("out/renamed").exists());
+}
+
+#[test]
+fn expressions_and_templates_see_the_same_application_namespace() {
+    // `application.namespace` is the Environment's namespace in `when` as it is in templates.
+    let project = base_project(&[]);
+    let blueprint = project.path().join("blueprints/app/blueprint.yaml");
+    let text = fs::read_to_string(&blueprint).expect("read bp-app");
+    let text = text.replace("when: \"{{ .config.tier != 'bronze' }}\"", "when: \"{{ .application.namespace == 'acme-prod' }}\"");
+    assert!(text.contains("application.namespace"), "the base bp-app still has its `when`");
+    fs::write(&blueprint, text).expect("write bp-app");
+    let out = catalyst(&["build", "sovereigns/base.example.com", "-o", "out"], project.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let web = fs::read_to_string(project.path().join("out/system/catalyst-config/applications/acme-prod/web.yaml")).expect("web's CR");
+    assert!(web.contains("dependsOn:\n    - name: main-db\n      namespace: acme-prod"), "the dependency's `when` held:\n{web}");
+}

@@ -105,13 +105,26 @@ fn schema() -> jsonschema::Validator {
 }
 
 /// Runs the diff in every format, checks the JSON against its schema, and compares with the golden files.
+/// Every case with golden files, each in every format.
+const CASES: [&str; 5] = ["version-bump", "new-application", "formatting-only", "secret-change", "broken-head"];
+const FORMATS: [(&str, &str); 3] = [("human", "txt"), ("markdown", "md"), ("json", "json")];
+
+#[test]
+fn every_golden_file_belongs_to_a_case() {
+    let produced =
+        CASES.iter().flat_map(|case| FORMATS.iter().map(move |(_, extension)| golden_dir().join(format!("{case}.{extension}")))).collect();
+    let stale = common::stale_golden_files(&golden_dir(), &produced);
+    assert!(stale.is_empty(), "golden files no case produces (bless with CATALYST_BLESS=1 to delete them): {stale:?}");
+}
+
 fn check_case(fixture: &Fixture, case: &str, expected_exit: i32) -> Value {
+    assert!(CASES.contains(&case), "{case} is listed in CASES");
     let mut json = Value::Null;
-    for (format, extension) in [("human", "txt"), ("markdown", "md"), ("json", "json")] {
+    for (format, extension) in FORMATS {
         let (code, stdout, stderr) = fixture.catalyst(&["--format", format, "diff", "--base", "HEAD~1", "--head", "HEAD", SOVEREIGN]);
         assert_eq!(code, expected_exit, "{case} ({format}): exit code\nstdout:\n{stdout}\nstderr:\n{stderr}");
         let golden = golden_dir().join(format!("{case}.{extension}"));
-        if std::env::var_os("CATALYST_BLESS").is_some() {
+        if common::blessing() {
             fs::create_dir_all(golden_dir()).expect("mkdir golden");
             fs::write(&golden, &stdout).expect("bless");
         } else {

@@ -34,7 +34,7 @@ fn examples_match_their_golden_trees() {
         let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
         let (_, output) = compile_ok(&sovereign);
         let golden_dir = repo().join("golden").join(&fqdn);
-        if std::env::var_os("CATALYST_BLESS").is_some() {
+        if common::blessing() {
             if golden_dir.exists() {
                 fs::remove_dir_all(&golden_dir).expect("remove old golden");
             }
@@ -100,4 +100,26 @@ fn output_is_identical_across_threads_and_input_order() {
         let copied = compile_with_threads(&scratch.path().join("sovereigns").join(name), 2);
         assert!(copied == one, "{} differs when its inputs are copied elsewhere in another order", sovereign.display());
     }
+}
+
+#[test]
+fn only_catalyst_bless_1_rewrites_golden_files() {
+    let modified = || -> Vec<_> {
+        walkdir::WalkDir::new(repo().join("golden"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), e.metadata().expect("metadata").modified().expect("mtime")))
+            .collect()
+    };
+    let before = modified();
+    for value in ["0", "", "yes"] {
+        let run = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+            .args(["--exact", "examples_match_their_golden_trees"])
+            .env("CATALYST_BLESS", value)
+            .output()
+            .expect("the golden test runs");
+        assert!(run.status.success(), "CATALYST_BLESS={value:?} compares: {}", String::from_utf8_lossy(&run.stdout));
+    }
+    assert_eq!(modified(), before, "no golden file was rewritten");
 }

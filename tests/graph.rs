@@ -61,9 +61,12 @@ fn rendered() -> Vec<(PathBuf, String)> {
 
 #[test]
 fn every_view_matches_its_golden_file() {
-    let bless = std::env::var_os("CATALYST_BLESS").is_some();
+    let bless = common::blessing();
     let mut differing = Vec::new();
-    for (golden, text) in rendered() {
+    let rendered = rendered();
+    let produced: std::collections::BTreeSet<_> = rendered.iter().map(|(golden, _)| golden.clone()).collect();
+    differing.extend(common::stale_golden_files(&golden_dir(), &produced).iter().map(|p| format!("{} (no view produces it)", p.display())));
+    for (golden, text) in rendered {
         if golden.extension().is_some_and(|e| e == "json") {
             assert_matches_schema(&text, &golden.display().to_string());
         }

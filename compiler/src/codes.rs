@@ -25,6 +25,7 @@ codes! {
     "catalyst::yaml::duplicate-key" => "a key appears twice in one mapping", "YAML parsers disagree on which of two equal keys wins (the last, the first, or an error), so a duplicate key is refused.";
     "catalyst::yaml::multiple-documents" => "a file holds several YAML documents", "Each input file holds exactly one document; split multi-document files.";
     "catalyst::yaml::bad-scalar" => "a tagged scalar does not match its tag", "A value such as `!!int abc` cannot be read as its tag says.";
+    "catalyst::yaml::integer-range" => "an integer beyond 64 bits", "A plain integer below -2^63 or above 2^64 - 1 cannot be kept exact (YAML parsers would round it to a float); quote it to keep it as a string.";
     "catalyst::yaml::complex-key" => "a mapping key is not a scalar", "Keys must be plain strings (JSON has no other kind of key).";
     "catalyst::yaml::bad-key" => "a mapping key too long or with control characters", "Mapping keys are at most 500 characters of printable text. Keys are written back into the output (values.yaml, rendered manifests); YAML allows an implicit key of at most 1,024 characters, and quoting can double a key's length, so a longer key, or one with control characters, would become YAML no parser reads.";
     "catalyst::yaml::too-deep" => "nesting beyond the limit", "Documents are limited to 64 levels of nesting. No input kind needs more; the limit bounds the work a hostile file can cause.";

@@ -12,6 +12,13 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
+/// The `application` variables of `when`, `values` and templates (docs/inputs.md): built in one
+/// place so that expressions and templates see the same values. `environment` is the
+/// Environment's name (`acme-prod`), which is also the namespace the Application runs in.
+pub fn application_variables(name: &str, org: &str, environment: &str, env_type: crate::model::EnvType) -> Json {
+    serde_json::json!({"name": name, "org": org, "environment": environment, "envType": env_type.as_str(), "namespace": environment})
+}
+
 /// Instructions one expression or template may execute.
 pub const FUEL: u64 = 200_000;
 

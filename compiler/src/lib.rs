@@ -170,6 +170,12 @@ pub fn compile_into(
     (!diagnostics.has_errors()).then_some(output)
 }
 
+/// Where `build` writes when no folder is named: `out/<fqdn>`, with the FQDN the Sovereign
+/// declares (`out/sovereign` when it declares none; the build says why).
+pub fn default_output(vfs: &dyn vfs::Vfs, sovereign: &Path) -> PathBuf {
+    Path::new("out").join(load::fqdn(vfs, sovereign).unwrap_or_else(|| "sovereign".into()))
+}
+
 /// The verdicts on a rendered tree: template problems, conformance, and the reconcile check.
 /// `rerender` gives the tree's bytes when the findings need them and the rendering kept none.
 pub fn judge(

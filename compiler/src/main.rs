@@ -1,15 +1,23 @@
 //! The `catalyst` command line: argument handling over the library, nothing more.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use indicatif::{ProgressBar, ProgressStyle};
+
+/// `eprintln!` that cannot panic: when nobody reads stderr any more (`catalyst … 2>&1 | head -1`)
+/// the text is dropped and the command goes on to its exit code.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 use catalyst::apply::{self, Identity, Lease, Options, RemoteTemplate};
 use catalyst::diagnostic::{Diagnostic, Diagnostics};
@@ -211,7 +219,7 @@ fn main() -> ExitCode {
                     OK
                 }
                 Err(e) => {
-                    eprintln!("error: cannot write the man page: {e}");
+                    say!("error: cannot write the man page: {e}");
                     FAILURE
                 }
             }
@@ -223,7 +231,7 @@ fn check(format: Format, mut sovereigns: Vec<PathBuf>, conformance: &Conformance
     if sovereigns.is_empty() {
         sovereigns = catalyst::sovereigns_in(&catalyst::vfs::DiskFs, Path::new(""));
         if sovereigns.is_empty() {
-            eprintln!("error: no Sovereign named and no sovereigns/*/sovereign.yaml below the working directory");
+            say!("error: no Sovereign named and no sovereigns/*/sovereign.yaml below the working directory");
             return FAILURE;
         }
     }
@@ -245,7 +253,7 @@ fn check(format: Format, mut sovereigns: Vec<PathBuf>, conformance: &Conformance
 
 fn watch(format: Format, sovereigns: Vec<PathBuf>, conformance: &Conformance) -> u8 {
     let [sovereign] = sovereigns.as_slice() else {
-        eprintln!("error: `check --watch` watches one Sovereign; name its folder");
+        say!("error: `check --watch` watches one Sovereign; name its folder");
         return FAILURE;
     };
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
@@ -262,7 +270,7 @@ fn watch(format: Format, sovereigns: Vec<PathBuf>, conformance: &Conformance) ->
         // The reader went away (`check --watch | head`): nothing more to do.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
         Err(e) => {
-            eprintln!("error[catalyst::io::watch]: cannot watch for changes: {e}");
+            say!("error[catalyst::io::watch]: cannot watch for changes: {e}");
             FAILURE
         }
     }
@@ -271,13 +279,12 @@ fn watch(format: Format, sovereigns: Vec<PathBuf>, conformance: &Conformance) ->
 /// Writes the command's output. A reader that went away (`catalyst … | head`)
 /// ends the process quietly, as it would a filter; it is not a failure.
 fn out(text: impl AsRef<[u8]>) {
-    use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_ref()).and_then(|()| stdout.flush()) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(i32::from(OK)),
         Err(e) => {
-            eprintln!("error[catalyst::io::write]: cannot write the output: {e}");
+            say!("error[catalyst::io::write]: cannot write the output: {e}");
             std::process::exit(i32::from(FAILURE));
         }
     }
@@ -292,7 +299,7 @@ fn print_diagnostics_on(format: Format, diagnostics: &Diagnostics, sources: &Sou
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = report::render(format, diagnostics, sources, color);
     if format == Format::Human || !stdout_is_free {
-        eprint!("{text}");
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
     } else {
         out(text);
     }
@@ -313,13 +320,7 @@ fn exit_code(diagnostics: &Diagnostics) -> u8 {
 }
 
 fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool, conformance: &Conformance) -> u8 {
-    let dir = output.unwrap_or_else(|| {
-        let fqdn = sovereign.canonicalize().ok().and_then(|p| {
-            let dir = if p.is_dir() { p } else { p.parent()?.to_path_buf() };
-            dir.file_name().map(|n| n.to_string_lossy().into_owned())
-        });
-        PathBuf::from("out").join(fqdn.unwrap_or_else(|| "sovereign".into()))
-    });
+    let dir = output.unwrap_or_else(|| catalyst::default_output(&catalyst::vfs::DiskFs, sovereign));
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
     let options = catalyst::Options { shown_at: Some(dir.clone()), ..conformance.options(Some(sovereign), &mut sources, &mut diagnostics) };
     let output = if diagnostics.has_errors() {
@@ -339,7 +340,7 @@ fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool,
     }
     match emit::emit(tree, &dir) {
         Ok(report) => {
-            eprintln!(
+            say!(
                 "built {} into {} ({} written, {} unchanged, {} removed)",
                 sovereign.display(),
                 dir.display(),
@@ -350,7 +351,7 @@ fn build(format: Format, sovereign: &Path, output: Option<PathBuf>, check: bool,
             OK
         }
         Err(e) => {
-            eprintln!("error[catalyst::io::write]: {e}\n  help: the previous output is unchanged");
+            say!("error[catalyst::io::write]: {e}\n  help: the previous output is unchanged");
             FAILURE
         }
     }
@@ -371,9 +372,7 @@ fn diff(format: Format, base: String, head: Option<String>, sovereigns: &[PathBu
             }
         }
         Err(e) => {
-            eprintln!(
-                "error[catalyst::diff::git]: {e}\n  help: run inside a Git repository and name revisions it has (`git rev-parse <rev>`)"
-            );
+            say!("error[catalyst::diff::git]: {e}\n  help: run inside a Git repository and name revisions it has (`git rev-parse <rev>`)");
             FAILURE
         }
     }
@@ -435,7 +434,7 @@ fn run_apply(format: Format, args: ApplyArgs) -> u8 {
     if args.dry_run {
         out(plan.render());
         let code = apply_problems(format, plan.problems());
-        eprintln!("dry run, nothing pushed: {}", plan.summary());
+        say!("dry run, nothing pushed: {}", plan.summary());
         return code;
     }
     let pushing = Progress::new("applying", total);
@@ -453,7 +452,7 @@ fn run_apply(format: Format, args: ApplyArgs) -> u8 {
     });
     pushing.finish();
     let code = apply_problems(format, report.problems());
-    eprintln!("applied to {}: {}", plan.remote, report.summary());
+    say!("applied to {}: {}", plan.remote, report.summary());
     code
 }
 
@@ -487,7 +486,7 @@ struct Progress {
 impl Progress {
     fn new(phase: &str, total: usize) -> Self {
         if !std::io::stderr().is_terminal() {
-            eprintln!("{phase} {total} repositories");
+            say!("{phase} {total} repositories");
             return Progress { bar: None };
         }
         let bar = ProgressBar::new(total as u64).with_prefix(phase.to_string());
@@ -508,7 +507,7 @@ impl Progress {
             }
             None => {
                 if let Some(line) = line {
-                    eprintln!("{line}");
+                    say!("{line}");
                 }
             }
         }
@@ -531,7 +530,7 @@ fn explain(code: &str) -> u8 {
             OK
         }
         None => {
-            eprintln!("error: unknown diagnostic code `{code}`; codes look like catalyst::resolve::cycle");
+            say!("error: unknown diagnostic code `{code}`; codes look like catalyst::resolve::cycle");
             FAILURE
         }
     }

@@ -577,10 +577,6 @@ impl<'a> EnvResolver<'a> {
         self.org.origin.join(&format!("/spec/applications/{app}"))
     }
 
-    fn application_context(&self, name: &str) -> Json {
-        json!({"name": name, "org": self.org.slug, "environment": self.environment, "envType": self.env_type.as_str(), "namespace": name})
-    }
-
     /// A declared Application: its version, config and placement in this environment.
     fn declare(&mut self, app: usize) -> Result<(), Vec<Diagnostic>> {
         let spec = &self.org.spec.applications[app];
@@ -737,8 +733,7 @@ impl<'a> EnvResolver<'a> {
             InstanceSource::Dedicated { .. } => BTreeMap::new(),
         };
         let name = self.instances[i].name.clone();
-        let context =
-            json!({"config": self.instances[i].config, "application": self.application_context(&name), "sovereign": self.cx.sovereign});
+        let context = json!({"config": self.instances[i].config, "application": crate::expr::application_variables(&name, &self.org.slug, &self.environment, self.env_type), "sovereign": self.cx.sovereign});
         let mut aliases = Vec::new();
         for (d, entry) in bp.spec.depends.iter().enumerate() {
             let dep = entry.normalized();

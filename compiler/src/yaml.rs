@@ -52,6 +52,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX`, which YAML parsers read as a float: kept exact.
+    UInt(u64),
     Float(f64),
     String(String),
     Seq(Vec<Node>),
@@ -112,6 +114,7 @@ impl Node {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            Value::UInt(u) => Json::from(*u),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::String(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
@@ -256,14 +259,7 @@ impl Builder<'_> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, span)?;
-                let value = scalar(text, style, tag.as_ref()).ok_or_else(|| {
-                    self.limit(
-                        span,
-                        "catalyst::yaml::bad-scalar",
-                        "this scalar does not match its tag".into(),
-                        "remove the tag or fix the value",
-                    )
-                })?;
+                let value = scalar(text, style, tag.as_ref()).map_err(|(code, message, help)| self.limit(span, code, message, help))?;
                 self.push(Node { span, value }, anchor, 1)?;
             }
             Event::Alias(id) => {
@@ -332,6 +328,7 @@ impl Builder<'_> {
                     let key_text = match key_node.value {
                         Value::String(s) => s,
                         Value::Int(i) => i.to_string(),
+                        Value::UInt(u) => u.to_string(),
                         Value::Bool(b) => b.to_string(),
                         Value::Float(f) => f.to_string(),
                         Value::Null => "null".into(),
@@ -362,13 +359,34 @@ impl Builder<'_> {
     }
 }
 
-fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Option<Value> {
-    Some(match Scalar::parse_from_cow_and_metadata(text, style, tag)? {
+/// A problem with a scalar: (code, message, help).
+type ScalarProblem = (&'static str, String, &'static str);
+
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Cow<'_, Tag>>) -> Result<Value, ScalarProblem> {
+    // A plain decimal integer is an integer however large: the parser would read one above
+    // i64::MAX as a float and lose its last digits.
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+    };
+    if style == ScalarStyle::Plain && tag.is_none() && digits.len() > 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let out_of_range = || {
+            let message = format!("the integer {text} is beyond what a Kubernetes object or JSON Schema holds exactly");
+            ("catalyst::yaml::integer-range", message, "quote it to keep it as a string, or stay within -2^63 and 2^64 - 1")
+        };
+        return match (text.parse::<i64>(), negative) {
+            (Ok(i), _) => Ok(Value::Int(i)),
+            (Err(_), false) => digits.parse::<u64>().map(Value::UInt).map_err(|_| out_of_range()),
+            (Err(_), true) => Err(out_of_range()),
+        };
+    }
+    let mismatch = || ("catalyst::yaml::bad-scalar", "this scalar does not match its tag".to_string(), "remove the tag or fix the value");
+    Ok(match Scalar::parse_from_cow_and_metadata(text, style, tag).ok_or_else(mismatch)? {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(b),
         Scalar::Integer(i) => Value::Int(i),
         Scalar::FloatingPoint(f) if f.is_finite() => Value::Float(f.into_inner()),
-        Scalar::FloatingPoint(_) => return None,
+        Scalar::FloatingPoint(_) => return Err(mismatch()),
         Scalar::String(s) => Value::String(s.into_owned()),
     })
 }
@@ -406,9 +424,11 @@ fn to_saphyr(value: &Json) -> Yaml<'static> {
     match value {
         Json::Null => Yaml::Value(Scalar::Null),
         Json::Bool(b) => Yaml::Value(Scalar::Boolean(*b)),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Yaml::Value(Scalar::Integer(i)),
-            None => Yaml::Value(Scalar::FloatingPoint(n.as_f64().unwrap_or_default().into())),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Yaml::Value(Scalar::Integer(i)),
+            // saphyr's integers are i64: a larger one is written as it is.
+            (None, Some(u)) => Yaml::Representation(Cow::Owned(u.to_string()), ScalarStyle::Plain, None),
+            (None, None) => Yaml::Value(Scalar::FloatingPoint(n.as_f64().unwrap_or_default().into())),
         },
         Json::String(s) => Yaml::Value(Scalar::String(Cow::Owned(s.clone()))),
         Json::Array(items) => Yaml::Sequence(items.iter().map(to_saphyr).collect()),
@@ -425,6 +445,30 @@ mod tests {
 
     fn parse_json(text: &str) -> Json {
         parse(FileId(0), text).map(|n| n.to_json()).unwrap_or_else(|d| panic!("{}", d.message))
+    }
+
+    #[test]
+    fn integers_stay_exact_up_to_64_bits() {
+        let text = "max: 18446744073709551615\nabove_i64: 9223372036854775808\nmin: -9223372036854775808\nplus: +10000000000000000000\n";
+        let value = parse_json(text);
+        assert_eq!(value["max"], json!(u64::MAX));
+        assert_eq!(value["above_i64"], json!(9_223_372_036_854_775_808_u64));
+        assert_eq!(value["min"], json!(i64::MIN));
+        assert_eq!(value["plus"], json!(10_000_000_000_000_000_000_u64));
+        let written = to_yaml(&value);
+        assert_eq!(
+            written,
+            "max: 18446744073709551615\nabove_i64: 9223372036854775808\nmin: -9223372036854775808\nplus: 10000000000000000000\n"
+        );
+        assert_eq!(parse_json(&written), value, "what is written reads back the same");
+        // Quoted, tagged or a float: not taken for an integer.
+        assert_eq!(parse_json("q: '18446744073709551616'")["q"], json!("18446744073709551616"));
+        assert_eq!(parse_json("f: 1.8e19")["f"], json!(1.8e19));
+        for beyond in ["big: 18446744073709551616", "small: -9223372036854775809"] {
+            let problem = parse(FileId(0), beyond).unwrap_err();
+            assert_eq!(problem.code, "catalyst::yaml::integer-range", "{beyond}");
+            assert_eq!(problem.primary_span().map(|s| s.start), Some(beyond.find(": ").unwrap() + 2), "{beyond}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 pub mod git_daemon;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,6 +12,30 @@ use catalyst::render::Output;
 use catalyst::Compilation;
 
 /// The repository root (the parent of `compiler/`).
+/// Whether golden files are rewritten instead of compared: only with `CATALYST_BLESS=1`, so that
+/// `CATALYST_BLESS=0` or an empty value can never make a comparison pass by rewriting it.
+pub fn blessing() -> bool {
+    std::env::var("CATALYST_BLESS").is_ok_and(|value| value == "1")
+}
+
+/// The files below `dir` (relative, `/`-separated) that are not in `produced`: golden files no
+/// test produces any more. Blessing deletes them; a comparison fails on them.
+pub fn stale_golden_files(dir: &Path, produced: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let stale: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && !produced.contains(e.path()))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    if blessing() {
+        for path in &stale {
+            std::fs::remove_file(path).expect("remove a stale golden file");
+        }
+        return Vec::new();
+    }
+    stale
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("compiler/ has a parent").to_path_buf()
 }

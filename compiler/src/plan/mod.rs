@@ -450,7 +450,7 @@ impl Planner<'_, '_> {
             secrets.iter().map(|(name, pointer)| (pointer.trim_start_matches('/').replace('/', "."), Json::String(name.clone()))).collect();
         json!({
             "config": instance.config,
-            "application": {"name": instance.name, "org": org, "environment": environment.name, "envType": environment.env_type.as_str(), "namespace": environment.name},
+            "application": crate::expr::application_variables(&instance.name, org, &environment.name, environment.env_type),
             "sovereign": {"fqdn": s.spec.fqdn, "name": s.name, "provider": s.spec.provider},
             "secrets": secret_map,
         })
