@@ -11,11 +11,12 @@
 //!
 //! ```text
 //! # comments and blank lines are ignored
-//! catalyst::schema::unknown-field sovereigns/base.example.com/sovereign.yaml:7 ~ did you mean `fqdn`?
+//! error catalyst::schema::unknown-field sovereigns/base.example.com/sovereign.yaml:7 ~ did you mean `fqdn`?
 //! ```
 //!
-//! that is `<code> <path relative to the case>:<line of the primary label>`
-//! (`<code> -` for a diagnostic without a label), optionally followed by
+//! that is `<severity> <code> <path relative to the case>:<line of the primary label>`
+//! (`<severity> <code> -` for a diagnostic without a label), the severity `error` or
+//! `warning`, optionally followed by
 //! `~ <text>` that the diagnostic's message, help or notes must contain. The
 //! list must equal the diagnostics reported (errors and warnings), no more, no
 //! fewer. Expectations are written by hand from the fixture, never blessed.
@@ -64,16 +65,24 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// One expected or reported diagnostic: `code path:line`.
+/// One expected or reported diagnostic: `severity code path:line`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
+    severity: &'static str,
     code: String,
     location: String,
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code, self.location)
+        write!(f, "{} {} {}", self.severity, self.code, self.location)
+    }
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
     }
 }
 
@@ -93,9 +102,15 @@ fn parse_expected(case: &Path) -> Vec<Expectation> {
                 Some((head, text)) => (head.trim(), Some(text.trim().to_string())),
                 None => (line, None),
             };
-            let (code, location) = head.split_once(' ').unwrap_or_else(|| panic!("{}: malformed line `{line}`", path.display()));
+            let malformed = || panic!("{}: malformed line `{line}`: want `<severity> <code> <path>:<line>`", path.display());
+            let mut words = head.split_whitespace();
+            let (Some(severity), Some(code), Some(location), None) = (words.next(), words.next(), words.next(), words.next()) else {
+                malformed()
+            };
+            let severity = [Severity::Error, Severity::Warning].into_iter().map(severity_name).find(|s| *s == severity);
+            let Some(severity) = severity else { malformed() };
             assert!(catalyst::codes::find(code).is_some(), "{}: unknown code `{code}`", path.display());
-            Expectation { key: Key { code: code.to_string(), location: location.trim().to_string() }, contains }
+            Expectation { key: Key { severity, code: code.to_string(), location: location.to_string() }, contains }
         })
         .collect()
 }
@@ -111,7 +126,7 @@ fn key_of(d: &Diagnostic, c: &Compilation, root: &Path) -> Key {
         }
         None => "-".to_string(),
     };
-    Key { code: d.code.to_string(), location }
+    Key { severity: severity_name(d.severity), code: d.code.to_string(), location }
 }
 
 fn text_of(d: &Diagnostic) -> String {

@@ -104,6 +104,10 @@ fn output_is_identical_across_threads_and_input_order() {
 
 #[test]
 fn only_catalyst_bless_1_rewrites_golden_files() {
+    // While blessing, the test beside this one rewrites the files this one watches.
+    if common::blessing() {
+        return;
+    }
     let modified = || -> Vec<_> {
         walkdir::WalkDir::new(repo().join("golden"))
             .into_iter()

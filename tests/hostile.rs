@@ -540,3 +540,191 @@ fn secret_values_are_redacted_in_diffs() {
         }
     }
 }
+
+/// At least 1,000 strings built to break out of a YAML value: quotes, line breaks, document
+/// markers, flow and block indicators, anchors and aliases, tags, comments, a BOM, controls
+/// and the characters YAML forbids raw, alone and in pairs, with and without surrounding text.
+fn hostile_strings() -> Vec<String> {
+    let fragments = [
+        "\"",
+        "'",
+        "\n",
+        "\r\n",
+        "\r",
+        "\t",
+        "---",
+        "...",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        "&anchor",
+        "*anchor",
+        "!!int",
+        "!!str",
+        "!tag",
+        "\u{feff}",
+        "#",
+        ": ",
+        "- ",
+        "? ",
+        "|",
+        ">",
+        "%YAML 1.2",
+        "@",
+        "`",
+        "\\",
+        "\0",
+        "\u{7f}",
+        "\u{85}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{1f600}",
+        "true",
+        "null",
+        "~",
+        "1e3",
+        "0x1F",
+        "\n  injected: \"yes\"",
+        "\"\n  injected: \"yes",
+        "\n- item",
+        "\"}, {\"x\": \"",
+        "{{ config }}",
+        "{% raw %}",
+    ];
+    let mut strings: Vec<String> = fragments.iter().map(|f| f.to_string()).collect();
+    for a in fragments {
+        for b in fragments {
+            strings.push(format!("{a}{b}"));
+        }
+        strings.push(format!("ok{a}"));
+        strings.push(format!("{a}ok"));
+        strings.push(format!(" {a} "));
+    }
+    strings.push(String::new());
+    strings.push("x".repeat(10_000));
+    assert!(strings.len() >= 1_000, "{} hostile strings", strings.len());
+    strings
+}
+
+/// Replaces `marker` by `with` in every string of `value` (keys included).
+fn substituted(value: &Json, marker: &str, with: &str) -> Json {
+    match value {
+        Json::String(s) => Json::String(s.replace(marker, with)),
+        Json::Array(items) => Json::Array(items.iter().map(|v| substituted(v, marker, with)).collect()),
+        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.replace(marker, with), substituted(v, marker, with))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The structure of a value: its keys and the type of every leaf (string values blanked).
+fn shape(value: &Json) -> Json {
+    match value {
+        Json::String(_) => Json::String(String::new()),
+        Json::Array(items) => Json::Array(items.iter().map(shape).collect()),
+        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every string leaf of a template context set to `text`; numbers, booleans and lists kept.
+fn context_with(text: &str, config: &Json) -> Json {
+    let strings = |value: &Json| -> Json {
+        let mut value = value.clone();
+        fn set(value: &mut Json, text: &str) {
+            match value {
+                Json::String(s) => *s = text.to_string(),
+                Json::Array(items) => items.iter_mut().for_each(|v| set(v, text)),
+                Json::Object(map) => map.values_mut().for_each(|v| set(v, text)),
+                _ => {}
+            }
+        }
+        set(&mut value, text);
+        value
+    };
+    serde_json::json!({
+        "config": strings(config),
+        "application": strings(&catalyst::expr::application_variables("n", "o", "e", catalyst::model::EnvType::Prod)),
+        "sovereign": strings(&serde_json::json!({"fqdn": "f", "name": "n", "provider": "p"})),
+        "secrets": {},
+    })
+}
+
+#[test]
+fn no_string_value_can_change_the_structure_a_template_renders() {
+    const MARKER: &str = "PLAIN-VALUE";
+    let env = catalyst::expr::template_environment();
+    let mut templates = Vec::new();
+    for entry in fs::read_dir(common::repo().join("blueprints")).expect("the example catalog") {
+        let dir = entry.expect("entry").path();
+        let Some(dir) = dir.join("templates").is_dir().then(|| dir.join("templates")) else { continue };
+        for file in fs::read_dir(&dir).expect("templates").map(|e| e.expect("entry").path()) {
+            let text = fs::read_to_string(&file).expect("template");
+            // As written (through `tojson`), and as a template that prints values bare.
+            templates.push((file.display().to_string(), text.clone()));
+            templates.push((format!("{} without tojson", file.display()), text.replace(" | tojson", "")));
+        }
+    }
+    assert!(templates.len() >= 6, "the example catalog has template Blueprints: {templates:?}");
+    // The configuration a template Blueprint of the catalog takes: strings, and numbers where its schema says so.
+    let config = serde_json::json!({"hostname": "h", "image": "i", "replicas": 2, "port": 8080});
+    for (name, template) in &templates {
+        let render = |text: &str| -> Result<Vec<Json>, String> {
+            let out = catalyst::expr::render_text(&env, template, &context_with(text, &config)).map_err(|e| e.0)?;
+            yaml::parse_stream(&out)
+        };
+        let plain = render(MARKER).unwrap_or_else(|e| panic!("{name} renders: {e}"));
+        for hostile in hostile_strings() {
+            let rendered = render(&hostile).unwrap_or_else(|e| panic!("{name} with {hostile:?}: {e}"));
+            assert_eq!(
+                rendered,
+                substituted(&Json::Array(plain.clone()), MARKER, &hostile).as_array().cloned().unwrap_or_default(),
+                "{name} with {hostile:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_value_anywhere_in_a_template_is_one_value_or_a_parse_error() {
+    const MARKER: &str = "PLAIN-VALUE";
+    let env = catalyst::expr::template_environment();
+    // Where a whole value goes, every string renders as exactly itself. In text (a comment, a
+    // block scalar) it renders escaped, around the same structure. Misplaced (inside quotes, joined
+    // to other text, as a key), a string that is no plain word may fail to parse; when it parses,
+    // the structure is the template's.
+    let (value, text, misplaced) = (0, 1, 2);
+    let places = [
+        ("whole: {{ v }}\n", value),
+        ("list:\n  - {{ v }}\n", value),
+        ("flow: [{{ v }}, x]\n", value),
+        ("map: {k: {{ v }}}\n", value),
+        ("# {{ v }}\nafter: comment\n", text),
+        ("block: |\n  {{ v }}\nafter: block\n", text),
+        ("double: \"{{ v }}\"\n", misplaced),
+        ("single: '{{ v }}'\n", misplaced),
+        ("quoted-flow: [\"{{ v }}\", x]\n", misplaced),
+        ("joined: {{ v }}-suffix\n", misplaced),
+        // Keys with control characters or over 500 characters are refused (`catalyst::yaml::bad-key`).
+        ("{{ v }}: key\n", misplaced),
+    ];
+    for (template, place) in places {
+        let render = |text: &str| -> Result<Json, String> {
+            let out = catalyst::expr::render_text(&env, template, &serde_json::json!({"v": text})).map_err(|e| e.0)?;
+            yaml::parse_stream(&out).map(Json::Array)
+        };
+        let plain = render(MARKER).unwrap_or_else(|e| panic!("{template:?} renders: {e}"));
+        for hostile in hostile_strings() {
+            match render(&hostile) {
+                Ok(rendered) if place == value => {
+                    assert_eq!(rendered, substituted(&plain, MARKER, &hostile), "{template:?} with {hostile:?}")
+                }
+                Ok(rendered) => {
+                    assert_eq!(shape(&rendered), shape(&substituted(&plain, MARKER, &hostile)), "{template:?} with {hostile:?}")
+                }
+                Err(e) => assert_eq!(place, misplaced, "{template:?} with {hostile:?}: {e}"),
+            }
+        }
+    }
+}

@@ -184,7 +184,7 @@ fn every_pinned_release_reaches_cloud_init_from_one_place() {
         );
         let mut seen = BTreeMap::new();
         for (path, text) in infra_files(&output, ".yaml").filter(|(p, _)| p.contains("/cloud-init/")) {
-            assert_eq!(word_after(text, "INSTALL_K3S_VERSION='"), Some(k3s), "{fqdn}: {path}: k3s release");
+            assert_eq!(word_after(text, "INSTALL_K3S_VERSION="), Some(k3s), "{fqdn}: {path}: k3s release");
             if path.ends_with("-control-plane.yaml") {
                 let flux_tag = word_after(text, "fluxcd/flux2/releases/download/").expect("the Flux install URL");
                 assert_eq!(flux_tag, format!("v{}", flux["appVersion"].as_str().expect("appVersion")), "{fqdn}: {path}: Flux release");

@@ -1,15 +1,17 @@
 //! Nothing is lost when a build fails or is killed: the output folder always
 //! holds either the previous complete tree or the new one, byte for byte.
 //!
-//! The kill loop starts `catalyst build` on alternating inputs and SIGKILLs it
-//! after a pseudo-random delay (a fixed-seed xorshift, so every run kills at
-//! the same offsets), then compares the folder with the two complete trees
-//! computed in process.
+//! The kill loop starts `catalyst build` on the input whose tree is not on disk
+//! and SIGKILLs it after a pseudo-random delay (a fixed-seed xorshift), then
+//! compares the folder with the two complete trees computed in process. It
+//! asserts that kills of running builds landed on both sides of the swap: some
+//! left the previous tree, some the new one.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -92,12 +94,30 @@ fn killed_builds_leave_the_old_or_the_new_tree() {
 
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut current = 0;
+    // Kills that hit a running build: [left the previous tree, left the new one].
     let mut outcomes = [0usize; 2];
-    for iteration in 1..=ITERATIONS {
-        let wanted = iteration % 2;
+    let mut iteration = 0;
+    while iteration < ITERATIONS || (outcomes.contains(&0) && iteration < 4 * ITERATIONS) {
+        iteration += 1;
+        // Always the other input, so that every kill says on which side of the swap it landed.
+        let wanted = 1 - current;
         fs::write(&org_path, &inputs[wanted]).expect("write organization");
         let mut child = build().spawn().expect("spawn catalyst");
-        std::thread::sleep(Duration::from_millis(rng.below(window)));
+        // First a sweep over the whole build; then, if one side has no kill yet, aim at it:
+        // early for "before", and for "after" the moment the output folder is another one (the
+        // swap exchanged it), while the build still removes the old tree.
+        match (iteration <= ITERATIONS, outcomes) {
+            (true, _) => std::thread::sleep(Duration::from_millis(rng.below(window))),
+            (false, [0, _]) => std::thread::sleep(Duration::from_millis(rng.below(window / 3))),
+            (false, _) => {
+                let folder = || fs::metadata(&out).map(|m| m.ino()).ok();
+                let before = folder();
+                while folder() == before && child.try_wait().expect("poll the build").is_none() {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            }
+        }
+        let running = child.try_wait().expect("poll the build").is_none();
         let _ = child.kill();
         child.wait().expect("reap");
         let found = snapshot(&out);
@@ -107,13 +127,20 @@ fn killed_builds_leave_the_old_or_the_new_tree() {
             "iteration {iteration}: the output is neither the previous tree nor the new one ({} files)",
             found.len()
         );
-        current = if matches(wanted) { wanted } else { current };
-        outcomes[usize::from(current == wanted)] += 1;
+        if matches(wanted) {
+            current = wanted;
+        }
+        if running {
+            outcomes[usize::from(current == wanted)] += 1;
+        }
     }
-    eprintln!("{ITERATIONS} kills within {window} ms: {} left the previous tree, {} the new one", outcomes[0], outcomes[1]);
+    eprintln!("{iteration} kills within {window} ms: {} left the previous tree, {} the new one", outcomes[0], outcomes[1]);
+    assert!(outcomes[0] > 0, "no kill landed before the swap: {outcomes:?}");
+    assert!(outcomes[1] > 0, "no kill of a running build landed after the swap: {outcomes:?}");
 
+    fs::write(&org_path, &inputs[1 - current]).expect("write organization");
     assert!(build().status().expect("runs").success(), "an uninterrupted build after the kills");
-    assert_eq!(snapshot(&out), trees[ITERATIONS % 2], "the final build converges");
+    assert_eq!(snapshot(&out), trees[1 - current], "the final build converges");
     assert!(!project.path().join(".out.catalyst-staging").exists(), "the staging folder is cleaned up");
 }
 

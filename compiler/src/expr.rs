@@ -87,9 +87,30 @@ pub fn environment() -> Environment<'static> {
     if let Ok(syntax) = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build() {
         env.set_syntax(syntax);
     }
-    // Templates emit YAML; escaping for HTML would corrupt it. Use `tojson` to quote.
+    // Expressions make values, not markup: no HTML escaping.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env
+}
+
+/// The environment templates render in. Their output is YAML, and what a value prints there is
+/// a YAML value and nothing more (see [`crate::yaml::flow_value`]): a name prints as itself, any
+/// other string as one double-quoted scalar whose every character but letters, digits, spaces and
+/// `._/-` is escaped, a number or boolean as itself, a list or map as flow YAML. So a
+/// configuration value can never add, remove or retype a key, wherever the template puts it.
+/// `tojson` prints the same; `safe` prints a string as it is, for the template's own text.
+pub fn template_environment() -> Environment<'static> {
+    let mut env = environment();
+    env.set_formatter(|out, _state, value| {
+        let text = if value.is_safe() { value.as_str().unwrap_or_default().to_string() } else { printed(value)? };
+        out.write_str(&text).map_err(minijinja::Error::from)
+    });
+    env.add_filter("tojson", |value: Value| printed(&value).map(Value::from_safe_string));
+    env
+}
+
+fn printed(value: &Value) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(value).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))?;
+    Ok(crate::yaml::flow_value(&json))
 }
 
 /// Failure of an expression, with the message minijinja gave.

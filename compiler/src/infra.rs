@@ -194,11 +194,22 @@ fn kit_pin(project: &Project, kit: &[KitRelease], sources: &Sources, name: &str,
         .with_label(Label::primary(at, "cloud-init is emitted for this Sovereign"))
         .with_help(format!("add {name} to `bootstrapKit`: its `pins.{pin}` is the one place the release is written")));
     };
-    bp.spec.pins.get(pin).cloned().ok_or_else(|| {
+    let version = bp.spec.pins.get(pin).ok_or_else(|| {
         Diagnostic::error("catalyst::pin::missing", format!("{} declares no `pins.{pin}`", bp.id()))
             .with_label(Label::primary(sources.key_span_at(bp.origin.file, "/spec"), "no pin here"))
             .with_help(format!("add `pins: {{{pin}: <release>}}`: cloud-init installs that release before Flux adopts it"))
-    })
+    })?;
+    // The pin reaches a script cloud-init runs as root, and a download URL: a release version, nothing else.
+    if semver::Version::parse(version).is_err() {
+        let at = sources.span_at(bp.origin.file, &format!("/spec/pins/{pin}"));
+        return Err(Diagnostic::error(
+            "catalyst::pin::malformed",
+            format!("`pins.{pin}` of {} is `{version}`, not a release version", bp.id()),
+        )
+        .with_label(Label::primary(at, "not MAJOR.MINOR.PATCH"))
+        .with_help("write the release as MAJOR.MINOR.PATCH (e.g. 2.9.4), as its project tags it without the `v`"));
+    }
+    Ok(version.clone())
 }
 
 /// A loaded chart file, for spans.

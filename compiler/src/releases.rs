@@ -53,6 +53,10 @@ impl Component {
     }
 }
 
+/// The Helm release the bring-up installs Cilium with, before Flux exists; its installer script is
+/// read from the same tag (helm/helm `v3.19.3`, released 2025-12-10), never from a moving branch.
+pub const HELM: &str = "3.19.3";
+
 /// One release: what it serves and the schemas of what it serves.
 pub struct Release {
     pub component: Component,

@@ -111,7 +111,7 @@ impl<'a> Renderer<'a> {
         let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep, self.templates);
         let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
             .into_par_iter()
-            .map_init(crate::expr::environment, |env, file| {
+            .map_init(crate::expr::template_environment, |env, file| {
                 let objects = match file.content {
                     Planned::Objects(objects) => objects,
                     Planned::Template { blueprint, file: name, context } => {

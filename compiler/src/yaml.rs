@@ -415,6 +415,65 @@ pub fn to_yaml(value: &Json) -> String {
     format!("{body}\n")
 }
 
+/// A JSON value as YAML text that is one value wherever a template writes it: where a whole
+/// scalar goes, inside a quoted or block scalar, in a comment or in a flow collection. A string
+/// that is a plain word (letters, digits and `._/-`, beginning and ending with a letter or digit,
+/// and read back by YAML as that string) is written as it is, so `{{ name }}-web` joins names.
+/// Any other string is double-quoted with every character but letters, digits, spaces and `._/-`
+/// escaped: no quote, line break, indicator, comma or bracket of it can end the scalar.
+pub fn flow_value(value: &Json) -> String {
+    let mut out = String::new();
+    write_flow(value, &mut out, true);
+    out
+}
+
+fn write_flow(value: &Json, out: &mut String, bare: bool) {
+    match value {
+        Json::String(s) if bare && is_plain_word(s) => out.push_str(s),
+        Json::String(s) => {
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    'a'..='z' | 'A'..='Z' | '0'..='9' | ' ' | '.' | '_' | '/' | '-' => out.push(c),
+                    c if u32::from(c) <= 0xffff => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+                }
+            }
+            out.push('"');
+        }
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(if i == 0 { "" } else { ", " });
+                write_flow(item, out, false);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                out.push_str(if i == 0 { "" } else { ", " });
+                write_flow(&Json::String(key.clone()), out, false);
+                out.push_str(": ");
+                write_flow(item, out, false);
+            }
+            out.push('}');
+        }
+        // Numbers, booleans and null: their JSON is their YAML.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Whether `text` can be written bare anywhere: a word YAML reads back as this very string.
+fn is_plain_word(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-');
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.iter().all(word)
+        && matches!(scalar(Cow::Borrowed(text), ScalarStyle::Plain, None), Ok(Value::String(_)))
+}
+
 /// Renders several JSON values as a multi-document YAML stream.
 pub fn to_yaml_stream(values: &[Json]) -> String {
     values.iter().map(|v| format!("---\n{}", to_yaml(v))).collect()
