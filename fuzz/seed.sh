@@ -57,3 +57,18 @@ for f in schemas/crds/*.yaml; do
         cat "$f" - "$object" <<< "---" | seed crds ""
     done
 done
+
+# (f) graph: the compile corpus, each behind a filter (an Environment, a focus, a depth).
+mkdir -p "$corpus/graph"
+for f in $(find "$corpus/compile" -type f | sort | head -200); do
+    seed graph "" < <(printf '\x01\x05\x01\x02\x01'; cat "$f")
+done
+
+# (g) reconcile: each golden tree as `lint --built` reads it, whole and one cluster or repository at a time.
+tree() { for f in $(cd "$1" && find . -type f | sed 's|^\./||' | sort); do printf '=== %s\n' "$f"; cat "$1/$f"; done; }
+for dir in golden/*/; do
+    tree "$dir" | seed reconcile ""
+    for part in "$dir"clusters/* "$dir"system "$dir"repos/*/*; do
+        (cd "$dir" && for f in $(find "${part#"$dir"}" -type f | sort); do printf '=== %s\n' "$f"; cat "$f"; done) | seed reconcile ""
+    done
+done

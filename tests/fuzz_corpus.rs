@@ -54,3 +54,13 @@ fn compile_corpus() {
 fn crds_corpus() {
     assert!(replay("crds", targets::crds) > 0);
 }
+
+#[test]
+fn graph_corpus() {
+    assert!(replay("graph", targets::graph) > 0);
+}
+
+#[test]
+fn reconcile_corpus() {
+    assert!(replay("reconcile", targets::reconcile) > 0);
+}

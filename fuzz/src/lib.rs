@@ -14,8 +14,11 @@ use std::path::{Component, Path};
 use arbitrary::{Arbitrary, Unstructured};
 use catalyst::diagnostic::Diagnostics;
 use catalyst::expr;
+use catalyst::graph::render::GraphFormat;
+use catalyst::graph::View;
 use catalyst::load::schema::{check, InputKind};
 use catalyst::model::{Blueprint, BlueprintSpec, OrganizationSpec, SovereignSpec};
+use catalyst::render::Output;
 use catalyst::report::{self, Format};
 use catalyst::source::{Origin, Sources};
 use catalyst::validate::{effective_config, merged, ConfigSchema, Layer};
@@ -168,6 +171,7 @@ pub fn template(data: &[u8]) {
             let _ = expr::render_values(&env, &json!({"value": source, "list": [source]}), &context);
         }
         _ => {
+            let env = expr::template_environment();
             if let Ok(documents) = expr::render_text(&env, source, &context).map(|text| yaml::parse_stream(&text)) {
                 let _ = documents.map(|d| yaml::to_yaml_stream(&d));
             }
@@ -186,6 +190,48 @@ pub fn compile(data: &[u8]) {
         let contained = Path::new(path).components().all(|c| matches!(c, Component::Normal(_)));
         assert!(contained && !path.is_empty(), "output path `{path}` leaves the output root");
     }
+}
+
+/// (e) `catalyst graph` of a small generated Sovereign: every view, filtered by an Environment
+/// and a focus the input picks, in every format. Every edge joins two drawn nodes.
+pub fn graph(data: &[u8]) {
+    let mut input = Unstructured::new(data);
+    let Ok((env, focus, depth)) = <(Option<u8>, Option<u8>, u8)>::arbitrary(&mut input) else { return };
+    let Ok(project) = GenProject::arbitrary_take_rest(input) else { return };
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let sovereign = project.write(scratch.path());
+    let filter = catalyst::graph::Filter {
+        env: env.map(|e| format!("{}-{}", pick(&ORGANIZATIONS, e), pick(&ENV_TYPES, e / 4))),
+        focus: focus.map(|f| if f % 2 == 0 { pick(&APPS, f / 2) } else { pick(&BLUEPRINTS, f / 2) }.to_string()),
+        depth: usize::from(depth % 4),
+    };
+    for view in [View::Blueprints, View::Apps, View::Kit] {
+        let drawn = catalyst::graph::draw(std::sync::Arc::new(catalyst::vfs::DiskFs), &sovereign, view, &filter);
+        render_all(&drawn.diagnostics, &drawn.sources);
+        let Some(graph) = &drawn.graph else { continue };
+        for edge in &graph.edges {
+            let drawn_node = |id: &str| graph.nodes.iter().any(|n| n.id == id);
+            assert!(drawn_node(&edge.from) && drawn_node(&edge.to), "{view:?}: edge {} → {} joins a node not drawn", edge.from, edge.to);
+        }
+        for format in [GraphFormat::Dot, GraphFormat::Mermaid, GraphFormat::Json] {
+            let _ = catalyst::graph::render::render(format, graph);
+        }
+    }
+}
+
+/// (f) The reconcile check of a built tree, as `lint --built` reads one: the input is files,
+/// each introduced by a line `=== <path>`, whatever their YAML holds.
+pub fn reconcile(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut output = Output::default();
+    for file in text.split("=== ").filter(|f| !f.is_empty()).take(256) {
+        let (path, body) = file.split_once('\n').unwrap_or((file, ""));
+        output.files.insert(path.trim().to_string(), body.as_bytes().to_vec());
+    }
+    let mut sources = Sources::default();
+    let mut diagnostics = Diagnostics::default();
+    diagnostics.extend(catalyst::reconcile::check_built(&output, Path::new("out"), &mut sources));
+    render_all(&diagnostics, &sources);
 }
 
 // ------------------------------------------------------------ the generated project
@@ -212,6 +258,7 @@ fn pick<'a>(pool: &[&'a str], i: u8) -> &'a str {
 }
 
 const BLUEPRINTS: [&str; 4] = ["bp-app", "bp-db", "bp-cache", "bp-site"];
+const ORGANIZATIONS: [&str; 4] = ["acme", "beta", "system", "x"];
 const APPS: [&str; 5] = ["web", "db", "main-db", "site", "web-db"];
 const ALIASES: [&str; 3] = ["db", "cache", "app"];
 const REGIONS: [&str; 4] = ["hz-fsn-rtz-prod", "hz-nbg-rtz-prod", "hz-fsn-mgt-dev", "aws-use-rtz-prod"];
@@ -536,7 +583,7 @@ impl GenOrganization {
         json!({
             "apiVersion": "catalyst.openova.io/v1alpha1",
             "kind": "Organization",
-            "metadata": {"name": pick(&["acme", "beta", "system", "x"], self.slug)},
+            "metadata": {"name": pick(&ORGANIZATIONS, self.slug)},
             "spec": {"environments": environments, "applications": self.applications.iter().take(4).map(GenApplication::json).collect::<Vec<_>>()},
         })
     }
