@@ -608,47 +608,37 @@ fn hostile_strings() -> Vec<String> {
     strings
 }
 
-/// Replaces `marker` by `with` in every string of `value` (keys included).
-fn substituted(value: &Json, marker: &str, with: &str) -> Json {
+/// `value` with `f` applied to every string value, and to every key when `keys` says so.
+fn map_strings(value: &Json, keys: bool, f: &dyn Fn(&str) -> String) -> Json {
     match value {
-        Json::String(s) => Json::String(s.replace(marker, with)),
-        Json::Array(items) => Json::Array(items.iter().map(|v| substituted(v, marker, with)).collect()),
-        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.replace(marker, with), substituted(v, marker, with))).collect()),
+        Json::String(s) => Json::String(f(s)),
+        Json::Array(items) => Json::Array(items.iter().map(|v| map_strings(v, keys, f)).collect()),
+        Json::Object(map) => {
+            Json::Object(map.iter().map(|(k, v)| (if keys { f(k) } else { k.clone() }, map_strings(v, keys, f))).collect())
+        }
         other => other.clone(),
     }
+}
+
+/// Replaces `marker` by `with` in every string of `value` (keys included).
+fn substituted(value: &Json, marker: &str, with: &str) -> Json {
+    map_strings(value, true, &|s| s.replace(marker, with))
 }
 
 /// The structure of a value: its keys and the type of every leaf (string values blanked).
 fn shape(value: &Json) -> Json {
-    match value {
-        Json::String(_) => Json::String(String::new()),
-        Json::Array(items) => Json::Array(items.iter().map(shape).collect()),
-        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        other => other.clone(),
-    }
+    map_strings(value, false, &|_| String::new())
 }
 
-/// Every string leaf of a template context set to `text`; numbers, booleans and lists kept.
+/// A template context whose every string is `text`; numbers, booleans and lists kept.
 fn context_with(text: &str, config: &Json) -> Json {
-    let strings = |value: &Json| -> Json {
-        let mut value = value.clone();
-        fn set(value: &mut Json, text: &str) {
-            match value {
-                Json::String(s) => *s = text.to_string(),
-                Json::Array(items) => items.iter_mut().for_each(|v| set(v, text)),
-                Json::Object(map) => map.values_mut().for_each(|v| set(v, text)),
-                _ => {}
-            }
-        }
-        set(&mut value, text);
-        value
-    };
-    serde_json::json!({
-        "config": strings(config),
-        "application": strings(&catalyst::expr::application_variables("n", "o", "e", catalyst::model::EnvType::Prod)),
-        "sovereign": strings(&serde_json::json!({"fqdn": "f", "name": "n", "provider": "p"})),
+    let context = serde_json::json!({
+        "config": config,
+        "application": catalyst::expr::application_variables("n", "o", "e", catalyst::model::EnvType::Prod),
+        "sovereign": {"fqdn": "f", "name": "n", "provider": "p"},
         "secrets": {},
-    })
+    });
+    map_strings(&context, false, &|_| text.to_string())
 }
 
 #[test]

@@ -8,6 +8,12 @@ use std::sync::Arc;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use catalyst::apply::{self, Identity, Lease, Options, RemoteTemplate};
+use catalyst::diagnostic::{Diagnostic, Diagnostics};
+use catalyst::report::{self, Format};
+use catalyst::source::Sources;
+use catalyst::{codes, emit};
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -18,12 +24,6 @@ macro_rules! say {
         let _ = writeln!(std::io::stderr().lock(), $($arg)*);
     }};
 }
-
-use catalyst::apply::{self, Identity, Lease, Options, RemoteTemplate};
-use catalyst::diagnostic::{Diagnostic, Diagnostics};
-use catalyst::report::{self, Format};
-use catalyst::source::Sources;
-use catalyst::{codes, emit};
 
 #[derive(Parser)]
 #[command(name = "catalyst", version, about = "Compiles an OpenOva Catalyst Sovereign into the GitOps tree Flux reconciles")]

@@ -9,6 +9,7 @@
 //! keys in insertion order, so the same value always gives the same bytes.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use saphyr::{Scalar, Yaml, YamlEmitter};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
@@ -433,10 +434,11 @@ fn write_flow(value: &Json, out: &mut String, bare: bool) {
         Json::String(s) => {
             out.push('"');
             for c in s.chars() {
+                // Writing to a String cannot fail.
                 match c {
                     'a'..='z' | 'A'..='Z' | '0'..='9' | ' ' | '.' | '_' | '/' | '-' => out.push(c),
-                    c if u32::from(c) <= 0xffff => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-                    c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+                    c if u32::from(c) <= 0xffff => _ = write!(out, "\\u{:04x}", u32::from(c)),
+                    c => _ = write!(out, "\\U{:08x}", u32::from(c)),
                 }
             }
             out.push('"');

@@ -110,20 +110,18 @@ pub fn load(path: &Path, vfs: Arc<dyn Vfs>, sources: &mut Sources, diagnostics: 
     Some(Project { catalog, sovereign: Sovereign { name, spec, dir, origin, organizations }, vfs })
 }
 
-/// Loads every `blueprint.yaml` under the given folders, highest precedence first:
-/// a `(name, version)` found again in a later folder is shadowed by the earlier one.
 /// The FQDN a Sovereign declares (`sovereign.yaml`'s `spec.fqdn`), without loading the rest;
-/// `None` when the file cannot say, or says something that is no domain name (loading it reports why).
+/// `None` when the file cannot say (loading it reports why). The Sovereign schema admits only
+/// DNS labels there, so the FQDN is safe to name a folder with.
 pub fn fqdn(vfs: &dyn Vfs, path: &Path) -> Option<String> {
     let file = if vfs.is_dir(path) { path.join("sovereign.yaml") } else { path.to_path_buf() };
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
     let (_, json) = read_yaml(vfs, &file, InputKind::Sovereign, &mut sources, &mut diagnostics)?;
-    let fqdn = json.pointer("/spec/fqdn").and_then(Json::as_str)?;
-    // It names a folder: only labels of letters, digits and hyphens, never `..` or a `/`.
-    let label = |l: &str| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    fqdn.split('.').all(label).then(|| fqdn.to_string())
+    json.pointer("/spec/fqdn").and_then(Json::as_str).map(str::to_string)
 }
 
+/// Loads every `blueprint.yaml` under the given folders, highest precedence first:
+/// a `(name, version)` found again in a later folder is shadowed by the earlier one.
 pub fn load_catalog(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Catalog {
     let mut catalog = Catalog::default();
     for dir in dirs.iter().filter(|d| vfs.is_dir(d)) {

@@ -29,6 +29,7 @@ const SECRET_INPUTS: [(&str, bool); 5] = [
 /// The first control-plane node's private address, which workers join (the module's fixed network plan).
 const CONTROL_PLANE_IP: &str = "10.0.1.2";
 const CILIUM_CHART_REPO: &str = "https://helm.cilium.io/";
+const STATE_DIR: &str = "/var/lib/catalyst";
 
 /// `text` as one shell word, for the scripts cloud-init runs as root. Every value that reaches
 /// them is validated first (release versions, DNS names); quoting keeps it one word whatever it
@@ -36,7 +37,6 @@ const CILIUM_CHART_REPO: &str = "https://helm.cilium.io/";
 fn sh(text: &str) -> std::borrow::Cow<'_, str> {
     shlex::try_quote(text).unwrap_or(std::borrow::Cow::Borrowed("''"))
 }
-const STATE_DIR: &str = "/var/lib/catalyst";
 
 /// The node pools of one region: the Sovereign's, with the region's overrides.
 struct RegionPools<'a> {
@@ -136,8 +136,11 @@ impl Planner<'_, '_> {
     /// The k3s flags labelling a node of `region`, each one shell word.
     fn node_labels(&self, region: &str) -> String {
         let block = CanonicalRegion::parse(region).map_or("", |r| r.building_block);
-        let region = sh(&format!("--node-label=topology.kubernetes.io/region={region}")).into_owned();
-        format!("{region} {}", sh(&format!("--node-label=catalyst.openova.io/building-block={block}")))
+        let (region, block) = (
+            format!("--node-label=topology.kubernetes.io/region={region}"),
+            format!("--node-label=catalyst.openova.io/building-block={block}"),
+        );
+        format!("{} {}", sh(&region), sh(&block))
     }
 
     fn control_plane_config(&self, infra: &Infrastructure, pins: &BringUpPins, pool: &RegionPools<'_>, cilium: &Json) -> Json {

@@ -106,10 +106,7 @@ impl Strings {
 
     /// Like [`Strings::intern`], keeping `text` when it is new.
     fn take(&mut self, text: Box<str>) -> Sym {
-        match self.0.get_index_of(&text) {
-            Some(index) => Sym::at(index),
-            None => Sym::at(self.0.insert_full(text).0),
-        }
+        Sym::at(self.0.insert_full(text).0)
     }
 
     /// The number of `text`, if some fact holds it.
@@ -229,7 +226,7 @@ pub struct Role {
     pub alias: Option<Sym>,
 }
 
-/// The records of a part of the tree (or of one file), whose strings are numbers into a table kept beside them.
+/// The records of a part of the tree, whose strings are numbers into a table kept beside them.
 #[derive(Clone, Debug, Default)]
 struct Records {
     files: Vec<File>,
@@ -292,7 +289,6 @@ pub struct Facts {
     parts: Vec<Records>,
     /// The number of each part's first file among all files.
     first_files: Vec<usize>,
-    files: usize,
 }
 
 /// A file of the facts, with the records it refers into.
@@ -368,9 +364,12 @@ impl Facts {
     }
 
     fn push(&mut self, part: Records) {
-        self.first_files.push(self.files);
-        self.files += part.files.len();
+        self.first_files.push(self.file_count());
         self.parts.push(part);
+    }
+
+    fn file_count(&self) -> usize {
+        self.first_files.last().zip(self.parts.last()).map_or(0, |(first, part)| first + part.files.len())
     }
 
     /// Where the next file's facts go: the last part.
@@ -378,7 +377,6 @@ impl Facts {
         if self.parts.is_empty() {
             self.push(Records::default());
         }
-        self.files += 1;
         let last = self.parts.len() - 1;
         Sink { strings: &mut self.strings, records: &mut self.parts[last] }
     }
@@ -437,10 +435,6 @@ impl Facts {
         let part = self.first_files.partition_point(|&first| first <= file) - 1;
         let records = &self.parts[part];
         FileView { records, file: &records.files[file - self.first_files[part]] }
-    }
-
-    pub fn path(&self, file: usize) -> &str {
-        self.file(file).path()
     }
 
     pub fn str(&self, sym: Sym) -> &str {

@@ -25,6 +25,17 @@ const PER_NAMESPACE: [(&str, &str); 2] = [("ConfigMap", "kube-root-ca.crt"), ("S
 pub(super) const RECONCILED: [&str; 7] =
     ["HelmRelease", "GitRepository", "HelmRepository", "OCIRepository", "Bucket", "ExternalSecret", "Provider"];
 
+/// Who installs the definitions of an apiVersion's kinds, found once per apiVersion.
+#[derive(Clone)]
+pub(super) enum Definer {
+    /// Nothing the tree applies needs to: Kubernetes, the bring-up, or a group the release table does not know.
+    Given,
+    /// This instance: a kit HelmRelease, or a Crossplane Provider.
+    Installed(usize),
+    /// What would install them, which this tree does not (in words, for the finding).
+    Missing(String),
+}
+
 /// Who creates a target.
 enum Creator {
     BringUp,
@@ -296,23 +307,40 @@ impl<'f> Walk<'f> {
     /// The definition of the object's kind must be installed before it is applied.
     fn definition(&mut self, instance: usize, graph: &mut Graph, admissions: &mut Admissions<'f>, applied: Option<NodeIndex>) {
         let Some(obj) = self.instances[instance].object else { return };
-        let group = self.str(obj.api_version).rsplit_once('/').map_or("", |(g, _)| g);
-        let (what, by) = match installer(group) {
-            None | Some(Installer::BringUp) => return,
-            Some(Installer::Blueprint(bp)) => (bp, format!("{bp}, which this tree does not install")),
-            Some(Installer::CrossplaneProvider(package)) => {
-                (package, format!("the Crossplane package {package}, which this tree does not install"))
+        let installer = match self.definer(obj.api_version) {
+            Definer::Given => return,
+            Definer::Installed(installer) => installer,
+            Definer::Missing(by) => {
+                let message = format!("{}: its kind {} is installed by {by}", self.describe(instance), self.str(obj.kind));
+                let at = self.place(instance, "/kind");
+                self.find("catalyst::reconcile::no-crd", message, at, "add what installs it to the bootstrap kit, or do not emit the kind");
+                return;
             }
-        };
-        let Some(installer) = self.installer_of(what) else {
-            let message = format!("{}: its kind {} is installed by {by}", self.describe(instance), self.str(obj.kind));
-            let at = self.place(instance, "/kind");
-            self.find("catalyst::reconcile::no-crd", message, at, "add what installs it to the bootstrap kit, or do not emit the kind");
-            return;
         };
         if let (Some(applied), Some(node)) = (applied, self.ready_node(installer, graph)) {
             admissions.admit(graph, (applied, node), Why::Definition(number(instance), number(installer)), self.place(instance, "/kind"));
         }
+    }
+
+    /// Who installs the definitions of `api_version`'s kinds; the walk is complete, so the answer is kept.
+    fn definer(&mut self, api_version: Sym) -> Definer {
+        if let Some(known) = self.definers.get(&api_version) {
+            return known.clone();
+        }
+        let group = self.str(api_version).rsplit_once('/').map_or("", |(g, _)| g);
+        let needed = match installer(group) {
+            None | Some(Installer::BringUp) => None,
+            Some(Installer::Blueprint(bp)) => Some((bp, format!("{bp}, which this tree does not install"))),
+            Some(Installer::CrossplaneProvider(package)) => {
+                Some((package, format!("the Crossplane package {package}, which this tree does not install")))
+            }
+        };
+        let definer = match needed {
+            None => Definer::Given,
+            Some((what, by)) => self.installer_of(what).map_or(Definer::Missing(by), Definer::Installed),
+        };
+        self.definers.insert(api_version, definer.clone());
+        definer
     }
 
     /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.

@@ -74,6 +74,8 @@ pub(super) struct Walk<'f> {
     scopes: HashMap<(Sym, Sym), bool>,
     /// Kinds whose controllers report readiness, by number.
     pub reconciled: Vec<Sym>,
+    /// Who installs the definitions of each apiVersion's kinds, as the judge found it.
+    pub definers: HashMap<Sym, super::judge::Definer>,
     pub findings: Vec<Finding>,
 }
 
@@ -130,6 +132,7 @@ impl<'f> Walk<'f> {
             fleet_url: None,
             scopes: HashMap::new(),
             reconciled: super::judge::RECONCILED.iter().filter_map(|kind| facts.sym(kind)).collect(),
+            definers: HashMap::new(),
             findings: Vec::new(),
         }
     }
