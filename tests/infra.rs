@@ -220,3 +220,32 @@ fn cloud_init_hands_over_the_objects_flux_then_owns() {
         }
     }
 }
+
+#[test]
+fn every_bring_up_script_parses_as_bash() {
+    let mut scripts = 0;
+    for (fqdn, output) in examples() {
+        for (path, text) in infra_files(&output, ".yaml").filter(|(p, _)| p.contains("/cloud-init/")) {
+            let config = catalyst::yaml::parse_stream(text.trim_start_matches("#cloud-config\n")).expect("YAML").remove(0);
+            for file in config["write_files"]
+                .as_array()
+                .expect("write_files")
+                .iter()
+                .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".sh")))
+            {
+                let mut bash = Command::new("bash")
+                    .arg("-n")
+                    .stdin(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("bash runs");
+                std::io::Write::write_all(&mut bash.stdin.take().expect("stdin"), file["content"].as_str().expect("content").as_bytes())
+                    .expect("write the script");
+                let checked = bash.wait_with_output().expect("bash ends");
+                assert!(checked.status.success(), "{fqdn}: {path}: {}", String::from_utf8_lossy(&checked.stderr));
+                scripts += 1;
+            }
+        }
+    }
+    assert!(scripts >= 4, "the examples' cloud-configs carry bring-up scripts: {scripts}");
+}
