@@ -15,7 +15,7 @@ mod support;
 
 use std::process::Command;
 
-use catalyst::apply::{read_built, split};
+use catalyst::ops::apply::{read_built, split};
 use git_daemon::{init_bare, Daemon};
 use support::{generate, measure, repo, Run};
 

@@ -36,7 +36,8 @@ fn main() {
     let edit = |n: usize| original.replacen("hostname: site0.example.com", &format!("hostname: site0-{n}.example.com"), 1);
 
     // The built-in CRDs, kinds without a schema not reported: as `check --watch --ignore-missing-schemas` runs.
-    let mut session = catalyst::watch::Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), catalyst::Options::default());
+    let mut session =
+        catalyst::ops::watch::Session::new(&sovereign, Arc::new(catalyst::support::vfs::DiskFs), catalyst::Options::default());
     let started = Instant::now();
     let first = session.check();
     let full = started.elapsed();

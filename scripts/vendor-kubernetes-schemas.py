@@ -4,7 +4,7 @@
 Source: the PyPI package kubernetes-validate (Apache-2.0), whose folders
 `kubernetes_validate/kubernetes-json-schema/v<X.Y.Z>-local-strict/` hold one
 strict schema per kind plus a shared `_definitions.json` that the kind files
-point into with `$ref`. The compiler (compiler/src/conform/crd.rs) needs each
+point into with `$ref`. The compiler (compiler/src/check/conform/crd.rs) needs each
 kind as ONE self-contained document, so this script inlines every `$ref`,
 recursively, and stops with an error on a reference cycle.
 

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use catalyst::apply::{split, RepoId};
-use catalyst::render::Output as Tree;
+use catalyst::ops::apply::{split, RepoId};
+use catalyst::pipeline::render::Output as Tree;
 use common::git_daemon::{free_port, git, init_bare, Daemon};
 use common::{compile_ok, example_sovereigns};
 
@@ -53,7 +53,7 @@ fn variant(tree: &Tree, tag: &str) -> Tree {
 }
 
 fn write_tree(tree: &Tree, dir: &Path) -> PathBuf {
-    catalyst::emit::emit(tree, dir).expect("the tree is written");
+    catalyst::pipeline::emit::emit(tree, dir).expect("the tree is written");
     dir.to_path_buf()
 }
 

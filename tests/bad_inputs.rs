@@ -109,7 +109,7 @@ fn parse_expected(case: &Path) -> Vec<Expectation> {
             };
             let severity = [Severity::Error, Severity::Warning].into_iter().map(severity_name).find(|s| *s == severity);
             let Some(severity) = severity else { malformed() };
-            assert!(catalyst::codes::find(code).is_some(), "{}: unknown code `{code}`", path.display());
+            assert!(catalyst::diagnostic::codes::find(code).is_some(), "{}: unknown code `{code}`", path.display());
             Expectation { key: Key { severity, code: code.to_string(), location: location.to_string() }, contains }
         })
         .collect()
@@ -183,7 +183,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     if problems.is_empty() {
         return Ok(());
     }
-    let rendered = catalyst::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let rendered = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
     Err(format!("{}\n  rendered:\n{rendered}", problems.join("\n")))
 }
 
@@ -195,7 +195,7 @@ fn the_base_compiles_cleanly() {
     assert!(
         compilation.diagnostics.is_empty() && compilation.output.is_some(),
         "_base must compile without any diagnostic, so that every case's diagnostics come from the case:\n{}",
-        catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)
+        catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
     );
 }
 

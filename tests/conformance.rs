@@ -25,9 +25,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalyst::conform::{CrdPath, Schemas, Verdict};
+use catalyst::check::conform::{CrdPath, Schemas, Verdict};
 use catalyst::diagnostic::Diagnostics;
-use catalyst::source::Sources;
+use catalyst::support::source::Sources;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -67,7 +67,7 @@ fn upstream_schemas() -> PathBuf {
 }
 
 /// Compiles every example Sovereign: (fqdn, compiled tree).
-fn compiled_examples() -> Vec<(String, catalyst::render::Output)> {
+fn compiled_examples() -> Vec<(String, catalyst::pipeline::render::Output)> {
     let sovereigns = example_sovereigns();
     assert!(!sovereigns.is_empty(), "no example Sovereigns found under sovereigns/");
     sovereigns
@@ -115,7 +115,7 @@ fn kubectl_kustomize_builds_every_kustomization() {
     let mut failures = Vec::new();
     for (fqdn, output) in compiled_examples() {
         let root = scratch.path().join(&fqdn);
-        catalyst::emit::emit(&output, &root)
+        catalyst::pipeline::emit::emit(&output, &root)
             .unwrap_or_else(|e| panic!("{fqdn}: cannot write the compiled tree to {}: {e}", root.display()));
         let dirs = kustomization_dirs(&root);
         for expected in [format!("clusters/{fqdn}"), "system/catalyst-config".to_string()] {
@@ -138,7 +138,7 @@ fn kubectl_kustomize_builds_every_kustomization() {
                     ));
                 }
                 let built = String::from_utf8_lossy(&out.stdout);
-                match catalyst::yaml::parse_stream(&built) {
+                match catalyst::support::yaml::parse_stream(&built) {
                     Ok(documents) if documents.iter().any(|d| d.get("kind").is_some()) => None,
                     Ok(_) => Some(format!("{fqdn}: `kubectl kustomize {dir}` built no object")),
                     Err(e) => Some(format!("{fqdn}: the output of `kubectl kustomize {dir}` is not YAML: {e}")),
@@ -160,8 +160,8 @@ fn schemas(dirs: &[&str]) -> Schemas {
     let root = upstream_schemas();
     let paths: Vec<CrdPath> = dirs.iter().map(|dir| CrdPath { path: root.join(dir), named_at: None }).collect();
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
-    let schemas = Schemas::with(&catalyst::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{}", catalyst::report::human(&diagnostics, &sources, false));
+    let schemas = Schemas::with(&catalyst::support::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&diagnostics, &sources, false));
     schemas
 }
 
@@ -170,8 +170,8 @@ fn upstream() -> Schemas {
     let paths: Vec<CrdPath> =
         CARRIED_DIRS.iter().map(|dir| CrdPath { path: repo().join("schemas/upstream").join(dir), named_at: None }).collect();
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
-    let schemas = Schemas::with(&catalyst::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{}", catalyst::report::human(&diagnostics, &sources, false));
+    let schemas = Schemas::with(&catalyst::support::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&diagnostics, &sources, false));
     schemas
 }
 
@@ -214,7 +214,7 @@ fn emitted_objects() -> Vec<(String, String, Value)> {
     for (fqdn, output) in compiled_examples() {
         for (path, bytes) in output.files.iter().filter(|(path, _)| path.ends_with(".yaml") || path.ends_with(".yml")) {
             let text = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("{fqdn}: {path}: not UTF-8"));
-            let documents = catalyst::yaml::parse_stream(text).unwrap_or_else(|e| panic!("{fqdn}: {path}: not YAML: {e}"));
+            let documents = catalyst::support::yaml::parse_stream(text).unwrap_or_else(|e| panic!("{fqdn}: {path}: not YAML: {e}"));
             for object in documents.into_iter().filter(|d| d.get("apiVersion").is_some() && d.get("kind").is_some()) {
                 all.push((fqdn.clone(), path.clone(), object));
             }
@@ -278,7 +278,7 @@ fn check_validates_every_emitted_object_by_default() {
 /// compiler emits it at, and defines nothing it does not list.
 #[test]
 fn every_release_serves_what_its_table_says() {
-    for release in &catalyst::releases::RELEASES {
+    for release in &catalyst::check::releases::RELEASES {
         let schemas = release.schemas();
         let title = format!("{} {}", release.component.title(), release.version);
         let mut defined: Vec<(String, String)> = schemas.kinds().map(|(group, kind)| (group.to_string(), kind.to_string())).collect();
@@ -477,12 +477,14 @@ fn the_built_in_crds_state_the_upstream_admission_contract() {
     let mut kinds = 0;
     for entry in fs::read_dir(repo().join("schemas/crds")).expect("schemas/crds") {
         let path = entry.expect("entry").path();
-        let ours = catalyst::yaml::parse_stream(&fs::read_to_string(&path).expect("readable")).expect("YAML").remove(0);
+        let ours = catalyst::support::yaml::parse_stream(&fs::read_to_string(&path).expect("readable")).expect("YAML").remove(0);
         let (group, kind) = (ours["spec"]["group"].as_str().expect("group"), ours["spec"]["names"]["kind"].as_str().expect("kind"));
         let theirs = fs::read_dir(&root)
             .expect("upstream catalyst CRDs")
             .map(|e| {
-                catalyst::yaml::parse_stream(&fs::read_to_string(e.expect("entry").path()).expect("readable")).expect("YAML").remove(0)
+                catalyst::support::yaml::parse_stream(&fs::read_to_string(e.expect("entry").path()).expect("readable"))
+                    .expect("YAML")
+                    .remove(0)
             })
             .find(|crd| crd["spec"]["group"] == group && crd["spec"]["names"]["kind"] == kind)
             .unwrap_or_else(|| panic!("upstream has no CRD for {kind} ({group})"));

@@ -298,15 +298,15 @@ fn markdown_is_cut_to_fit_a_comment() {
         "  registry: oci://registry.omantel.om/catalyst",
     );
     fixture.commit("move the registry: every HelmRepository changes");
-    let report = catalyst::diff::diff(&catalyst::diff::Request {
+    let report = catalyst::ops::diff::diff(&catalyst::ops::diff::Request {
         repo: fixture.path().to_path_buf(),
         base: "HEAD~1".into(),
         head: Some("HEAD".into()),
         sovereigns: vec![PathBuf::from(SOVEREIGN)],
     })
     .expect("diff runs");
-    let full = catalyst::diff::render::markdown(&report, usize::MAX);
-    let cut = catalyst::diff::render::markdown(&report, 4_000);
+    let full = catalyst::ops::diff::render::markdown(&report, usize::MAX);
+    let cut = catalyst::ops::diff::render::markdown(&report, 4_000);
     assert!(full.len() > 4_000, "the full report is long ({} characters)", full.len());
     assert!(cut.len() < 4_600, "the cut report stays near the limit ({} characters)", cut.len());
     assert!(cut.contains("**Truncated**") && cut.contains("| `sovereigns/omantel.omani.works` |"), "{cut}");

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use catalyst::diagnostic::MAX_DIAGNOSTICS;
-use catalyst::load::MAX_FILE_SIZE;
-use catalyst::resolve::MAX_DEPENDENCY_DEPTH;
-use catalyst::source::FileId;
-use catalyst::yaml::{self, MAX_DEPTH, MAX_NODES};
+use catalyst::pipeline::load::MAX_FILE_SIZE;
+use catalyst::pipeline::resolve::MAX_DEPENDENCY_DEPTH;
+use catalyst::support::source::FileId;
+use catalyst::support::yaml::{self, MAX_DEPTH, MAX_NODES};
 use common::{catalyst_command, materialize, snapshot, sovereign_of};
 use serde_json::Value as Json;
 
@@ -89,7 +89,7 @@ impl Project {
 
     /// The codes of an in-process compile, in report order.
     fn codes(&self) -> Vec<&'static str> {
-        catalyst::compile(&self.sovereign).diagnostics.iter().map(|d| d.code).collect()
+        catalyst::compile(&self.sovereign).diagnostics.iter().map(|d| d.code.id).collect()
     }
 
     fn catalyst(&self, args: &[&str]) -> Output {
@@ -272,8 +272,9 @@ fn a_long_kit_chain_settles_on_consistent_versions() {
     assert!(sovereign.contains("  bootstrapKit:\n"), "the base Sovereign lists its kit");
     project.write(SOVEREIGN, &sovereign.replace("  bootstrapKit:\n", &format!("  bootstrapKit:\n{kit}")));
     let compilation = catalyst::compile(&project.sovereign);
-    let output =
-        compilation.output.unwrap_or_else(|| panic!("{}", catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)));
+    let output = compilation
+        .output
+        .unwrap_or_else(|| panic!("{}", catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)));
     let lock = yaml::parse_stream(&text(&output.files["catalyst.lock"])).expect("YAML").remove(0);
     let versions: Vec<String> = (0..length)
         .map(|level| {
@@ -363,7 +364,7 @@ fn a_chart_file_linked_from_outside_is_not_read() {
     fs::remove_file(&chart).expect("remove Chart.yaml");
     std::os::unix::fs::symlink(project.root().join("outside/Chart.yaml"), &chart).expect("symlink");
     let compilation = catalyst::compile(&project.sovereign);
-    let shown = catalyst::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let shown = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
     assert!(!shown.contains(marker) && !compilation.diagnostics.iter().any(|d| d.code == "catalyst::pin::mismatch"), "{shown}");
 }
 
@@ -634,7 +635,7 @@ fn shape(value: &Json) -> Json {
 fn context_with(text: &str, config: &Json) -> Json {
     let context = serde_json::json!({
         "config": config,
-        "application": catalyst::expr::application_variables("n", "o", "e", catalyst::model::EnvType::Prod),
+        "application": catalyst::pipeline::expr::application_variables("n", "o", "e", catalyst::model::EnvType::Prod),
         "sovereign": {"fqdn": "f", "name": "n", "provider": "p"},
         "secrets": {},
     });
@@ -644,7 +645,7 @@ fn context_with(text: &str, config: &Json) -> Json {
 #[test]
 fn no_string_value_can_change_the_structure_a_template_renders() {
     const MARKER: &str = "PLAIN-VALUE";
-    let env = catalyst::expr::template_environment();
+    let env = catalyst::pipeline::expr::template_environment();
     let mut templates = Vec::new();
     for entry in fs::read_dir(common::repo().join("blueprints")).expect("the example catalog") {
         let dir = entry.expect("entry").path();
@@ -661,7 +662,7 @@ fn no_string_value_can_change_the_structure_a_template_renders() {
     let config = serde_json::json!({"hostname": "h", "image": "i", "replicas": 2, "port": 8080});
     for (name, template) in &templates {
         let render = |text: &str| -> Result<Vec<Json>, String> {
-            let out = catalyst::expr::render_text(&env, template, &context_with(text, &config)).map_err(|e| e.0)?;
+            let out = catalyst::pipeline::expr::render_text(&env, template, &context_with(text, &config)).map_err(|e| e.0)?;
             yaml::parse_stream(&out)
         };
         let plain = render(MARKER).unwrap_or_else(|e| panic!("{name} renders: {e}"));
@@ -679,7 +680,7 @@ fn no_string_value_can_change_the_structure_a_template_renders() {
 #[test]
 fn a_value_anywhere_in_a_template_is_one_value_or_a_parse_error() {
     const MARKER: &str = "PLAIN-VALUE";
-    let env = catalyst::expr::template_environment();
+    let env = catalyst::pipeline::expr::template_environment();
     // Where a whole value goes, every string renders as exactly itself. In text (a comment, a
     // block scalar) it renders escaped, around the same structure. Misplaced (inside quotes, joined
     // to other text, as a key), a string that is no plain word may fail to parse; when it parses,
@@ -701,7 +702,7 @@ fn a_value_anywhere_in_a_template_is_one_value_or_a_parse_error() {
     ];
     for (template, place) in places {
         let render = |text: &str| -> Result<Json, String> {
-            let out = catalyst::expr::render_text(&env, template, &serde_json::json!({"v": text})).map_err(|e| e.0)?;
+            let out = catalyst::pipeline::expr::render_text(&env, template, &serde_json::json!({"v": text})).map_err(|e| e.0)?;
             yaml::parse_stream(&out).map(Json::Array)
         };
         let plain = render(MARKER).unwrap_or_else(|e| panic!("{template:?} renders: {e}"));

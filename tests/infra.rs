@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use catalyst::render::Output;
+use catalyst::pipeline::render::Output;
 use common::{compile_ok, example_sovereigns, repo};
 use serde_json::{json, Value};
 
@@ -160,7 +160,7 @@ fn word_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
 
 fn chart(name: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("blueprints").join(name).join("chart/Chart.yaml")).expect("Chart.yaml");
-    catalyst::yaml::parse_stream(&text).expect("YAML").remove(0)
+    catalyst::support::yaml::parse_stream(&text).expect("YAML").remove(0)
 }
 
 fn subchart_version(chart: &Value, name: &str) -> String {
@@ -175,8 +175,9 @@ fn every_pinned_release_reaches_cloud_init_from_one_place() {
     for (fqdn, output) in examples() {
         let tfvars: Value = serde_json::from_str(infra_files(&output, "tofu.auto.tfvars.json").next().expect("tfvars").1).expect("JSON");
         let k3s = tfvars["k3s_version"].as_str().expect("k3s_version");
-        let lock =
-            catalyst::yaml::parse_stream(std::str::from_utf8(&output.files["catalyst.lock"]).expect("UTF-8")).expect("YAML").remove(0);
+        let lock = catalyst::support::yaml::parse_stream(std::str::from_utf8(&output.files["catalyst.lock"]).expect("UTF-8"))
+            .expect("YAML")
+            .remove(0);
         assert_eq!(
             lock["bringUp"],
             json!({"k3s": k3s, "flux": flux["appVersion"], "cilium": subchart_version(&cilium, "cilium")}),
@@ -204,15 +205,15 @@ fn every_pinned_release_reaches_cloud_init_from_one_place() {
 #[test]
 fn cloud_init_hands_over_the_objects_flux_then_owns() {
     for (fqdn, output) in examples() {
-        let sync = catalyst::yaml::parse_stream(
+        let sync = catalyst::support::yaml::parse_stream(
             std::str::from_utf8(&output.files[&format!("clusters/{fqdn}/flux-system/gotk-sync.yaml")]).expect("UTF-8"),
         )
         .expect("YAML");
         for (path, text) in infra_files(&output, "-control-plane.yaml") {
-            let config = catalyst::yaml::parse_stream(text).expect("YAML").remove(0);
+            let config = catalyst::support::yaml::parse_stream(text).expect("YAML").remove(0);
             let files = config["write_files"].as_array().expect("write_files");
             let bootstrap = files.iter().find(|f| f["path"] == "/var/lib/catalyst/flux-bootstrap.yaml").expect("flux-bootstrap.yaml");
-            let objects = catalyst::yaml::parse_stream(bootstrap["content"].as_str().expect("content")).expect("YAML");
+            let objects = catalyst::support::yaml::parse_stream(bootstrap["content"].as_str().expect("content")).expect("YAML");
             assert_eq!(objects[0]["kind"], "Namespace", "{fqdn}: {path}");
             assert_eq!(objects[1..], sync[..], "{fqdn}: {path}: cloud-init and the fleet repo disagree on the hand-over");
             let substitute = &objects[3]["spec"]["postBuild"]["substitute"];
@@ -226,7 +227,7 @@ fn every_bring_up_script_parses_as_bash() {
     let mut scripts = 0;
     for (fqdn, output) in examples() {
         for (path, text) in infra_files(&output, ".yaml").filter(|(p, _)| p.contains("/cloud-init/")) {
-            let config = catalyst::yaml::parse_stream(text.trim_start_matches("#cloud-config\n")).expect("YAML").remove(0);
+            let config = catalyst::support::yaml::parse_stream(text.trim_start_matches("#cloud-config\n")).expect("YAML").remove(0);
             for file in config["write_files"]
                 .as_array()
                 .expect("write_files")

@@ -42,7 +42,7 @@ fn expected_tree(sovereign: &Path) -> Tree {
     let dir = scratch.path().join("out");
     fs::create_dir_all(&dir).expect("mkdir");
     fs::write(dir.join(FOREIGN), "kept\n").expect("foreign file");
-    catalyst::emit::emit(&output, &dir).expect("emit");
+    catalyst::pipeline::emit::emit(&output, &dir).expect("emit");
     let tree = snapshot(&dir);
     for (path, bytes) in &output.files {
         assert_eq!(tree.get(path), Some(bytes), "{path} on disk differs from the compiled output");

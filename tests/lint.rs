@@ -16,8 +16,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use catalyst::check::lint::{lint, Linted, Request, RULES};
 use catalyst::diagnostic::Severity;
-use catalyst::lint::{lint, Linted, Request, RULES};
 use common::repo;
 
 fn cases() -> Vec<PathBuf> {
@@ -99,20 +99,20 @@ fn every_rule_has_a_case_that_fires_it() {
         fired.extend(text.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string));
     }
     // The schema rule is generic: any structural error fires it, see `malformed_catalogs_never_panic`.
-    let unfired: Vec<&str> = RULES.iter().map(|r| r.code.code).filter(|c| !fired.contains(*c) && *c != "catalyst::lint::schema").collect();
+    let unfired: Vec<&str> = RULES.iter().map(|r| r.code.id).filter(|c| !fired.contains(*c) && *c != "catalyst::lint::schema").collect();
     assert!(unfired.is_empty(), "rules without a fixture: {unfired:?}");
 }
 
 #[test]
 fn the_shipped_catalog_is_clean() {
     let linted = lint_catalog(&repo().join("blueprints"));
-    assert!(linted.diagnostics.is_empty(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
+    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false));
 }
 
 #[test]
 fn the_examples_compile_to_objects_the_emitted_rules_accept() {
     let linted = lint_request(&Request { sovereigns: common::example_sovereigns(), ..Request::default() });
-    assert!(linted.diagnostics.is_empty(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
+    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false));
 }
 
 /// A huge file, truncated YAML, wrong types everywhere, deep nesting, an alias bomb and
@@ -143,7 +143,11 @@ fn malformed_catalogs_never_panic() {
         fs::write(dir.join("blueprint.yaml"), text).expect("write fixture");
     }
     let linted = lint_catalog(scratch.path());
-    assert!(linted.diagnostics.iter().count() >= files.len(), "{}", catalyst::report::human(&linted.diagnostics, &linted.sources, false));
+    assert!(
+        linted.diagnostics.iter().count() >= files.len(),
+        "{}",
+        catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false)
+    );
     assert!(linted.diagnostics.iter().any(|d| d.code == "catalyst::lint::schema"), "structural errors are reported");
     for code in ["catalyst::load::too-large", "catalyst::yaml::too-deep", "catalyst::yaml::too-large", "catalyst::yaml::syntax"] {
         assert!(linted.diagnostics.iter().any(|d| d.code == code), "{code} is reported for its file");
@@ -158,8 +162,8 @@ fn explain_prints_each_rule_with_a_bad_and_a_good_example() {
     for rule in RULES {
         let out = Command::new(env!("CARGO_BIN_EXE_catalyst")).args(["explain", rule.name()]).output().expect("catalyst runs");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{}", rule.code.code);
-        assert!(text.starts_with(rule.code.code) && text.contains("\nBad:\n") && text.contains("\nGood:\n"), "{text}");
+        assert_eq!(out.status.code(), Some(0), "{}", rule.code.id);
+        assert!(text.starts_with(rule.code.id) && text.contains("\nBad:\n") && text.contains("\nGood:\n"), "{text}");
         assert!(text.contains("Default severity"), "{text}");
     }
 }

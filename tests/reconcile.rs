@@ -22,7 +22,7 @@ fn assert_clean(sovereign: &Path) {
         compilation.output.is_some() && compilation.diagnostics.is_empty(),
         "{}: {}",
         sovereign.display(),
-        catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)
+        catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
     );
 }
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use catalyst::diagnostic::Diagnostics;
-use catalyst::source::Sources;
-use catalyst::watch::Session;
+use catalyst::ops::watch::Session;
+use catalyst::support::source::Sources;
 use common::{catalyst_command, materialize, sovereign_of, suite};
 
 /// `(code, path, line)` of every diagnostic, for comparing two runs.
@@ -42,9 +42,9 @@ fn the_session_reports_what_check_reports_for_every_bad_input() {
         let scratch = materialize((!case.ends_with("_base")).then_some(case.as_path()));
         let sovereign = sovereign_of(scratch.path());
         // As the CLI runs both: every kind without a schema reported too.
-        let options = catalyst::Options { missing_schemas: catalyst::conform::Missing::Report, ..catalyst::Options::default() };
-        let full = catalyst::compile_with(Arc::new(catalyst::vfs::DiskFs), &sovereign, &options);
-        let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), options);
+        let options = catalyst::Options { missing_schemas: catalyst::check::conform::Missing::Report, ..catalyst::Options::default() };
+        let full = catalyst::compile_with(Arc::new(catalyst::support::vfs::DiskFs), &sovereign, &options);
+        let mut session = Session::new(&sovereign, Arc::new(catalyst::support::vfs::DiskFs), options);
         for round in ["first", "second (reusing)"] {
             let checked = session.check();
             assert_eq!(
@@ -64,9 +64,9 @@ fn only_the_changed_organization_is_resolved_again() {
     let second = sovereign.join("organizations/beta.yaml");
     let first = fs::read_to_string(sovereign.join("organizations/acme.yaml")).expect("acme");
     fs::write(&second, first.replace("name: acme", "name: beta").replace("acme-leads", "beta-leads")).expect("write beta");
-    let mut session = Session::new(&sovereign, Arc::new(catalyst::vfs::DiskFs), catalyst::Options::default());
+    let mut session = Session::new(&sovereign, Arc::new(catalyst::support::vfs::DiskFs), catalyst::Options::default());
     let checked = session.check();
-    assert!(checked.diagnostics.is_empty(), "{}", catalyst::report::human(&checked.diagnostics, &checked.sources, false));
+    assert!(checked.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&checked.diagnostics, &checked.sources, false));
     assert_eq!((checked.reused, checked.organizations), (0, 2));
     assert_eq!(session.check().reused, 2, "nothing changed: both reused");
 
@@ -74,7 +74,7 @@ fn only_the_changed_organization_is_resolved_again() {
     fs::write(&second, text.replace("tier: gold", "tier: platinum")).expect("break beta");
     let checked = session.check();
     assert_eq!(checked.reused, 1, "acme reused, beta resolved again");
-    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.id).collect();
     assert_eq!(codes, ["catalyst::config::invalid"]);
 
     let sovereign_yaml = sovereign.join("sovereign.yaml");

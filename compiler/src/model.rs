@@ -1,4 +1,4 @@
-//! The data model: what the inputs say, typed. Loaded by [`crate::load`],
+//! The data model: what the inputs say, typed. Loaded by [`crate::pipeline::load`],
 //! read by every later stage. Free-form parts (config, values) stay JSON.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::source::Origin;
+use crate::support::source::Origin;
 
 // ---------------------------------------------------------------- Blueprints
 

@@ -12,17 +12,17 @@ use std::fs;
 use std::path::{Component, Path};
 
 use arbitrary::{Arbitrary, Unstructured};
+use catalyst::diagnostic::report::{self, Format};
 use catalyst::diagnostic::Diagnostics;
-use catalyst::expr;
-use catalyst::graph::render::GraphFormat;
-use catalyst::graph::View;
-use catalyst::load::schema::{check, InputKind};
 use catalyst::model::{Blueprint, BlueprintSpec, OrganizationSpec, SovereignSpec};
-use catalyst::render::Output;
-use catalyst::report::{self, Format};
-use catalyst::source::{Origin, Sources};
-use catalyst::validate::{effective_config, merged, ConfigSchema, Layer};
-use catalyst::yaml;
+use catalyst::ops::graph::render::GraphFormat;
+use catalyst::ops::graph::View;
+use catalyst::pipeline::expr;
+use catalyst::pipeline::load::schema::{check, InputKind};
+use catalyst::pipeline::render::Output;
+use catalyst::pipeline::validate::{effective_config, merged, ConfigSchema, Layer};
+use catalyst::support::source::{Origin, Sources};
+use catalyst::support::yaml;
 use serde_json::{json, Value as Json};
 
 /// Every renderer, so that spans are turned into lines and snippets as a user would see them.
@@ -133,13 +133,13 @@ pub fn crds(data: &[u8]) {
     let mut sources = Sources::default();
     let id = sources.add("crds.yaml", text.to_string());
     let mut diagnostics = Diagnostics::default();
-    let mut schemas = catalyst::conform::Schemas::built_in();
+    let mut schemas = catalyst::check::conform::Schemas::built_in();
     schemas.add_source(id, &mut sources, &mut diagnostics);
     if let Ok(objects) = yaml::parse_documents(id, text).map(|root| root.to_json()) {
         let objects = objects.as_array().cloned().unwrap_or_default();
         let report = schemas.check_file("objects.yaml", &objects);
         let report = report.with_text(&yaml::to_yaml_stream(&objects), None);
-        diagnostics.extend(report.diagnostics(&mut sources, Path::new("out"), catalyst::conform::Missing::Report));
+        diagnostics.extend(report.diagnostics(&mut sources, Path::new("out"), catalyst::check::conform::Missing::Report));
     }
     render_all(&diagnostics, &sources);
 }
@@ -200,13 +200,13 @@ pub fn graph(data: &[u8]) {
     let Ok(project) = GenProject::arbitrary_take_rest(input) else { return };
     let scratch = tempfile::tempdir().expect("a temporary folder");
     let sovereign = project.write(scratch.path());
-    let filter = catalyst::graph::Filter {
+    let filter = catalyst::ops::graph::Filter {
         env: env.map(|e| format!("{}-{}", pick(&ORGANIZATIONS, e), pick(&ENV_TYPES, e / 4))),
         focus: focus.map(|f| if f % 2 == 0 { pick(&APPS, f / 2) } else { pick(&BLUEPRINTS, f / 2) }.to_string()),
         depth: usize::from(depth % 4),
     };
     for view in [View::Blueprints, View::Apps, View::Kit] {
-        let drawn = catalyst::graph::draw(std::sync::Arc::new(catalyst::vfs::DiskFs), &sovereign, view, &filter);
+        let drawn = catalyst::ops::graph::draw(std::sync::Arc::new(catalyst::support::vfs::DiskFs), &sovereign, view, &filter);
         render_all(&drawn.diagnostics, &drawn.sources);
         let Some(graph) = &drawn.graph else { continue };
         for edge in &graph.edges {
@@ -214,7 +214,7 @@ pub fn graph(data: &[u8]) {
             assert!(drawn_node(&edge.from) && drawn_node(&edge.to), "{view:?}: edge {} → {} joins a node not drawn", edge.from, edge.to);
         }
         for format in [GraphFormat::Dot, GraphFormat::Mermaid, GraphFormat::Json] {
-            let _ = catalyst::graph::render::render(format, graph);
+            let _ = catalyst::ops::graph::render::render(format, graph);
         }
     }
 }
@@ -230,7 +230,7 @@ pub fn reconcile(data: &[u8]) {
     }
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(catalyst::reconcile::check_built(&output, Path::new("out"), &mut sources));
+    diagnostics.extend(catalyst::check::reconcile::check_built(&output, Path::new("out"), &mut sources));
     render_all(&diagnostics, &sources);
 }
 

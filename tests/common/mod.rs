@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalyst::render::Output;
+use catalyst::pipeline::render::Output;
 use catalyst::Compilation;
 
 /// The repository root (the parent of `compiler/`).
@@ -58,7 +58,7 @@ pub fn compile_ok(sovereign: &Path) -> (Compilation, Output) {
         panic!(
             "{} did not compile:\n{}",
             sovereign.display(),
-            catalyst::report::human(&compilation.diagnostics, &compilation.sources, false)
+            catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
         );
     };
     (compilation, output)

@@ -1,0 +1,366 @@
+//! The walk: what every applier (the bring-up, then each Flux Kustomization
+//! in the order they are found) applies, into which namespace. Objects are
+//! known by the numbers of their strings, so a tree of 100,000 objects is
+//! walked without copying or comparing one name.
+
+use foldhash::{HashMap, HashMapExt, HashSet};
+
+use super::facts::{Facts, FileView, Git, Object, Role, Sym, Sync};
+use super::{Finding, Place};
+use crate::check::conform::SchemaSet;
+use crate::diagnostic::codes::{self, Code};
+
+/// Identity of an object on the cluster: (kind, namespace or the empty string, name).
+pub(super) type Key = (Sym, Sym, Sym);
+
+/// One object as applied: by whom, into which namespace.
+pub(super) struct Instance<'f> {
+    pub file: usize,
+    /// `None` for objects a kustomize generator creates.
+    pub object: Option<Object<'f>>,
+    pub kind: Sym,
+    pub name: Sym,
+    pub namespace: Option<Sym>,
+    pub applier: usize,
+}
+
+impl Instance<'_> {
+    pub fn document(&self) -> usize {
+        self.object.map_or(0, |o| o.document as usize)
+    }
+
+    /// The namespace as a key's part: the empty string for cluster-scoped objects.
+    pub fn namespace_key(&self) -> Sym {
+        self.namespace.unwrap_or(Sym::EMPTY)
+    }
+}
+
+/// Who applies objects: the bring-up (applier 0), or a Flux Kustomization (the instance that defines it).
+pub(super) struct Applier {
+    pub defined_by: Option<usize>,
+}
+
+/// What `kustomize build` yields: an object of a file, or one a generator creates (kind, name).
+struct Built<'f> {
+    file: usize,
+    object: Option<Object<'f>>,
+    generated: Option<(Sym, Sym)>,
+    namespace: Option<Sym>,
+}
+
+pub(super) struct Walk<'f> {
+    pub facts: &'f Facts,
+    schemas: &'f SchemaSet<'f>,
+    pub fqdn: &'f str,
+    /// Every file, by its index.
+    files: Vec<FileView<'f>>,
+    /// File indices sorted by path (with the path), each path's index, and every folder that holds a file.
+    sorted: Vec<(&'f str, usize)>,
+    by_path: HashMap<&'f str, usize>,
+    folders: HashSet<&'f str>,
+    pub instances: Vec<Instance<'f>>,
+    pub appliers: Vec<Applier>,
+    /// Flux Kustomizations by (namespace, name) → applier.
+    pub applier_of: HashMap<(Sym, Sym), usize>,
+    /// Every applied object by identity → the instance applied first.
+    pub index: HashMap<Key, usize>,
+    /// Secrets ExternalSecrets create: identity → the ExternalSecret's instance.
+    pub produced: HashMap<Key, usize>,
+    /// What HelmReleases and Crossplane Providers install (a Blueprint name, a package) → the first instance.
+    pub installed_by: HashMap<Sym, usize>,
+    fleet_url: Option<Sym>,
+    /// Whether some applier applies each file.
+    reached: Vec<bool>,
+    /// Whether objects of (apiVersion, kind) live in a namespace, as the schemas say.
+    scopes: HashMap<(Sym, Sym), bool>,
+    /// Kinds whose controllers report readiness, by number.
+    pub reconciled: Vec<Sym>,
+    /// Who installs the definitions of each apiVersion's kinds, as the judge found it.
+    pub definers: HashMap<Sym, super::judge::Definer>,
+    pub findings: Vec<Finding>,
+}
+
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn join(dir: &str, relative: &str) -> String {
+    normalize(&format!("{dir}/{relative}"))
+}
+
+impl<'f> Walk<'f> {
+    pub fn new(facts: &'f Facts, schemas: &'f SchemaSet<'f>, fqdn: &'f str) -> Self {
+        let files: Vec<FileView<'f>> = facts.files().collect();
+        let mut sorted: Vec<(&'f str, usize)> = files.iter().enumerate().map(|(i, f)| (f.path(), i)).collect();
+        sorted.sort_unstable();
+        let by_path = sorted.iter().copied().collect();
+        let mut folders = HashSet::default();
+        for (path, _) in &sorted {
+            let mut path: &str = path;
+            while let Some((folder, _)) = path.rsplit_once('/') {
+                if !folders.insert(folder) {
+                    break;
+                }
+                path = folder;
+            }
+        }
+        Walk {
+            facts,
+            schemas,
+            fqdn,
+            reached: vec![false; files.len()],
+            files,
+            sorted,
+            by_path,
+            folders,
+            // Sized for every object once: growing them would copy, and rehash, the largest tables.
+            instances: Vec::with_capacity(facts.objects()),
+            appliers: vec![Applier { defined_by: None }],
+            applier_of: HashMap::new(),
+            index: HashMap::with_capacity(facts.objects()),
+            produced: HashMap::new(),
+            installed_by: HashMap::new(),
+            fleet_url: None,
+            scopes: HashMap::new(),
+            reconciled: super::judge::RECONCILED.iter().filter_map(|kind| facts.sym(kind)).collect(),
+            definers: HashMap::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn str(&self, sym: Sym) -> &'f str {
+        self.facts.str(sym)
+    }
+
+    pub fn role(&self, instance: usize) -> Option<&'f Role> {
+        self.instances[instance].object.and_then(|o| o.role())
+    }
+
+    pub fn sync(&self, instance: usize) -> Option<&'f Sync> {
+        self.role(instance)?.sync.as_ref()
+    }
+
+    /// `Kind namespace/name` of an instance.
+    pub fn describe(&self, instance: usize) -> String {
+        let i = &self.instances[instance];
+        self.label((i.kind, i.namespace_key(), i.name))
+    }
+
+    /// `Kind namespace/name` of a key.
+    pub fn label(&self, (kind, namespace, name): Key) -> String {
+        let (kind, name) = (self.str(kind), self.str(name));
+        match namespace {
+            Sym::EMPTY => format!("{kind} {name}"),
+            namespace => format!("{kind} {}/{name}", self.str(namespace)),
+        }
+    }
+
+    /// The Flux Kustomization of an applier, or the bring-up.
+    pub fn applier_label(&self, applier: usize) -> String {
+        self.appliers[applier].defined_by.map_or_else(|| "the bring-up (cloud-init)".to_string(), |d| self.describe(d))
+    }
+
+    pub fn place(&self, instance: usize, pointer: &'f str) -> Place<'f> {
+        let i = &self.instances[instance];
+        Place { file: i.file, document: i.document(), pointer }
+    }
+
+    pub fn find(&mut self, code: &'static Code, message: String, at: Place<'_>, help: &str) {
+        self.findings.push(Finding { code, message, at: at.owned(), help: help.to_string(), notes: Vec::new() });
+    }
+
+    /// Files below `dir` (every file when `dir` is the root), in path order.
+    fn files_under(&self, dir: &str) -> impl Iterator<Item = usize> + '_ {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let start = self.sorted.partition_point(|(path, _)| *path < prefix.as_str());
+        self.sorted[start..].iter().take_while(move |(path, _)| path.starts_with(&prefix)).map(|&(_, f)| f)
+    }
+
+    /// Whether a folder holds any file (the root always does).
+    fn is_folder(&self, dir: &str) -> bool {
+        dir.is_empty() || self.folders.contains(dir)
+    }
+
+    /// What `kustomize build dir` yields; resources that are not there go to `missing`.
+    fn build(&self, dir: &str, missing: &mut Vec<(usize, String)>, depth: usize) -> Vec<Built<'f>> {
+        let kustomization = ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.by_path.get(join(dir, name).as_str()));
+        let Some(&file) = kustomization else {
+            // No kustomization.yaml: Flux generates one with every manifest below the folder.
+            return self.files_under(dir).flat_map(|f| self.objects_of(f)).collect();
+        };
+        let view = self.files[file];
+        let Some(k) = view.kustomize() else { return Vec::new() };
+        let mut built = Vec::new();
+        for &resource in view.names(k.resources) {
+            let path = join(dir, self.str(resource));
+            if let Some(&f) = self.by_path.get(path.as_str()) {
+                built.extend(self.objects_of(f));
+            } else if depth < 32 && self.is_folder(&path) {
+                built.extend(self.build(&path, missing, depth + 1));
+            } else {
+                missing.push((file, self.str(resource).to_string()));
+            }
+        }
+        let generated = |kind: Sym, names| view.names(names).iter().map(move |&name| (kind, name));
+        let generated = generated(Sym::CONFIG_MAP, k.config_maps).chain(generated(Sym::SECRET, k.secrets));
+        built.extend(generated.map(|g| Built { file, object: None, generated: Some(g), namespace: None }));
+        if let Some(namespace) = k.namespace {
+            for b in &mut built {
+                b.namespace = Some(namespace);
+            }
+        }
+        built
+    }
+
+    fn objects_of(&self, file: usize) -> impl Iterator<Item = Built<'f>> {
+        self.files[file].objects().map(move |o| Built { file, object: Some(o), generated: None, namespace: None })
+    }
+
+    fn namespaced(&mut self, obj: Object<'f>) -> bool {
+        let (schemas, facts) = (self.schemas, self.facts);
+        *self
+            .scopes
+            .entry((obj.api_version, obj.kind))
+            .or_insert_with(|| schemas.namespaced(facts.str(obj.api_version), facts.str(obj.kind)).unwrap_or(obj.kind != Sym::NAMESPACE))
+    }
+
+    /// Registers what `applier` applies from `built`, with `target` as the targetNamespace.
+    fn register(&mut self, applier: usize, built: Vec<Built<'f>>, target: Option<Sym>) {
+        for b in built {
+            self.reached[b.file] = true;
+            let (object, kind, name) = match (b.object, b.generated) {
+                (Some(obj), _) => (Some(obj), obj.kind, obj.name),
+                (None, Some((kind, name))) => (None, kind, name),
+                (None, None) => continue,
+            };
+            let namespaced = object.is_none_or(|obj| self.namespaced(obj));
+            let written = object.and_then(|o| o.namespace);
+            let namespace = namespaced.then(|| target.or(b.namespace).or(written).unwrap_or(Sym::DEFAULT));
+            let instance = self.instances.len();
+            self.instances.push(Instance { file: b.file, object, kind, name, namespace, applier });
+            let key = (kind, namespace.unwrap_or(Sym::EMPTY), name);
+            self.index.entry(key).or_insert(instance);
+            let Some(role) = object.and_then(|o| o.role()) else { continue };
+            if let Some(alias) = role.alias {
+                self.index.entry((kind, Sym::EMPTY, alias)).or_insert(instance);
+            }
+            if let Some(secret) = role.creates_secret {
+                self.produced.entry((Sym::SECRET, key.1, secret)).or_insert(instance);
+            }
+            if let (Some(installs), Sym::HELM_RELEASE | Sym::PROVIDER) = (role.installs, kind) {
+                self.installed_by.entry(installs).or_insert(instance);
+            }
+            if role.sync.is_some() && !self.applier_of.contains_key(&(key.1, name)) {
+                self.applier_of.insert((key.1, name), self.appliers.len());
+                self.appliers.push(Applier { defined_by: Some(instance) });
+            }
+        }
+    }
+
+    /// The bring-up, then every Flux Kustomization in the order they are found.
+    pub fn apply_all(&mut self) {
+        let bring_up: Vec<String> = (self.sorted.iter())
+            .filter_map(|(path, _)| path.strip_suffix("/flux-system/kustomization.yaml"))
+            .filter(|dir| dir.starts_with("clusters/") && dir.matches('/').count() == 1)
+            .map(|dir| format!("{dir}/flux-system"))
+            .collect();
+        // A fragment of a tree (no entry point Flux starts from) is not walked: all of it would be unreached.
+        if bring_up.is_empty() {
+            return;
+        }
+        let mut missing = Vec::new();
+        for dir in bring_up {
+            let built = self.build(&dir, &mut missing, 0);
+            self.register(0, built, None);
+        }
+        self.fleet_url = self
+            .index
+            .get(&(Sym::GIT_REPOSITORY, Sym::FLUX_SYSTEM, Sym::FLUX_SYSTEM))
+            .and_then(|&found| self.role(found)?.git)
+            .map(|git| git.url);
+        let mut next = 1;
+        while next < self.appliers.len() {
+            self.apply(next, &mut missing);
+            next += 1;
+        }
+        self.report_unreached();
+        for (file, resource) in missing {
+            let at = Place { file, document: 0, pointer: "/resources" };
+            self.find(
+                codes::RECONCILE_MISSING_PATH,
+                format!("kustomize resource `{resource}` is not in the repository"),
+                at,
+                "kustomize build fails on a missing resource: emit it or drop it from the list",
+            );
+        }
+    }
+
+    fn report_unreached(&mut self) {
+        for index in 0..self.sorted.len() {
+            let (path, file) = self.sorted[index];
+            if let (false, Some(first)) = (self.reached[file], self.files[file].objects().next()) {
+                let at = Place { file, document: first.document as usize, pointer: "/kind" };
+                let message = format!("no Flux Kustomization applies `{}`: its objects never reach a cluster", path);
+                self.find(codes::RECONCILE_UNREACHED, message, at, "list the file in a kustomization.yaml below a Kustomization's path");
+            }
+        }
+    }
+
+    /// Where the content of a Git source is in this tree, if it is.
+    fn content_root(&self, git: &Git) -> Option<String> {
+        if self.fleet_url == Some(git.url) {
+            return Some(String::new());
+        }
+        let trimmed = self.str(git.url).trim_end_matches('/').trim_end_matches(".git");
+        let mut segments = trimmed.rsplit('/');
+        let (repo, org) = (segments.next()?, segments.next()?);
+        if org == "system" && repo == "catalyst-config" {
+            return Some("system/catalyst-config".into());
+        }
+        let branch_dir = format!("repos/{org}/{repo}/{}", self.str(git.branch));
+        self.is_folder(&branch_dir).then_some(branch_dir)
+    }
+
+    fn apply(&mut self, applier: usize, missing: &mut Vec<(usize, String)>) {
+        let Some(defined_by) = self.appliers[applier].defined_by else { return };
+        let Some(&Sync { path, source_kind, source_name, source_namespace, target_namespace, .. }) = self.sync(defined_by) else {
+            return;
+        };
+        let own = self.instances[defined_by].namespace_key();
+        let key = (source_kind, source_namespace.unwrap_or(own), source_name);
+        // A missing source is reported as a dangling reference; an OCI artifact's content is not in the tree.
+        let Some(&source) = self.index.get(&key) else { return };
+        let Some(git) = self.role(source).and_then(|r| r.git.as_ref()) else { return };
+        let Some(root) = self.content_root(git) else {
+            let message = format!(
+                "{} reads {} at {}, whose content is not in this tree: nothing it applies is checked",
+                self.applier_label(applier),
+                self.describe(source),
+                self.str(git.url)
+            );
+            let at = self.place(source, "/spec/url");
+            self.find(codes::RECONCILE_UNKNOWN_SOURCE, message, at, "point it at a repository the compiler emits");
+            return;
+        };
+        let path = self.str(path);
+        let dir = join(&root, path);
+        if !self.is_folder(&dir) {
+            let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
+            let at = self.place(defined_by, "/spec/path");
+            self.find(codes::RECONCILE_MISSING_PATH, message, at, "a Kustomization whose path is missing never becomes ready");
+            return;
+        }
+        let built = self.build(&dir, missing, 0);
+        self.register(applier, built, target_namespace);
+    }
+}

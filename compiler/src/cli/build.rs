@@ -1,0 +1,67 @@
+//! `catalyst build`: compile a Sovereign and write its tree (or, with `--check`, compare with it).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use catalyst::diagnostic::codes::{self, Exit};
+use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::Diagnostics;
+use catalyst::pipeline::emit;
+use catalyst::support::source::Sources;
+use catalyst::support::vfs::DiskFs;
+
+use super::{out, print_diagnostics, say, Conformance};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The Sovereign folder (or its sovereign.yaml)
+    sovereign: PathBuf,
+    /// Output folder [default: out/<fqdn>]
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write nothing; exit 1 and list the files that differ from a fresh build
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    conformance: Conformance,
+}
+
+pub fn run(format: Format, args: Args) -> Exit {
+    let Args { sovereign, output, check, conformance } = args;
+    let sovereign = sovereign.as_path();
+    let dir = output.unwrap_or_else(|| catalyst::default_output(&DiskFs, sovereign));
+    let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    let options = catalyst::Options { shown_at: Some(dir.clone()), ..conformance.options(Some(sovereign), &mut sources, &mut diagnostics) };
+    let output = if diagnostics.has_errors() {
+        None
+    } else {
+        catalyst::compile_into(Arc::new(DiskFs), sovereign, &options, &mut sources, &mut diagnostics)
+    };
+    diagnostics.sort();
+    print_diagnostics(format, &diagnostics, &sources);
+    let Some(tree) = &output else { return diagnostics.exit() };
+    if check {
+        let stale = emit::stale_files(tree, &dir);
+        for path in &stale {
+            out(format!("stale: {}\n", dir.join(path).display()));
+        }
+        return if stale.is_empty() { Exit::Ok } else { Exit::Findings };
+    }
+    match emit::emit(tree, &dir) {
+        Ok(report) => {
+            say!(
+                "built {} into {} ({} written, {} unchanged, {} removed)",
+                sovereign.display(),
+                dir.display(),
+                report.written,
+                report.unchanged,
+                report.removed
+            );
+            Exit::Ok
+        }
+        Err(e) => {
+            say!("error[{}]: {e}\n  help: the previous output is unchanged", codes::IO_WRITE);
+            Exit::Failure
+        }
+    }
+}

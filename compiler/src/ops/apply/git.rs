@@ -1,0 +1,509 @@
+//! Per-repository work on top of git2: the local cache, ls-remote, fetch,
+//! trees, commits and the push.
+//!
+//! The cache holds one bare repository per remote repository and no refs at
+//! all: objects are written atomically (temporary file, then rename) and
+//! nothing else is, so a killed run leaves no lock behind and two runs may
+//! share a cache. Credentials never reach it: remotes are anonymous, so no
+//! URL is written to a config, and FETCH_HEAD is not written.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use git2::build::TreeUpdateBuilder;
+use git2::{AutotagOption, Commit, Delta, Direction, FetchOptions, FileMode, ObjectType, Oid, PushOptions, Repository, Signature, Tree};
+use sha2::{Digest, Sha256};
+
+use super::layout::{Files, RepoContent, RepoId};
+use super::remote::{callbacks, classify, connection_error, local_path, missing_repo, Failure, PushLog, Transfer};
+use super::{BranchPlan, Change, ChangeKind, Foreign, Identity, Options, Plan, RepoOutcome, RepoPlan, TRAILER};
+use crate::diagnostic::codes;
+use crate::diagnostic::Diagnostic;
+
+/// Foreign commits counted back from a tip before giving up on finding the last apply.
+const FOREIGN_WALK_LIMIT: usize = 1_000;
+/// Files listed in a commit message; the counts above the list stay exact.
+const MESSAGE_FILES: usize = 200;
+
+pub(super) fn plan_repo(content: &RepoContent<'_>, options: &Options) -> RepoPlan {
+    let url = options.remote.url(&content.id);
+    let mut plan = RepoPlan {
+        repo: content.id.clone(),
+        url: options.credentials.scrub(&url),
+        exists: false,
+        branches: Vec::new(),
+        problem: None,
+        transfer: Transfer::default(),
+    };
+    if let Err(problem) = plan_into(&mut plan, content, &url, options) {
+        plan.problem = Some(problem);
+    }
+    plan
+}
+
+fn plan_into(plan: &mut RepoPlan, content: &RepoContent<'_>, url: &str, options: &Options) -> Result<(), Diagnostic> {
+    // An ls-remote first: when the cache holds every tip, no pack is fetched.
+    let heads = match list_heads(url, options) {
+        Ok(heads) => {
+            plan.exists = true;
+            heads
+        }
+        Err(e) if classify(&e) == Failure::NotFound => HashMap::new(),
+        Err(e) => return Err(connection_error(&plan.repo, url, &e, &options.credentials)),
+    };
+    let cache = Cache::open(options, &plan.repo, url)?;
+    let repo = &cache.repo;
+    let odb = repo.odb().map_err(|e| cache.error(e))?;
+    let missing: Vec<String> = content
+        .branches
+        .keys()
+        .filter(|branch| heads.get(*branch).is_some_and(|tip| !odb.exists(*tip)))
+        .map(|branch| format!("refs/heads/{branch}"))
+        .collect();
+    if !missing.is_empty() {
+        plan.transfer = fetch(repo, url, &missing, options).map_err(|e| connection_error(&plan.repo, url, &e, &options.credentials))?;
+    }
+    for (branch, files) in &content.branches {
+        let old = heads.get(branch).copied();
+        if let Some(tip) = old.filter(|tip| !odb.exists(*tip)) {
+            return Err(race(&plan.repo, format!("branch {branch} moved away from {} while it was fetched", short(tip))));
+        }
+        plan.branches.push(plan_branch(repo, branch, files, old, options).map_err(|e| cache.error(e))?);
+    }
+    let refused: Vec<(&BranchPlan, &Foreign)> = plan
+        .branches
+        .iter()
+        .filter_map(|b| Some((b, b.foreign.as_ref()?)))
+        .filter(|(b, f)| !options.leases.iter().any(|lease| lease.allows(&plan.repo, &b.name, f.commit)))
+        .collect();
+    if let Some(problem) = foreign_problem(&plan.repo, &refused) {
+        return Err(problem);
+    }
+    Ok(())
+}
+
+/// The repository's branch tips, over a connection that downloads nothing.
+fn list_heads(url: &str, options: &Options) -> Result<HashMap<String, Oid>, git2::Error> {
+    let mut remote = git2::Remote::create_detached(url)?;
+    let connection = remote.connect_auth(Direction::Fetch, Some(callbacks(&options.credentials, None)), None)?;
+    Ok(heads(connection.list()?))
+}
+
+fn heads(list: &[git2::RemoteHead<'_>]) -> HashMap<String, Oid> {
+    list.iter().filter_map(|head| Some((head.name().strip_prefix("refs/heads/")?.to_string(), head.oid()))).collect()
+}
+
+fn fetch(repo: &Repository, url: &str, refspecs: &[String], options: &Options) -> Result<Transfer, git2::Error> {
+    let mut remote = repo.remote_anonymous(url)?;
+    let mut fetch_options = FetchOptions::new();
+    fetch_options.remote_callbacks(callbacks(&options.credentials, None)).download_tags(AutotagOption::None).update_fetchhead(false);
+    remote.download(refspecs, Some(&mut fetch_options))?;
+    let stats = remote.stats();
+    Ok(Transfer { fetched_objects: stats.received_objects(), fetched_bytes: stats.received_bytes(), ..Transfer::default() })
+}
+
+fn plan_branch(repo: &Repository, branch: &str, files: &Files<'_>, old: Option<Oid>, options: &Options) -> Result<BranchPlan, git2::Error> {
+    let tip = old.map(|oid| repo.find_commit(oid)).transpose()?;
+    let base = tip.as_ref().map(Commit::tree).transpose()?;
+    // Without --prune the remote's other files stay: the compiled files are laid over its tree.
+    let tree = build_tree(repo, files, base.as_ref().filter(|_| !options.prune))?;
+    let changes = match &base {
+        Some(base) if base.id() == tree => Vec::new(),
+        Some(base) => diff(repo, base, tree)?,
+        None => files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect(),
+    };
+    let foreign = match &tip {
+        Some(tip) if !changes.is_empty() && !is_runtime(tip, &options.identity) => Some(foreign(repo, tip, &options.identity)?),
+        _ => None,
+    };
+    Ok(BranchPlan { name: branch.to_string(), old, tree, changes, foreign })
+}
+
+fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
+    // Through the object database, not `Repository::blob`: that one always deflates the bytes
+    // into a temporary file before it finds the object already there, which made a no-change
+    // re-apply pay for compressing every file again.
+    let odb = repo.odb()?;
+    let mut update = TreeUpdateBuilder::new();
+    for (path, bytes) in files {
+        update.upsert(*path, odb.write(ObjectType::Blob, bytes)?, FileMode::Blob);
+    }
+    match base {
+        Some(base) => update.create_updated(repo, base),
+        None => update.create_updated(repo, &repo.find_tree(repo.treebuilder(None)?.write()?)?),
+    }
+}
+
+fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2::Error> {
+    let new = repo.find_tree(new)?;
+    let diff = repo.diff_tree_to_tree(Some(old), Some(&new), None)?;
+    let changes = diff.deltas().filter_map(|delta| {
+        let kind = match delta.status() {
+            Delta::Added => ChangeKind::Added,
+            Delta::Deleted => ChangeKind::Removed,
+            _ => ChangeKind::Modified,
+        };
+        let path = delta.new_file().path().or(delta.old_file().path())?;
+        Some(Change { kind, path: path.to_string_lossy().into_owned() })
+    });
+    Ok(changes.collect())
+}
+
+/// A commit of the runtime: its committer identity and its trailer.
+fn is_runtime(commit: &Commit<'_>, identity: &Identity) -> bool {
+    let committer = commit.committer();
+    committer.name_bytes() == identity.name.as_bytes()
+        && committer.email_bytes() == identity.email.as_bytes()
+        && String::from_utf8_lossy(commit.message_bytes()).lines().any(|line| line.starts_with(TRAILER))
+}
+
+fn foreign(repo: &Repository, tip: &Commit<'_>, identity: &Identity) -> Result<Foreign, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.push(tip.id())?;
+    let (mut count, mut last_apply) = (0, None);
+    for oid in walk.take(FOREIGN_WALK_LIMIT) {
+        let oid = oid?;
+        if is_runtime(&repo.find_commit(oid)?, identity) {
+            last_apply = Some(oid);
+            break;
+        }
+        count += 1;
+    }
+    let author = tip.author();
+    Ok(Foreign {
+        commit: tip.id(),
+        author: format!("{} <{}>", String::from_utf8_lossy(author.name_bytes()), String::from_utf8_lossy(author.email_bytes())),
+        summary: String::from_utf8_lossy(tip.summary_bytes().unwrap_or_default()).into_owned(),
+        count,
+        last_apply,
+    })
+}
+
+fn foreign_problem(repo: &RepoId, refused: &[(&BranchPlan, &Foreign)]) -> Option<Diagnostic> {
+    let ((branch, first), rest) = refused.split_first()?;
+    let since =
+        first.last_apply.map_or_else(|| "no commit of catalyst on the branch".to_string(), |c| format!("since catalyst's {}", short(c)));
+    let mut diagnostic = Diagnostic::error(
+        codes::APPLY_FOREIGN_COMMIT,
+        format!(
+            "{repo}: branch {} is at {} (\"{}\" by {}), a commit catalyst did not make ({} foreign commit(s) {since})",
+            branch.name, first.commit, first.summary, first.author, first.count
+        ),
+    )
+    .with_help(format!(
+        "nothing was pushed to {repo}. Carry the change into the Sovereign spec and rebuild, or overwrite it on purpose with --force-with-lease={repo}:{}={}",
+        branch.name, first.commit
+    ));
+    for (branch, other) in rest {
+        diagnostic = diagnostic
+            .with_note(format!("branch {} is at {} (\"{}\" by {}), also foreign", branch.name, other.commit, other.summary, other.author));
+    }
+    Some(diagnostic)
+}
+
+/// Someone else updated the repository between planning and pushing.
+fn race(repo: &RepoId, what: String) -> Diagnostic {
+    Diagnostic::error(codes::APPLY_RACE, format!("{repo}: {what}")).with_help(
+        "another apply or a push got there first; nothing was pushed to this repository. Apply again: it starts from the new commit",
+    )
+}
+
+fn moved(repo: &RepoId, branch: &str, expected: Option<Oid>, found: Option<Oid>) -> Diagnostic {
+    let at = |oid: Option<Oid>| oid.map_or_else(|| "(no branch)".to_string(), short);
+    race(repo, format!("branch {branch} moved from {} to {} while this apply ran", at(expected), at(found)))
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string()[..12].to_string()
+}
+
+pub(super) fn apply_repo(plan: &Plan, repo_plan: &RepoPlan, options: &Options) -> RepoOutcome {
+    let mut outcome = repo_plan.expected();
+    if outcome.updated.is_empty() {
+        return outcome;
+    }
+    let changed: Vec<&BranchPlan> = repo_plan.branches.iter().filter(|b| !b.is_unchanged()).collect();
+    match push(plan, repo_plan, &changed, options) {
+        Ok(pushed) => {
+            outcome.transfer.add(pushed.transfer);
+            outcome.branch_by_branch = !pushed.atomic && changed.len() > 1;
+            if let Some(refused) = pushed.refused {
+                // Without an atomic update the branches the server did not refuse have landed.
+                let landed = |branch: &String| !pushed.atomic && !refused.refs.contains(&format!("refs/heads/{branch}"));
+                outcome.updated.retain(landed);
+                outcome.created &= !outcome.updated.is_empty();
+                outcome.problem = Some(refused.problem);
+            }
+        }
+        Err(problem) => {
+            outcome.problem = Some(problem);
+            outcome.updated.clear();
+            outcome.created = false;
+        }
+    }
+    outcome
+}
+
+/// What a push moved, whether the server applied its branches all or none, and what it refused.
+struct Pushed {
+    transfer: Transfer,
+    atomic: bool,
+    refused: Option<Refused>,
+}
+
+struct Refused {
+    /// The refs the server did not update.
+    refs: Vec<String>,
+    problem: Diagnostic,
+}
+
+fn push(plan: &Plan, repo_plan: &RepoPlan, changed: &[&BranchPlan], options: &Options) -> Result<Pushed, Diagnostic> {
+    let id = &repo_plan.repo;
+    let url = options.remote.url(id);
+    let cache = Cache::open(options, id, &url)?;
+    let commits = commit_all(&cache.repo, id, plan, changed, &options.identity).map_err(|e| cache.error(e))?;
+    if let Some(path) = local_path(&url) {
+        return push_local(&cache, &path, id, &commits, changed, &options.identity);
+    }
+    let unreachable = |e: git2::Error| connection_error(id, &url, &e, &options.credentials);
+    let log = RefCell::new(PushLog::default());
+    let mut remote = cache.repo.remote_anonymous(&url).map_err(|e| cache.error(e))?;
+    let mut connection =
+        remote.connect_auth(Direction::Push, Some(callbacks(&options.credentials, Some(&log))), None).map_err(unreachable)?;
+    // The lease: every branch must still be where it was planned from.
+    let remote_heads = heads(connection.list().map_err(unreachable)?);
+    for branch in changed {
+        let now = remote_heads.get(&branch.name).copied();
+        if now != branch.old {
+            return Err(moved(id, &branch.name, branch.old, now));
+        }
+    }
+    let refspecs: Vec<String> = commits.iter().map(|(branch, commit)| format!("{commit}:refs/heads/{branch}")).collect();
+    let mut push_options = PushOptions::new();
+    push_options.remote_callbacks(callbacks(&options.credentials, Some(&log)));
+    super::atomic::reset();
+    let pushed = connection.remote().push(&refspecs, Some(&mut push_options));
+    let atomic = super::atomic::last_push_was_atomic();
+    drop((connection, push_options));
+    let log = log.into_inner();
+    match pushed {
+        Err(e) if e.class() == git2::ErrorClass::Reference => Err(race(id, e.message().to_string())),
+        Err(e) if classify(&e) == Failure::NotFound => Err(missing_repo(id, &repo_plan.url)),
+        Err(e) => Err(connection_error(id, &url, &e, &options.credentials)),
+        Ok(()) if !log.rejected.is_empty() => {
+            let refs = log.rejected.iter().map(|(name, _)| name.clone()).collect();
+            Ok(Pushed { transfer: log.transfer, atomic, refused: Some(Refused { refs, problem: rejected(id, &log, options) }) })
+        }
+        Ok(()) => Ok(Pushed { transfer: log.transfer, atomic, refused: None }),
+    }
+}
+
+/// Over `file://` (or a plain path) the runtime is the server: it creates a
+/// missing bare repository, copies the new objects in one pack, then moves
+/// every branch in one ref transaction, after checking under its locks that
+/// each is still where it was planned from. A branch that moved fails the
+/// whole push, as an atomic push does.
+fn push_local(
+    cache: &Cache,
+    path: &Path,
+    id: &RepoId,
+    commits: &[(String, Oid)],
+    changed: &[&BranchPlan],
+    identity: &Identity,
+) -> Result<Pushed, Diagnostic> {
+    let server = match Repository::open_bare(path) {
+        Ok(server) => server,
+        Err(_) if !path.exists() => init_atomically(path).map_err(|e| cache_error(path, &e))?,
+        Err(e) => return Err(cache_error(path, e.message())),
+    };
+    let failed = |e: git2::Error| cache_error(path, e.message());
+    let mut walk = cache.repo.revwalk().map_err(|e| cache.error(e))?;
+    for (_, commit) in commits {
+        walk.push(*commit).map_err(|e| cache.error(e))?;
+    }
+    for old in changed.iter().filter_map(|b| b.old) {
+        walk.hide(old).map_err(|e| cache.error(e))?;
+    }
+    let mut pack = cache.repo.packbuilder().map_err(|e| cache.error(e))?;
+    pack.insert_walk(&mut walk).map_err(|e| cache.error(e))?;
+    let odb = server.odb().map_err(failed)?;
+    let mut writer = odb.packwriter().map_err(failed)?;
+    let mut written = 0;
+    pack.foreach(|chunk| {
+        written += chunk.len();
+        std::io::Write::write_all(&mut writer, chunk).is_ok()
+    })
+    .map_err(failed)?;
+    writer.commit().map_err(failed)?;
+    let mut transaction = server.transaction().map_err(failed)?;
+    let refname = |branch: &str| format!("refs/heads/{branch}");
+    for (branch, _) in commits {
+        // Held by a concurrent apply, which got there first, or left by one that was killed holding it.
+        transaction.lock_ref(&refname(branch)).map_err(|e| {
+            let lock = path.join(format!("{}.lock", refname(branch)));
+            race(id, format!("branch {branch} is locked by another apply: {}", e.message()))
+                .with_note(format!("if no other apply runs, one was killed while it held the lock: remove {}", lock.display()))
+        })?;
+    }
+    for branch in changed {
+        let now = server.refname_to_id(&refname(&branch.name)).ok();
+        if now != branch.old {
+            return Err(moved(id, &branch.name, branch.old, now));
+        }
+    }
+    let signature = Signature::now(&identity.name, &identity.email).map_err(failed)?;
+    for (branch, commit) in commits {
+        transaction.set_target(&refname(branch), *commit, Some(&signature), "catalyst apply").map_err(failed)?;
+    }
+    transaction.commit().map_err(failed)?;
+    let transfer = Transfer { pushed_objects: pack.object_count(), pushed_bytes: written, ..Transfer::default() };
+    Ok(Pushed { transfer, atomic: true, refused: None })
+}
+
+fn commit_all(
+    repo: &Repository,
+    repo_id: &RepoId,
+    plan: &Plan,
+    changed: &[&BranchPlan],
+    identity: &Identity,
+) -> Result<Vec<(String, Oid)>, git2::Error> {
+    let signature = Signature::now(&identity.name, &identity.email)?;
+    let mut commits = Vec::new();
+    for branch in changed {
+        let tree = repo.find_tree(branch.tree)?;
+        let parents: Vec<Commit<'_>> = branch.old.map(|oid| repo.find_commit(oid)).transpose()?.into_iter().collect();
+        let parents: Vec<&Commit<'_>> = parents.iter().collect();
+        let message = commit_message(plan, repo_id, branch);
+        commits.push((branch.name.clone(), repo.commit(None, &signature, &signature, &message, &tree, &parents)?));
+    }
+    Ok(commits)
+}
+
+/// The message: what and from which source, the files changed, then the trailer. Deterministic.
+fn commit_message(plan: &Plan, repo: &RepoId, branch: &BranchPlan) -> String {
+    let mut text = format!(
+        "catalyst: apply {} to {repo} {}\n\nSource: {}\nFiles: {}\n\n",
+        plan.sovereign,
+        branch.name,
+        plan.source,
+        super::counts(&branch.changes)
+    );
+    for change in branch.changes.iter().take(MESSAGE_FILES) {
+        text.push_str(&format!("{} {}\n", change.kind.letter(), change.path));
+    }
+    if branch.changes.len() > MESSAGE_FILES {
+        text.push_str(&format!("… and {} more\n", branch.changes.len() - MESSAGE_FILES));
+    }
+    text.push_str(&format!("\n{TRAILER}{}\n", plan.digest));
+    text
+}
+
+fn rejected(repo: &RepoId, log: &PushLog, options: &Options) -> Diagnostic {
+    let reasons: Vec<String> = log.rejected.iter().map(|(name, reason)| format!("{name}: {reason}")).collect();
+    let reasons = options.credentials.scrub(&reasons.join("; "));
+    // In an atomic push the other refs only say "atomic transaction failed"; the server's messages say why.
+    let lost_race = ["fetch first", "stale info", "non-fast-forward", "failed to lock", "failed to update ref", "cannot lock ref"];
+    let diagnostic = if lost_race.iter().any(|w| reasons.contains(w) || log.messages.contains(w)) {
+        race(repo, format!("the server refused the update because the branch moved: {reasons}"))
+    } else {
+        Diagnostic::error(codes::APPLY_REJECTED, format!("{repo}: the server refused the push: {reasons}"))
+            .with_help("the server's hooks or permissions decline the update; the branches named are unchanged")
+    };
+    log.messages
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .fold(diagnostic, |d, line| d.with_note(format!("remote: {}", options.credentials.scrub(line))))
+}
+
+fn cache_error(path: &Path, message: &str) -> Diagnostic {
+    Diagnostic::error(codes::APPLY_CACHE, format!("the local repository {} failed: {message}", path.display()))
+        .with_help("the cache only holds copies of remote objects: remove it (see --cache-dir) and apply again")
+}
+
+/// The cache repository of one remote repository.
+struct Cache {
+    path: PathBuf,
+    repo: Repository,
+}
+
+impl Cache {
+    /// `<cache>/<org>/<repo>.<hash of the URL>.git`, created on first use.
+    fn open(options: &Options, id: &RepoId, url: &str) -> Result<Cache, Diagnostic> {
+        let key: String = Sha256::digest(super::remote::redact(url).as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let path = options.cache_dir.join(&id.org).join(format!("{}.{key}.git", id.name));
+        let repo = Repository::open_bare(&path).or_else(|_| init_atomically(&path)).map_err(|e| cache_error(&path, &e))?;
+        Ok(Cache { path, repo })
+    }
+
+    fn error(&self, error: git2::Error) -> Diagnostic {
+        cache_error(&self.path, error.message())
+    }
+}
+
+/// Initialises beside the final path and renames it into place, so a
+/// concurrent run never opens a half-initialised repository.
+fn init_atomically(path: &Path) -> Result<Repository, String> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    let staging = parent.join(format!(".init-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    Repository::init_bare(&staging).map_err(|e| e.message().to_string())?;
+    if fs::rename(&staging, path).is_err() {
+        // Another run created it first.
+        let _ = fs::remove_dir_all(&staging);
+    }
+    Repository::open_bare(path).map_err(|e| e.message().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(changes: &[Change]) -> Vec<(char, &str)> {
+        changes.iter().map(|c| (c.kind.letter(), c.path.as_str())).collect()
+    }
+
+    #[test]
+    fn trees_overlay_or_replace_and_diffs_name_every_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init_bare(dir.path()).expect("init");
+        let first: Files<'_> = vec![("a.yaml", b"a\n"), ("dir/b.yaml", b"b\n")];
+        let base = repo.find_tree(build_tree(&repo, &first, None).expect("tree")).expect("find");
+        let second: Files<'_> = vec![("c.yaml", b"c\n"), ("dir/b.yaml", b"B\n")];
+        let overlaid = build_tree(&repo, &second, Some(&base)).expect("overlay");
+        assert_eq!(kinds(&diff(&repo, &base, overlaid).expect("diff")), [('A', "c.yaml"), ('M', "dir/b.yaml")]);
+        let pruned = build_tree(&repo, &second, None).expect("exact");
+        assert_eq!(kinds(&diff(&repo, &base, pruned).expect("diff")), [('D', "a.yaml"), ('A', "c.yaml"), ('M', "dir/b.yaml")]);
+        assert_eq!(build_tree(&repo, &first, None).expect("again"), base.id(), "the same files give the same tree");
+    }
+
+    #[test]
+    fn runtime_commits_carry_the_identity_and_the_trailer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init_bare(dir.path()).expect("init");
+        let files: Files<'_> = vec![("values.yaml", b"x: 1\n")];
+        let tree = build_tree(&repo, &files, None).expect("tree");
+        let plan =
+            Plan { sovereign: "a.example".into(), digest: "d1g357".into(), source: "abc".into(), remote: String::new(), repos: Vec::new() };
+        let changes = vec![Change { kind: ChangeKind::Added, path: "values.yaml".into() }];
+        let branch = BranchPlan { name: "main".into(), old: None, tree, changes, foreign: None };
+        let message = commit_message(&plan, &RepoId::new("acme", "shop"), &branch);
+        assert_eq!(
+            message,
+            "catalyst: apply a.example to acme/shop main\n\nSource: abc\nFiles: 1 added, 0 modified, 0 removed\n\nA values.yaml\n\nCatalyst-Apply: d1g357\n"
+        );
+        let identity = Identity::default();
+        let commit = |name: &str, message: &str| {
+            let signature = Signature::now(name, &identity.email).expect("signature");
+            let oid = repo.commit(None, &signature, &signature, message, &repo.find_tree(tree).expect("tree"), &[]).expect("commit");
+            repo.find_commit(oid).expect("find")
+        };
+        assert!(is_runtime(&commit(&identity.name, &message), &identity));
+        assert!(!is_runtime(&commit(&identity.name, "hotfix\n"), &identity), "no trailer");
+        assert!(!is_runtime(&commit("Jane", &message), &identity), "another committer");
+    }
+}

@@ -1,0 +1,153 @@
+//! Which compiled file goes to which repository and branch.
+//!
+//! Flux reads the fleet from `system/fleet` (`./clusters/<fqdn>/…`), the
+//! Catalyst CRs from `system/catalyst-config` (at its root) and each
+//! Application from `<org>/<app>` at the branch of its environment type
+//! (`golden/*/clusters/*/flux-system/gotk-sync.yaml` and the environments'
+//! GitRepositories). So:
+//!
+//! | compiled path | repository | branch | path in the repository |
+//! |---|---|---|---|
+//! | `repos/<org>/<app>/<branch>/<file>` | `<org>/<app>` | `<branch>` | `<file>` |
+//! | `system/catalyst-config/<file>` | `system/catalyst-config` | `main` | `<file>` |
+//! | anything else (`clusters/`, `infra/`, `catalyst.lock`) | `system/fleet` | `main` | unchanged |
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::path::{Component, Path};
+
+use crate::diagnostic::codes;
+use crate::diagnostic::Diagnostic;
+use crate::pipeline::emit::MANIFEST;
+use crate::pipeline::render::Output;
+
+/// The Gitea Organization of the two platform repositories.
+pub const SYSTEM_ORG: &str = "system";
+const FLEET: &str = "fleet";
+const CONFIG: &str = "catalyst-config";
+const CONFIG_PREFIX: &str = "system/catalyst-config/";
+/// The branch Flux reads the fleet and the Catalyst CRs from.
+const SYSTEM_BRANCH: &str = "main";
+
+/// One repository on the Git server, `<org>/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepoId {
+    pub org: String,
+    pub name: String,
+}
+
+impl RepoId {
+    pub fn new(org: &str, name: &str) -> Self {
+        RepoId { org: org.to_string(), name: name.to_string() }
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.org, self.name)
+    }
+}
+
+/// Files of one branch: path inside the repository → bytes, sorted by path.
+pub type Files<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// What one repository must hold: branch → files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoContent<'a> {
+    pub id: RepoId,
+    pub branches: BTreeMap<String, Files<'a>>,
+}
+
+fn layout_error(message: String) -> Diagnostic {
+    Diagnostic::error(codes::APPLY_LAYOUT, message)
+        .with_help("the compiled tree maps to repositories as README.md § Apply describes; rebuild it with `catalyst build`")
+}
+
+/// Splits a compiled tree into repositories, sorted by `org/name`.
+pub fn split(output: &Output) -> Result<Vec<RepoContent<'_>>, Diagnostic> {
+    let mut repos: BTreeMap<RepoId, BTreeMap<String, Files<'_>>> = BTreeMap::new();
+    for (path, bytes) in &output.files {
+        let (id, branch, inner) = if let Some(rest) = path.strip_prefix("repos/") {
+            let parts: Vec<&str> = rest.splitn(4, '/').collect();
+            let [org, app, branch, inner] = parts[..] else {
+                return Err(layout_error(format!("`{path}` is not of the form repos/<org>/<app>/<branch>/<file>")));
+            };
+            if org == SYSTEM_ORG && (app == FLEET || app == CONFIG) {
+                return Err(layout_error(format!(
+                    "the Application repository {org}/{app} would overwrite the platform repository of the same name"
+                ))
+                .with_help("rename the Application or the Organization: system/fleet and system/catalyst-config are reserved"));
+            }
+            (RepoId::new(org, app), branch, inner)
+        } else if let Some(inner) = path.strip_prefix(CONFIG_PREFIX) {
+            (RepoId::new(SYSTEM_ORG, CONFIG), SYSTEM_BRANCH, inner)
+        } else {
+            (RepoId::new(SYSTEM_ORG, FLEET), SYSTEM_BRANCH, path.as_str())
+        };
+        repos.entry(id).or_default().entry(branch.to_string()).or_default().push((inner, bytes.as_slice()));
+    }
+    Ok(repos.into_iter().map(|(id, branches)| RepoContent { id, branches }).collect())
+}
+
+/// Is `path` a Sovereign (its folder or its sovereign.yaml) rather than a built tree?
+pub fn is_sovereign(path: &Path) -> bool {
+    path.is_file() || path.join("sovereign.yaml").is_file()
+}
+
+/// Reads a tree written by `catalyst build`: exactly the files its manifest lists.
+pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
+    let input_error = |message: String| {
+        Diagnostic::error(codes::APPLY_INPUT, message)
+            .with_help("pass a Sovereign folder (with sovereign.yaml) or a tree written by `catalyst build`")
+    };
+    let manifest = fs::read_to_string(dir.join(MANIFEST))
+        .map_err(|e| input_error(format!("`{}` is neither a Sovereign nor a built tree: cannot read {MANIFEST}: {e}", dir.display())))?;
+    let mut output = Output::default();
+    for path in manifest.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        // The manifest is an input: it must not name files outside the tree.
+        if !Path::new(path).components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
+        }
+        let bytes = fs::read(dir.join(path)).map_err(|e| input_error(format!("cannot read `{}`: {e}", dir.join(path).display())))?;
+        output.files.insert(path.to_string(), bytes);
+    }
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(paths: &[&str]) -> Output {
+        Output { files: paths.iter().map(|p| (p.to_string(), p.as_bytes().to_vec())).collect() }
+    }
+
+    #[test]
+    fn maps_the_tree_to_fleet_config_and_application_repos() {
+        let tree = output(&[
+            "catalyst.lock",
+            "clusters/a.example/kustomization.yaml",
+            "infra/hetzner/tofu.auto.tfvars.json",
+            "repos/acme/shop/develop/values.yaml",
+            "repos/acme/shop/main/overlays/prod/values.yaml",
+            "system/catalyst-config/policies/acme-prod-policy.yaml",
+        ]);
+        let repos = split(&tree).expect("splits");
+        let names: Vec<String> = repos.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(names, ["acme/shop", "system/catalyst-config", "system/fleet"]);
+        let shop = &repos[0].branches;
+        assert_eq!(shop.keys().collect::<Vec<_>>(), ["develop", "main"]);
+        assert_eq!(shop["main"][0].0, "overlays/prod/values.yaml");
+        assert_eq!(repos[1].branches["main"][0].0, "policies/acme-prod-policy.yaml");
+        let fleet: Vec<&str> = repos[2].branches["main"].iter().map(|f| f.0).collect();
+        assert_eq!(fleet, ["catalyst.lock", "clusters/a.example/kustomization.yaml", "infra/hetzner/tofu.auto.tfvars.json"]);
+    }
+
+    #[test]
+    fn refuses_an_application_repo_named_like_a_platform_repo() {
+        let error = split(&output(&["repos/system/fleet/main/values.yaml"])).expect_err("reserved");
+        assert_eq!(error.code, codes::APPLY_LAYOUT);
+        assert!(split(&output(&["repos/acme/shop/values.yaml"])).is_err(), "a file outside a branch folder");
+    }
+}

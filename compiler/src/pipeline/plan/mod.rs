@@ -1,0 +1,724 @@
+//! Stage 4: decide every file of the output tree and the objects in it.
+//! Nothing is serialized here; [`crate::pipeline::render`] turns the plan into bytes.
+
+mod infra;
+mod platform;
+
+use platform::{CREDENTIALS_FILE, GITEA_CREDENTIALS, OPENBAO_STORE};
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::check::pins::BringUpPins;
+use crate::check::releases::Pinned;
+use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
+use crate::pipeline::load::Project;
+use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
+use crate::pipeline::validate::secret_property;
+use crate::support::pointer;
+use crate::support::source::Origin;
+
+/// What one output file will hold.
+#[derive(Debug, Clone)]
+pub enum Planned {
+    /// Kubernetes objects, as a YAML stream (one document per object).
+    Objects(Vec<Json>),
+    /// One YAML document that is not a Kubernetes object (values, lock file).
+    Document(Json),
+    /// Plain text written as is.
+    Text(String),
+    /// A JSON document (OpenTofu variables).
+    Json(Json),
+    /// A cloud-config document (YAML under the `#cloud-config` header).
+    CloudConfig(Json),
+    /// A Blueprint template rendered for one Application.
+    Template { blueprint: usize, file: String, context: Json },
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// Path relative to the output root, `/`-separated.
+    pub path: String,
+    pub content: Planned,
+    /// The input the file is emitted for (an Application, an Environment…), so that a
+    /// problem found in the output also points at what produced it.
+    pub origin: Option<Origin>,
+}
+
+/// Namespaces Kubernetes creates itself: declaring them again breaks kustomize (duplicate IDs).
+const BUILT_IN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+const KUSTOMIZE_API: &str = "kustomize.config.k8s.io/v1beta1";
+
+/// Where the Catalyst CRs go: the `system/catalyst-config` repository.
+const CATALYST_CONFIG: &str = "system/catalyst-config";
+
+fn organization_file(slug: &str) -> String {
+    format!("organizations/{slug}.yaml")
+}
+
+fn policy_file(environment: &ResolvedEnvironment) -> String {
+    format!("policies/{}-policy.yaml", environment.name)
+}
+
+fn environment_file(environment: &ResolvedEnvironment) -> String {
+    format!("environments/{}.yaml", environment.name)
+}
+
+fn application_file(environment: &ResolvedEnvironment, instance: &Instance) -> String {
+    format!("applications/{}/{}.yaml", environment.name, instance.name)
+}
+
+/// The name of the Secret cloud-init creates for pulling Blueprint charts.
+pub const PULL_SECRET: &str = "ghcr-pull";
+
+/// How many planned files are handed to the sink at once: large enough to
+/// render in parallel, small enough that the planned objects of a huge
+/// Sovereign never all sit in memory beside their rendered bytes.
+const BATCH: usize = 4096;
+
+/// One part of the output. The parts depend on nothing of each other, so they
+/// are planned and rendered in parallel, and `check --watch` plans again only
+/// the parts of an Organization whose file changed.
+pub enum Part<'a> {
+    /// The Sovereign's own files: the cluster tree and the bootstrap kit, the
+    /// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
+    Sovereign { resolution: &'a Resolution, pins: Option<&'a BringUpPins> },
+    /// An Organization's CR.
+    Organization(usize),
+    /// An Environment's cluster tree, its Application repositories and its CRs.
+    Environment(&'a ResolvedEnvironment),
+}
+
+impl Part<'_> {
+    /// Plans the part's files and hands them to `sink` in batches.
+    pub fn plan(&self, project: &Project, pinned: &Pinned, sink: &mut dyn FnMut(Vec<PlannedFile>)) {
+        let mut planner = Planner::new(project, *pinned, sink);
+        match self {
+            Part::Sovereign { resolution, pins } => {
+                planner.cluster(resolution);
+                planner.infra(resolution, *pins);
+                planner.catalyst_config(resolution);
+                planner.lock(resolution, *pins);
+            }
+            Part::Organization(org) => planner.organization_cr(*org),
+            Part::Environment(environment) => {
+                planner.environment(environment);
+                planner.environment_crs(environment);
+            }
+        }
+        let rest = std::mem::take(&mut planner.files);
+        (planner.sink)(rest);
+    }
+}
+
+/// Every part of a Sovereign's output.
+pub fn parts<'a>(project: &Project, resolution: &'a Resolution, pins: Option<&'a BringUpPins>) -> Vec<Part<'a>> {
+    let mut parts = vec![Part::Sovereign { resolution, pins }];
+    parts.extend((0..project.sovereign.organizations.len()).map(Part::Organization));
+    parts.extend(resolution.environments.iter().map(Part::Environment));
+    parts
+}
+
+struct Planner<'a, 's> {
+    project: &'a Project,
+    files: Vec<PlannedFile>,
+    fqdn: String,
+    sink: &'s mut dyn FnMut(Vec<PlannedFile>),
+    /// Template files of each template Blueprint, listed once rather than per Application.
+    template_files: HashMap<usize, Vec<String>>,
+    /// What the files planned now are emitted for.
+    origin: Option<Origin>,
+    /// The releases the Sovereign runs: they decide every apiVersion emitted.
+    pinned: Pinned,
+}
+
+impl<'a, 's> Planner<'a, 's> {
+    fn new(project: &'a Project, pinned: Pinned, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
+        let fqdn = project.sovereign.spec.fqdn.clone();
+        let origin = Some(project.sovereign.origin.clone());
+        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin, pinned }
+    }
+}
+
+fn kustomization(resources: Vec<String>) -> Json {
+    json!({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": resources})
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Json {
+    Json::Object(pairs.iter().map(|(k, v)| (k.to_string(), Json::String(v.to_string()))).collect())
+}
+
+fn namespace(name: &str, sovereign: &str) -> Json {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels(&[("catalyst.openova.io/sovereign", sovereign)])}})
+}
+
+impl Planner<'_, '_> {
+    fn add(&mut self, path: String, content: Planned) {
+        self.files.push(PlannedFile { path, content, origin: self.origin.clone() });
+        if self.files.len() >= BATCH {
+            let batch = std::mem::take(&mut self.files);
+            (self.sink)(batch);
+        }
+    }
+
+    /// Adds a file emitted for `origin` rather than for the current scope.
+    fn add_for(&mut self, origin: Origin, path: String, content: Planned) {
+        let scope = self.origin.replace(origin);
+        self.add(path, content);
+        self.origin = scope;
+    }
+
+    /// Where an Environment is declared: its entry in the Organization's file.
+    fn environment_origin(&self, environment: &ResolvedEnvironment) -> Origin {
+        let org = self.organization(environment);
+        let index = org.spec.environments.iter().position(|e| e.env_type == environment.env_type).unwrap_or_default();
+        org.origin.join(&format!("/spec/environments/{index}"))
+    }
+
+    fn blueprint(&self, index: usize) -> &Blueprint {
+        &self.project.catalog.blueprints[index]
+    }
+
+    fn gitea(&self, org: &str, repo: &str) -> String {
+        format!("https://gitea.{}/{org}/{repo}.git", self.fqdn)
+    }
+
+    fn oci_repository(&self, name: &str, namespace: &str) -> Json {
+        json!({
+            "apiVersion": self.pinned.api("HelmRepository"), "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "oci", "interval": "15m", "url": self.project.sovereign.spec.registry, "secretRef": {"name": PULL_SECRET}},
+        })
+    }
+
+    fn kit_release(&self, release: &KitRelease) -> Vec<Json> {
+        let bp = self.blueprint(release.blueprint);
+        let settings = &bp.spec.manifests.helm_release;
+        let short = bp.short_name();
+        let target = settings.namespace.clone().unwrap_or_else(|| short.to_string());
+        let mut objects = Vec::new();
+        if settings.create_namespace && !BUILT_IN_NAMESPACES.contains(&target.as_str()) && target != "flux-system" {
+            objects.push(namespace(&target, &self.fqdn));
+        }
+        objects.push(self.oci_repository(&bp.name, "flux-system"));
+        objects.push(self.helm_release(bp, &bp.name, "flux-system", short, &target, &release.depends, &release.values));
+        objects
+    }
+
+    /// A HelmRelease of a chart Blueprint, shaped like `flux create helmrelease --export`.
+    #[allow(clippy::too_many_arguments)]
+    fn helm_release(
+        &self,
+        bp: &Blueprint,
+        name: &str,
+        namespace: &str,
+        release_name: &str,
+        target: &str,
+        depends_on: &[String],
+        values: &Json,
+    ) -> Json {
+        let settings = &bp.spec.manifests.helm_release;
+        let remediation = |mut block: Json| {
+            block["remediation"] = json!({"retries": 3});
+            if settings.disable_wait {
+                block["disableWait"] = json!(true);
+            }
+            block
+        };
+        let mut upgrade = remediation(json!({}));
+        if settings.preserve_values {
+            upgrade["preserveValues"] = json!(true);
+        }
+        let mut spec = json!({
+            "interval": "15m",
+            "releaseName": release_name,
+            "targetNamespace": target,
+            "chart": {"spec": {"chart": bp.name, "version": bp.version.to_string(), "sourceRef": {"kind": "HelmRepository", "name": bp.name}}},
+        });
+        if !depends_on.is_empty() {
+            spec["dependsOn"] = Json::Array(depends_on.iter().map(|d| json!({"name": d})).collect());
+        }
+        let blocks = json!({
+            "install": remediation(json!({})),
+            "upgrade": upgrade,
+        });
+        if let (Some(spec), Some(blocks)) = (spec.as_object_mut(), blocks.as_object()) {
+            spec.extend(blocks.clone());
+        }
+        if let Some(timeout) = &settings.timeout {
+            spec["timeout"] = json!(timeout);
+        }
+        if values.as_object().is_some_and(|m| !m.is_empty()) {
+            spec["values"] = values.clone();
+        }
+        json!({
+            "apiVersion": self.pinned.api("HelmRelease"), "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(&[("catalyst.openova.io/blueprint", &bp.name), ("catalyst.openova.io/blueprint-version", &bp.version.to_string())])},
+            "spec": spec,
+        })
+    }
+
+    // ------------------------------------------------------------ environments
+
+    fn organization(&self, environment: &ResolvedEnvironment) -> &Organization {
+        &self.project.sovereign.organizations[environment.org]
+    }
+
+    fn environment(&mut self, environment: &ResolvedEnvironment) {
+        let dir = format!("clusters/{}/environments/{}", self.fqdn, environment.name);
+        let scope = self.origin.replace(self.environment_origin(environment));
+        self.namespace_file(environment);
+        let org = self.organization(environment).slug.clone();
+        self.add(format!("{dir}/{CREDENTIALS_FILE}"), Planned::Objects(self.environment_credentials(&org, &environment.name)));
+        let mut resources = vec![CREDENTIALS_FILE.to_string()];
+        for instance in &environment.instances {
+            let environment_scope = self.origin.replace(instance.origin.clone());
+            let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
+            let spec = &mut kustomization["spec"];
+            spec["interval"] = json!("5m");
+            spec["timeout"] = json!("10m");
+            spec["targetNamespace"] = json!(environment.name);
+            if let Some(map) = spec.as_object_mut() {
+                map.remove("postBuild");
+            }
+            if !instance.depends_on.is_empty() {
+                spec["dependsOn"] = Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target})).collect());
+            }
+            kustomization["metadata"] =
+                json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
+            let source = self.git_repository(
+                &instance.name,
+                &environment.name,
+                &self.gitea(&org, &instance.name),
+                environment.env_type.branch(),
+                Some(GITEA_CREDENTIALS),
+            );
+            let file = format!("{}.yaml", instance.name);
+            self.add(format!("{dir}/{file}"), Planned::Objects(vec![source, sort_keys_spec(kustomization)]));
+            resources.push(file);
+            self.application_repo(environment, instance);
+            self.origin = environment_scope;
+        }
+        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+        self.origin = scope;
+    }
+
+    fn instance_labels(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
+        let bp = self.blueprint(instance.blueprint);
+        let org = &self.organization(environment).slug;
+        labels(&[
+            ("catalyst.openova.io/organization", org),
+            ("catalyst.openova.io/environment", &environment.name),
+            ("catalyst.openova.io/application", &instance.name),
+            ("catalyst.openova.io/blueprint", &bp.name),
+            ("catalyst.openova.io/blueprint-version", &bp.version.to_string()),
+        ])
+    }
+
+    /// `repos/<org>/<app>/<branch>/`: what the Application repo holds on this environment's branch.
+    fn application_repo(&mut self, environment: &ResolvedEnvironment, instance: &Instance) {
+        let org = self.organization(environment).slug.clone();
+        let env_key = environment.env_type.as_str();
+        let dir = format!("repos/{org}/{}/{}", instance.name, environment.env_type.branch());
+        let bp = self.blueprint(instance.blueprint).clone();
+        let mut resources = Vec::new();
+        let mut kustomization = kustomization(Vec::new());
+        self.add(format!("{dir}/values.yaml"), Planned::Document(instance.base_config.clone()));
+        let env_values = if instance.env_config.is_object() { instance.env_config.clone() } else { json!({}) };
+        self.add(format!("{dir}/overlays/{env_key}/values.yaml"), Planned::Document(env_values));
+
+        let secrets = self.external_secrets(instance);
+        match bp.spec.manifests.kind() {
+            Some(ManifestKind::Chart) => {
+                resources.extend(self.chart_release(environment, instance, &bp, &dir, &secrets, &mut kustomization))
+            }
+            Some(ManifestKind::Templates) => resources.extend(self.templates(environment, instance, &dir, &secrets)),
+            // The base is referenced from the Blueprint's published OCI artifact and
+            // applied by Flux, never built here: the branch stays small and builds offline.
+            Some(ManifestKind::Kustomize) | None => resources.extend(self.kustomize_base(environment, instance, &bp, &dir)),
+        }
+        for (secret, pointer) in &secrets {
+            let file = format!("secrets/{secret}.yaml");
+            self.add(
+                format!("{dir}/{file}"),
+                Planned::Objects(vec![self.app_secret(secret, &org, environment.env_type, &instance.name, pointer)]),
+            );
+            resources.push(file);
+        }
+        kustomization["resources"] = json!(resources);
+        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization));
+        self.add(format!("{dir}/CODEOWNERS"), Planned::Text(self.codeowners(environment)));
+    }
+
+    /// A chart Application: its OCI source and HelmRelease, valued by the branch's values files
+    /// (generated into ConfigMaps by `kustomization`) and its secrets; the files below the branch.
+    fn chart_release(
+        &mut self,
+        environment: &ResolvedEnvironment,
+        instance: &Instance,
+        bp: &Blueprint,
+        dir: &str,
+        secrets: &[(String, String)],
+        kustomization: &mut Json,
+    ) -> Vec<String> {
+        let env_key = environment.env_type.as_str();
+        let mut release = self.helm_release(bp, &instance.name, &environment.name, &instance.name, &environment.name, &[], &Json::Null);
+        let mut values_from = vec![
+            json!({"kind": "ConfigMap", "name": format!("{}-values", instance.name)}),
+            json!({"kind": "ConfigMap", "name": format!("{}-values-{env_key}", instance.name)}),
+        ];
+        values_from.extend(secrets.iter().map(
+            |(secret, pointer)| json!({"kind": "Secret", "name": secret, "valuesKey": "value", "targetPath": pointer::dotted(pointer)}),
+        ));
+        release["spec"]["valuesFrom"] = Json::Array(values_from);
+        release["metadata"]["labels"] = self.instance_labels(environment, instance);
+        self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![self.oci_repository(&bp.name, &environment.name)]));
+        self.add(format!("{dir}/helmrelease.yaml"), Planned::Objects(vec![release]));
+        kustomization["configMapGenerator"] = json!([
+            {"name": format!("{}-values", instance.name), "files": ["values.yaml=values.yaml"]},
+            {"name": format!("{}-values-{env_key}", instance.name), "files": [format!("values.yaml=overlays/{env_key}/values.yaml")]},
+        ]);
+        kustomization["generatorOptions"] = json!({"disableNameSuffixHash": true});
+        vec!["source.yaml".to_string(), "helmrelease.yaml".to_string()]
+    }
+
+    /// A kustomize Application: the Blueprint's base from its OCI artifact, applied with the
+    /// Application's config substituted; the files below the branch.
+    fn kustomize_base(&mut self, environment: &ResolvedEnvironment, instance: &Instance, bp: &Blueprint, dir: &str) -> Vec<String> {
+        let path = bp.spec.manifests.kustomize.clone().unwrap_or_default();
+        // Not `<app>`: that is the name of the Kustomization that applies this branch.
+        let name = format!("{}-base", instance.name);
+        let source = json!({
+            "apiVersion": self.pinned.api("OCIRepository"), "kind": "OCIRepository",
+            "metadata": {"name": name, "namespace": environment.name},
+            "spec": {
+                "interval": "15m",
+                "url": format!("{}/{}", self.project.sovereign.spec.registry.trim_end_matches('/'), bp.name),
+                "ref": {"tag": bp.version.to_string()},
+                "secretRef": {"name": PULL_SECRET},
+            },
+        });
+        let mut substitute = json!({"APP_NAME": instance.name, "APP_NAMESPACE": environment.name, "SOVEREIGN_FQDN": self.fqdn});
+        flatten_scalars("CONFIG", &instance.config, &mut substitute);
+        let base = json!({
+            "apiVersion": self.pinned.api("Kustomization"), "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)},
+            "spec": {
+                "interval": "10m",
+                "path": path,
+                "prune": true,
+                "sourceRef": {"kind": "OCIRepository", "name": name},
+                "targetNamespace": environment.name,
+                "timeout": "10m",
+                "wait": true,
+                "postBuild": {"substitute": substitute},
+            },
+        });
+        self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![source]));
+        self.add(format!("{dir}/base.yaml"), Planned::Objects(vec![base]));
+        vec!["source.yaml".to_string(), "base.yaml".to_string()]
+    }
+
+    /// The rendered manifests of a template Blueprint's Application, as paths below the branch.
+    fn templates(
+        &mut self,
+        environment: &ResolvedEnvironment,
+        instance: &Instance,
+        dir: &str,
+        secrets: &[(String, String)],
+    ) -> Vec<String> {
+        let (project, index) = (self.project, instance.blueprint);
+        let files =
+            self.template_files.entry(index).or_insert_with(|| template_files(&*project.vfs, &project.catalog.blueprints[index])).clone();
+        let context = self.template_context(environment, instance, secrets);
+        let mut outputs = Vec::new();
+        for file in files {
+            let output = format!("manifests/{}", file.trim_end_matches(".j2"));
+            self.add(format!("{dir}/{output}"), Planned::Template { blueprint: instance.blueprint, file, context: context.clone() });
+            outputs.push(output);
+        }
+        outputs
+    }
+
+    /// The Secret of one secret field, read from the Application's OpenBao path.
+    fn app_secret(&self, name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
+        let key = format!("org/{org}/env/{}/{app}", env_type.as_str());
+        self.external_secret(
+            name,
+            None,
+            OPENBAO_STORE,
+            vec![json!({"secretKey": "value", "remoteRef": {"key": key, "property": secret_property(pointer)}})],
+        )
+    }
+
+    /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.
+    fn external_secrets(&self, instance: &Instance) -> Vec<(String, String)> {
+        instance
+            .secrets
+            .iter()
+            .map(|pointer| (format!("{}-{}", instance.name, secret_property(pointer).to_lowercase()), pointer.clone()))
+            .collect()
+    }
+
+    fn template_context(&self, environment: &ResolvedEnvironment, instance: &Instance, secrets: &[(String, String)]) -> Json {
+        let org = &self.organization(environment).slug;
+        let s = &self.project.sovereign;
+        let secret_map: Map<String, Json> = secrets.iter().map(|(name, at)| (pointer::dotted(at), Json::String(name.clone()))).collect();
+        json!({
+            "config": instance.config,
+            "application": crate::pipeline::expr::application_variables(&instance.name, org, &environment.name, environment.env_type),
+            "sovereign": {"fqdn": s.spec.fqdn, "name": s.name, "provider": s.spec.provider},
+            "secrets": secret_map,
+        })
+    }
+
+    /// Reviewers of the branch: the approver teams of the Environment's policy, else the owners.
+    fn codeowners(&self, environment: &ResolvedEnvironment) -> String {
+        let org = self.organization(environment);
+        let env = org.spec.environments.iter().find(|e| e.env_type == environment.env_type);
+        let approvers: Vec<String> = env
+            .and_then(|e| e.policy.as_ref())
+            .map(|p| {
+                p.rules
+                    .iter()
+                    .filter_map(|r| match r {
+                        PolicyRule::PrRequired { approvers, .. } => {
+                            Some(approvers.iter().map(|a| format!("@{}/{a}", org.slug)).collect::<Vec<_>>())
+                        }
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owners = if approvers.is_empty() { org.spec.owners.iter().map(|o| o.email.clone()).collect() } else { approvers };
+        format!(
+            "# Generated by catalyst: reviewers of {} ({} branch).\n* {}\n",
+            environment.name,
+            environment.env_type.branch(),
+            owners.join(" ")
+        )
+    }
+
+    // ------------------------------------------------------------ system/catalyst-config
+
+    /// The Sovereign CR and the list of every CR; the others are planned with their Organization.
+    fn catalyst_config(&mut self, resolution: &Resolution) {
+        let s = &self.project.sovereign;
+        let regions: Vec<Json> = s
+            .spec
+            .regions
+            .iter()
+            .map(|r| {
+                let parsed = CanonicalRegion::parse(r);
+                json!({"code": r, "provider": parsed.and_then(|p| p.provider()).unwrap_or(&s.spec.provider)})
+            })
+            .collect();
+        let bcp = if s.spec.regions.len() > 1 { "active-hotstandby" } else { "single-region" };
+        let sovereign = json!({
+            "apiVersion": "catalyst.openova.io/v1alpha1", "kind": "Sovereign",
+            "metadata": {"name": s.name},
+            "spec": {"fqdn": s.spec.fqdn, "provider": s.spec.provider, "bcpTopology": bcp, "regions": regions},
+        });
+        self.add(format!("{CATALYST_CONFIG}/sovereign.yaml"), Planned::Objects(vec![sovereign]));
+        let mut resources = vec!["sovereign.yaml".to_string()];
+        resources.extend(s.organizations.iter().map(|org| organization_file(&org.slug)));
+        for environment in &resolution.environments {
+            resources.extend(self.policy(environment).map(|_| policy_file(environment)));
+            resources.push(environment_file(environment));
+            resources.extend(environment.instances.iter().map(|instance| application_file(environment, instance)));
+        }
+        resources.sort();
+        self.add(format!("{CATALYST_CONFIG}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+    }
+
+    fn policy(&self, environment: &ResolvedEnvironment) -> Option<&crate::model::PolicySpec> {
+        let org = &self.project.sovereign.organizations[environment.org];
+        org.spec.environments.iter().find(|e| e.env_type == environment.env_type).and_then(|e| e.policy.as_ref())
+    }
+
+    fn organization_cr(&mut self, index: usize) {
+        let (s, org) = (&self.project.sovereign, &self.project.sovereign.organizations[index]);
+        let mut spec = json!({
+            "slug": org.slug,
+            "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
+            "kind": org.spec.kind, "tier": org.spec.tier, "billingMode": org.spec.billing_mode,
+            "sovereignRef": s.spec.fqdn,
+        });
+        if !org.spec.owners.is_empty() {
+            spec["owners"] = json!(org.spec.owners);
+        }
+        let object = json!({"apiVersion": "orgs.openova.io/v1", "kind": "Organization", "metadata": {"name": org.slug}, "spec": spec});
+        self.add_for(org.origin.clone(), format!("{CATALYST_CONFIG}/{}", organization_file(&org.slug)), Planned::Objects(vec![object]));
+    }
+
+    /// The Environment CR, its EnvironmentPolicy and its Applications' CRs.
+    fn environment_crs(&mut self, environment: &ResolvedEnvironment) {
+        let declared = self.environment_origin(environment);
+        let org = &self.project.sovereign.organizations[environment.org];
+        let regions: Vec<Json> = environment
+            .regions
+            .iter()
+            .filter_map(|r| CanonicalRegion::parse(r))
+            .map(|r| json!({"provider": r.provider().unwrap_or_default(), "region": r.region, "buildingBlock": r.building_block}))
+            .collect();
+        let mut env_spec = json!({
+            "organizationRef": org.slug,
+            "envType": environment.env_type.as_str(),
+            "placement": if environment.regions.len() > 1 { "multi-region" } else { "single-region" },
+            "regions": regions,
+        });
+        if let Some(policy) = self.policy(environment) {
+            let name = format!("{}-policy", environment.name);
+            env_spec["policyRef"] = json!(name);
+            let object = environment_policy(&name, &environment.name, &policy.rules);
+            self.add_for(
+                declared.join("/policy"),
+                format!("{CATALYST_CONFIG}/{}", policy_file(environment)),
+                Planned::Objects(vec![object]),
+            );
+        }
+        let object = json!({"apiVersion": "catalyst.openova.io/v1", "kind": "Environment", "metadata": {"name": environment.name}, "spec": env_spec});
+        self.add_for(declared, format!("{CATALYST_CONFIG}/{}", environment_file(environment)), Planned::Objects(vec![object]));
+        for instance in &environment.instances {
+            let object = self.application_cr(environment, instance);
+            let path = format!("{CATALYST_CONFIG}/{}", application_file(environment, instance));
+            self.add_for(instance.origin.clone(), path, Planned::Objects(vec![object]));
+        }
+    }
+
+    fn application_cr(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
+        let bp = self.blueprint(instance.blueprint);
+        let mut spec = json!({
+            "blueprintRef": {"name": bp.name, "version": bp.version.to_string()},
+            "environmentRef": environment.name,
+            "regions": instance.regions,
+            "placement": instance.placement,
+        });
+        if !instance.depends_on.is_empty() {
+            spec["dependsOn"] =
+                Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target, "namespace": environment.name})).collect());
+        }
+        let mut metadata =
+            json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
+        if let InstanceSource::Dedicated { parent, alias } = &instance.source {
+            metadata["annotations"] = json!({"catalyst.openova.io/dedicated-to": format!("{parent}/{alias}")});
+        }
+        json!({"apiVersion": "apps.openova.io/v1", "kind": "Application", "metadata": metadata, "spec": spec})
+    }
+
+    // ------------------------------------------------------------ catalyst.lock
+
+    fn lock(&mut self, resolution: &Resolution, pins: Option<&BringUpPins>) {
+        let mut used: std::collections::BTreeMap<(String, semver::Version), (String, Vec<String>)> = Default::default();
+        for release in &resolution.kit {
+            let bp = self.blueprint(release.blueprint);
+            used.entry((bp.name.clone(), bp.version.clone()))
+                .or_insert_with(|| (bp.digest.clone(), Vec::new()))
+                .1
+                .push("bootstrap-kit".into());
+        }
+        for environment in &resolution.environments {
+            for instance in &environment.instances {
+                let bp = self.blueprint(instance.blueprint);
+                used.entry((bp.name.clone(), bp.version.clone()))
+                    .or_insert_with(|| (bp.digest.clone(), Vec::new()))
+                    .1
+                    .push(format!("{}/{}", environment.name, instance.name));
+            }
+        }
+        let blueprints: Vec<Json> = used
+            .into_iter()
+            .map(|((name, version), (digest, users))| json!({"name": name, "version": version.to_string(), "digest": digest, "usedBy": users}))
+            .collect();
+        let mut lock = json!({"lockVersion": 1, "sovereign": self.fqdn, "blueprints": blueprints});
+        if let (Some(pins), Some(infra)) = (pins, &self.project.sovereign.spec.infrastructure) {
+            lock["bringUp"] = json!({"k3s": infra.k3s_version, "flux": pins.flux, "cilium": pins.cilium});
+        }
+        self.add("catalyst.lock".into(), Planned::Document(lock));
+    }
+}
+
+/// Flux's documented field order for a Kustomization spec.
+fn sort_keys_spec(mut object: Json) -> Json {
+    const ORDER: [&str; 10] =
+        ["interval", "dependsOn", "path", "prune", "sourceRef", "targetNamespace", "timeout", "wait", "postBuild", "kubeConfig"];
+    if let Some(spec) = object.get_mut("spec").and_then(Json::as_object_mut) {
+        let mut sorted = Map::new();
+        for key in ORDER {
+            if let Some(v) = spec.remove(key) {
+                sorted.insert(key.to_string(), v);
+            }
+        }
+        sorted.append(spec);
+        *spec = sorted;
+    }
+    object
+}
+
+/// The rules form and the typed fields derived from it (DESIGN §3.5).
+fn environment_policy(name: &str, environment: &str, rules: &[PolicyRule]) -> Json {
+    let mut promotion = Map::new();
+    for rule in rules {
+        match rule {
+            PolicyRule::PrRequired { min_approvals, .. } => {
+                promotion.insert("requiredApprovers".into(), json!(min_approvals));
+            }
+            PolicyRule::Soak { duration, .. } => {
+                promotion.insert("soakHours".into(), json!(duration_hours(duration)));
+            }
+            PolicyRule::ReScoreGate { min_score, .. } => {
+                promotion.insert("requiredComplianceScore".into(), json!(min_score));
+            }
+            PolicyRule::ChangeWindow { .. } => {}
+        }
+    }
+    json!({
+        "apiVersion": "catalyst.openova.io/v1", "kind": "EnvironmentPolicy",
+        "metadata": {"name": name},
+        "spec": {"appliesTo": {"environments": [environment]}, "rules": rules, "promotion": promotion},
+    })
+}
+
+/// Whole hours of a `72h` / `3d` / `90m` duration, rounded up.
+pub fn duration_hours(duration: &str) -> u64 {
+    let (number, unit) = duration.split_at(duration.len().saturating_sub(1));
+    let n: u64 = number.parse().unwrap_or(0);
+    match unit {
+        "d" => n * 24,
+        "m" => n.div_ceil(60),
+        _ => n,
+    }
+}
+
+/// The template files of a Blueprint, sorted (read once more by the renderer).
+fn template_files(vfs: &dyn crate::support::vfs::Vfs, bp: &Blueprint) -> Vec<String> {
+    let Some(relative) = &bp.spec.manifests.templates else { return Vec::new() };
+    let Ok(dir) = crate::pipeline::load::contained_path(vfs, &bp.dir, relative) else { return Vec::new() };
+    let mut files: Vec<String> = vfs
+        .files_under(&dir)
+        .into_iter()
+        .filter_map(|path| path.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".j2"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Scalar config values as Flux `postBuild` variables: `{db: {port: 5432}}` → `CONFIG_DB_PORT: "5432"`.
+/// Lists have no variable form and are left to the base's own defaults.
+fn flatten_scalars(prefix: &str, value: &Json, into: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            for (key, child) in map {
+                let key: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+                flatten_scalars(&format!("{prefix}_{key}"), child, into);
+            }
+        }
+        Json::String(text) => into[prefix] = Json::String(text.clone()),
+        Json::Number(_) | Json::Bool(_) => into[prefix] = Json::String(value.to_string()),
+        Json::Array(_) | Json::Null => {}
+    }
+}
