@@ -21,6 +21,10 @@
 //! list must equal the diagnostics reported (errors and warnings), no more, no
 //! fewer. Expectations are written by hand from the fixture, never blessed.
 //!
+//! A `catalyst.lock` in a case is the lock of the tree the build replaces: the
+//! version changes are held to their upgrade paths against it, as `build` holds
+//! them against `out/<fqdn>/catalyst.lock`.
+//!
 //! `CATALYST_CASE=<part of a name> cargo test --test bad_inputs` runs only the
 //! matching cases.
 
@@ -30,6 +34,7 @@ use std::fmt;
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use catalyst::diagnostic::{Diagnostic, Severity};
 use catalyst::Compilation;
@@ -151,7 +156,13 @@ fn run_case(case: &Path) -> Result<(), String> {
     let scratch = materialize(Some(case));
     let root = normalize(scratch.path());
     let sovereign = sovereign_of(&root);
-    let compilation = catch_unwind(AssertUnwindSafe(|| catalyst::compile(&sovereign))).map_err(|panic| {
+    let replaces = match fs::read_to_string(root.join("catalyst.lock")) {
+        Ok(text) => catalyst::Replaces::Lock(Arc::new(catalyst::check::upgrades::Lock::parse(&text))),
+        Err(_) => catalyst::Replaces::Nothing,
+    };
+    let options = catalyst::Options { replaces, ..catalyst::Options::default() };
+    let compile = || catalyst::compile_with(Arc::new(catalyst::support::vfs::DiskFs), &sovereign, &options);
+    let compilation = catch_unwind(AssertUnwindSafe(compile)).map_err(|panic| {
         let why = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
         format!("the compiler panicked: {}", why.unwrap_or_else(|| "(no message)".into()))
     })?;

@@ -106,7 +106,7 @@ fn schema() -> jsonschema::Validator {
 
 /// Runs the diff in every format, checks the JSON against its schema, and compares with the golden files.
 /// Every case with golden files, each in every format.
-const CASES: [&str; 5] = ["version-bump", "new-application", "formatting-only", "secret-change", "broken-head"];
+const CASES: [&str; 6] = ["version-bump", "new-application", "formatting-only", "secret-change", "broken-head", "upgrade-skipped"];
 const FORMATS: [(&str, &str); 3] = [("human", "txt"), ("markdown", "md"), ("json", "json")];
 
 #[test]
@@ -267,6 +267,32 @@ fn a_broken_head_shows_its_diagnostics() {
     assert!(out["revision"].as_str().expect("revision").starts_with("HEAD ("), "{}", out["revision"]);
     let diagnostics = out["diagnostics"].as_str().expect("diagnostics");
     assert!(diagnostics.contains("catalyst::resolve::missing-blueprint") && diagnostics.contains("bp-static-site"), "{diagnostics}");
+}
+
+/// A bump whose new version refuses the version the base runs: the head is held to the base's
+/// lock, and the skipped upgrade path is the head's failure.
+#[test]
+fn a_version_bump_that_skips_an_upgrade_path() {
+    let mut fixture = Fixture::new();
+    fixture.edit(
+        &format!("{SOVEREIGN}/organizations/omantel-it.yaml"),
+        r#"prod: {version: "=1.4.2", config: {instances: 3, storage: 500Gi}}"#,
+        r#"prod: {version: "=1.5.0", config: {instances: 3, storage: 500Gi}}"#,
+    );
+    fixture.edit("blueprints/postgres/1.5.0/blueprint.yaml", "    from: [\"1.4.x\"]\n", "    from: [\"1.4.x\"]\n    blocks: [\"1.4.2\"]\n");
+    fixture.commit("bump analytics-db in prod; 1.4.2 may not upgrade to 1.5.0 directly");
+    let json = check_case(&fixture, "upgrade-skipped", 1);
+    let out = outcome(&json);
+    assert_eq!(out["status"], "failed");
+    let diagnostics = out["diagnostics"].as_str().expect("diagnostics");
+    assert!(diagnostics.contains("catalyst::upgrade::skipped") && diagnostics.contains("omantel-it-prod/analytics-db"), "{diagnostics}");
+    assert!(diagnostics.contains("omantel-it.yaml:"), "labelled at the version requirement: {diagnostics}");
+
+    // The same bump without the block passes: 1.4.x may upgrade to 1.5.0.
+    fixture.edit("blueprints/postgres/1.5.0/blueprint.yaml", "    blocks: [\"1.4.2\"]\n", "");
+    fixture.commit("lift the block");
+    let (code, stdout, stderr) = fixture.catalyst(&["--format", "json", "diff", "--base", "HEAD~2", "--head", "HEAD", SOVEREIGN]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 #[test]

@@ -33,6 +33,39 @@ fn the_examples_reconcile_with_no_finding() {
     }
 }
 
+/// A Sovereign running a catalog in the upstream's shapes (bare names, no `manifests`, bare-string
+/// `depends` in the other spelling, the Cilium pin only in a subchart's Chart.lock) builds, with
+/// exactly the warnings those shapes call for (the example kit's `bp-cilium` references resolve
+/// to the upstream `cilium` that shadows it), and reconciles: no reconcile finding at all.
+#[test]
+fn a_sovereign_on_an_upstream_shaped_catalog_builds_and_reconciles() {
+    let sovereign = repo().join("tests/lint/upstream-shapes/sovereigns/upstream.example.com");
+    let compilation = catalyst::compile(&sovereign);
+    let shown = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let mut codes: Vec<&str> = compilation.diagnostics.iter().map(|d| d.code.id).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "catalyst::blueprint::bare-name",
+            "catalyst::blueprint::bare-name",
+            "catalyst::blueprint::chart-convention",
+            "catalyst::blueprint::chart-convention",
+            "catalyst::blueprint::legacy-version",
+            "catalyst::blueprint::name-spelling",
+            "catalyst::blueprint::name-spelling",
+            "catalyst::blueprint::name-spelling",
+        ],
+        "{shown}"
+    );
+    assert!(compilation.diagnostics.iter().all(|d| d.severity == catalyst::diagnostic::Severity::Warning), "{shown}");
+    let output = compilation.output.expect("the Sovereign builds");
+    // cloud-init installs the Cilium release the subchart's lock pins, and the lock records it.
+    let lock = String::from_utf8_lossy(&output.files["catalyst.lock"]).into_owned();
+    assert!(lock.contains("cilium: 1.16.5"), "{lock}");
+    assert!(lock.contains("name: cilium\n"), "the upstream `cilium` runs in the kit, not the example's bp-cilium:\n{lock}");
+}
+
 #[test]
 fn a_generated_sovereign_of_1000_applications_reconciles() {
     let scratch = tempfile::tempdir().expect("temp dir");

@@ -27,4 +27,4 @@ pub mod ops;
 pub mod pipeline;
 pub mod support;
 
-pub use pipeline::{compile, compile_in, compile_into, compile_with, default_output, sovereigns_in, Compilation, Options};
+pub use pipeline::{compile, compile_in, compile_into, compile_with, default_output, sovereigns_in, Compilation, Options, Replaces};

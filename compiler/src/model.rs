@@ -42,6 +42,14 @@ pub fn short_name(name: &str) -> &str {
     name.strip_prefix("bp-").unwrap_or(name)
 }
 
+/// `bp-x` → `x` and `x` → `bp-x`: the spelling upstream files use for the same Blueprint.
+pub fn other_spelling(name: &str) -> String {
+    match name.strip_prefix("bp-") {
+        Some(bare) => bare.to_string(),
+        None => format!("bp-{name}"),
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlueprintSpec {
@@ -59,6 +67,18 @@ pub struct BlueprintSpec {
     pub depends: Vec<DependsEntry>,
     #[serde(default)]
     pub pins: BTreeMap<String, String>,
+    #[serde(default)]
+    pub upgrades: Upgrades,
+}
+
+/// The versions that may (`from`) and may not (`blocks`) upgrade to a Blueprint version:
+/// versions or requirements such as `1.2.x`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Upgrades {
+    #[serde(default)]
+    pub from: Vec<String>,
+    #[serde(default)]
+    pub blocks: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

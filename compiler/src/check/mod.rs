@@ -12,3 +12,4 @@ pub mod reconcile;
 pub mod regions;
 pub mod releases;
 pub mod sovereign;
+pub mod upgrades;

@@ -1,11 +1,14 @@
-//! The version pins: every release the kit pins is written in one place (a
-//! kit Blueprint's `spec.pins`), held to the chart files that repeat it, and
-//! read from there by cloud-init and the kit alike.
+//! The version pins: every release the kit pins is written in one place, a
+//! kit Blueprint's `spec.pins` or the version of the subchart that ships it
+//! (the table in [`crate::check::releases::SUBCHARTS`]), held to the chart
+//! files that repeat it, and read from there by cloud-init, the kit and the
+//! reconcile check alike.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
+use crate::check::releases::SUBCHARTS;
 use crate::diagnostic::codes;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::model::{Blueprint, ManifestKind};
@@ -24,40 +27,60 @@ pub struct BringUpPins {
 /// The Blueprints whose pins cloud-init installs before Flux exists: (Blueprint, pin).
 pub const BRING_UP_PINS: [(&str, &str); 2] = [("bp-flux", "flux"), ("bp-cilium", "cilium")];
 
-/// Checks every pin of the Blueprints this Sovereign uses against the chart
-/// files that repeat it, and returns the releases cloud-init installs.
-/// `used`: every Blueprint the Applications run (the kit's are added here).
+/// A release a Blueprint pins, and where that is written: its `spec.pins`, or the version of
+/// the subchart that ships the release (in Chart.lock when there is one, else Chart.yaml).
+#[derive(Clone, Debug)]
+pub struct Pin {
+    pub version: String,
+    pub at: Span,
+}
+
+/// A Blueprint's pins by name.
+pub type BlueprintPins = BTreeMap<String, Pin>;
+
+/// The pins of the Blueprints a Sovereign uses, by Blueprint index.
+#[derive(Clone, Debug, Default)]
+pub struct Pins(BTreeMap<usize, BlueprintPins>);
+
+impl Pins {
+    pub fn get(&self, blueprint: usize, pin: &str) -> Option<&Pin> {
+        self.0.get(&blueprint)?.get(pin)
+    }
+}
+
+/// Every pin of the Blueprints this Sovereign uses, held to the chart files that repeat or ship
+/// it, and the releases cloud-init installs. `used`: every Blueprint the Applications run (the
+/// kit's are added here).
 pub fn check_pins(
     project: &Project,
     kit: &[KitRelease],
     used: BTreeSet<usize>,
     sources: &mut Sources,
-) -> (Option<BringUpPins>, Vec<Diagnostic>) {
+) -> (Pins, Option<BringUpPins>, Vec<Diagnostic>) {
     let mut used = used;
     used.extend(kit.iter().map(|r| r.blueprint));
+    let mut pins = Pins::default();
     let mut problems = Vec::new();
     for index in used {
-        let bp = &project.catalog.blueprints[index];
-        if bp.spec.manifests.kind() == Some(ManifestKind::Chart) {
-            problems.extend(check_chart(&*project.vfs, bp, sources));
-        }
+        let (found, chart_problems) = blueprint_pins(&*project.vfs, &project.catalog.blueprints[index], sources);
+        pins.0.insert(index, found);
+        problems.extend(chart_problems);
     }
     if project.sovereign.spec.infrastructure.is_none() {
-        return (None, problems);
+        return (pins, None, problems);
     }
-    let [flux, cilium] = BRING_UP_PINS.map(|(name, pin)| kit_pin(project, kit, sources, name, pin));
+    let [flux, cilium] = BRING_UP_PINS.map(|(name, pin)| kit_pin(project, kit, &pins, sources, name, pin));
     match (flux, cilium) {
-        (Ok(flux), Ok(cilium)) => (Some(BringUpPins { flux, cilium }), problems),
+        (Ok(flux), Ok(cilium)) => (pins, Some(BringUpPins { flux, cilium }), problems),
         (flux, cilium) => {
             problems.extend(flux.err().into_iter().chain(cilium.err()));
-            (None, problems)
+            (pins, None, problems)
         }
     }
 }
 
-fn kit_pin(project: &Project, kit: &[KitRelease], sources: &Sources, name: &str, pin: &str) -> Result<String, Diagnostic> {
-    let release = crate::pipeline::resolve::kit_release(project, kit, name).map(|r| &project.catalog.blueprints[r.blueprint]);
-    let Some(bp) = release else {
+fn kit_pin(project: &Project, kit: &[KitRelease], pins: &Pins, sources: &Sources, name: &str, pin: &str) -> Result<String, Diagnostic> {
+    let Some(release) = crate::pipeline::resolve::kit_release(project, kit, name) else {
         let sovereign = &project.sovereign;
         let at = sources.key_span_at(sovereign.origin.file, "/spec/infrastructure");
         return Err(Diagnostic::error(
@@ -67,19 +90,27 @@ fn kit_pin(project: &Project, kit: &[KitRelease], sources: &Sources, name: &str,
         .with_label(Label::primary(at, "cloud-init is emitted for this Sovereign"))
         .with_help(format!("add {name} to `bootstrapKit`: its `pins.{pin}` is the one place the release is written")));
     };
-    let version = bp.spec.pins.get(pin).ok_or_else(|| {
-        Diagnostic::error(codes::PIN_MISSING, format!("{} declares no `pins.{pin}`", bp.id()))
-            .with_label(Label::primary(sources.key_span_at(bp.origin.file, "/spec"), "no pin here"))
-            .with_help(format!("add `pins: {{{pin}: <release>}}`: cloud-init installs that release before Flux adopts it"))
-    })?;
+    let bp = &project.catalog.blueprints[release.blueprint];
+    let Some(found) = pins.get(release.blueprint, pin) else { return Err(missing(bp, pin, sources)) };
     // The pin reaches a script cloud-init runs as root, and a download URL: a release version, nothing else.
-    if semver::Version::parse(version).is_err() {
-        let at = sources.span_at(bp.origin.file, &format!("/spec/pins/{pin}"));
-        return Err(Diagnostic::error(codes::PIN_MALFORMED, format!("`pins.{pin}` of {} is `{version}`, not a release version", bp.id()))
-            .with_label(Label::primary(at, "not MAJOR.MINOR.PATCH"))
-            .with_help("write the release as MAJOR.MINOR.PATCH (e.g. 2.9.4), as its project tags it without the `v`"));
+    if semver::Version::parse(&found.version).is_err() {
+        return Err(Diagnostic::error(
+            codes::PIN_MALFORMED,
+            format!("`pins.{pin}` of {} is `{}`, not a release version", bp.id(), found.version),
+        )
+        .with_label(Label::primary(found.at, "not MAJOR.MINOR.PATCH"))
+        .with_help("write the release as MAJOR.MINOR.PATCH (e.g. 2.9.4), as its project tags it without the `v`"));
     }
-    Ok(version.clone())
+    Ok(found.version.clone())
+}
+
+/// A kit Blueprint with neither a pin nor a subchart that says which release it installs.
+pub fn missing(bp: &Blueprint, pin: &str, sources: &Sources) -> Diagnostic {
+    Diagnostic::error(codes::PIN_MISSING, format!("{} declares no `pins.{pin}` and ships no subchart that tells it", bp.id()))
+        .with_label(Label::primary(sources.key_span_at(bp.origin.file, "/spec"), "no pin here"))
+        .with_help(format!(
+            "add `pins: {{{pin}: <release>}}`, or a dependency on the subchart that ships it: cloud-init installs that release before Flux adopts it"
+        ))
 }
 
 /// A loaded chart file, for spans.
@@ -131,12 +162,105 @@ fn same_release(a: &str, b: &str) -> bool {
     a.trim_start_matches('v') == b.trim_start_matches('v')
 }
 
-/// A chart Blueprint's pins held to its `Chart.yaml` and `values.yaml`.
-pub fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
+/// A Blueprint's pins: those `spec.pins` writes, and those its chart's subcharts ship (see
+/// [`SUBCHARTS`]); with the problems of its chart files: a pin the chart contradicts, a chart
+/// version that is not the Blueprint's.
+pub fn blueprint_pins(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> (BlueprintPins, Vec<Diagnostic>) {
+    let mut pins: BlueprintPins = bp
+        .spec
+        .pins
+        .iter()
+        .map(|(pin, version)| {
+            (pin.clone(), Pin { version: version.clone(), at: sources.span_at(bp.origin.file, &format!("/spec/pins/{pin}")) })
+        })
+        .collect();
     let mut problems = Vec::new();
-    let Some(chart) = load_chart_file(vfs, bp, "Chart.yaml", sources, &mut problems) else { return problems };
+    if bp.spec.manifests.kind() != Some(ManifestKind::Chart) {
+        return (pins, problems);
+    }
+    let Some(chart) = load_chart_file(vfs, bp, "Chart.yaml", sources, &mut problems) else { return (pins, problems) };
+    let lock = load_chart_file(vfs, bp, "Chart.lock", sources, &mut problems);
     let values = load_chart_file(vfs, bp, "values.yaml", sources, &mut problems);
-    let sources = &*sources;
+    let files = ChartFiles { chart, lock, values };
+    problems.extend(shipped_pins(bp, &files, &mut pins, sources));
+    problems.extend(repeated_pins(bp, &files, sources));
+    (pins, problems)
+}
+
+/// The chart files a chart Blueprint's pins are held to.
+struct ChartFiles {
+    chart: ChartFile,
+    lock: Option<ChartFile>,
+    values: Option<ChartFile>,
+}
+
+impl ChartFiles {
+    /// The version of the subchart `name` and where it is written: Chart.lock's exact one when
+    /// the chart has a lock, else Chart.yaml's (a version or a range).
+    fn dependency(&self, name: &str, sources: &Sources) -> Option<(String, Span)> {
+        let at = |file: &ChartFile| {
+            let dependencies = file.value.get("dependencies").and_then(Json::as_array)?;
+            let i = dependencies.iter().position(|d| d.get("name").and_then(Json::as_str) == Some(name))?;
+            let pointer = format!("/dependencies/{i}/version");
+            text_at(&file.value, &pointer).map(|v| (v, sources.span_at(file.id, &pointer)))
+        };
+        self.lock.as_ref().and_then(at).or_else(|| at(&self.chart))
+    }
+}
+
+/// The releases the chart's subcharts ship, held to the pins written for them; a release no pin
+/// writes is pinned by its subchart.
+fn shipped_pins(bp: &Blueprint, files: &ChartFiles, pins: &mut BlueprintPins, sources: &Sources) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for subchart in &SUBCHARTS {
+        let Some((version, at)) = files.dependency(subchart.chart, sources) else { continue };
+        let ships = subchart.ships(&version);
+        let what = format!("the {} subchart {version}", subchart.chart);
+        match (pins.get(subchart.pin), ships.as_slice()) {
+            (Some(pinned), shipped) if !shipped.is_empty() && !shipped.contains(&pinned.version) => problems.push(
+                Diagnostic::error(
+                    codes::PIN_MISMATCH,
+                    format!(
+                        "{} pins {} {}, but {what} ships {} {}",
+                        bp.id(),
+                        subchart.pin,
+                        pinned.version,
+                        subchart.title,
+                        shipped.join(" or ")
+                    ),
+                )
+                .with_label(Label::primary(pinned.at, format!("pinned {}", pinned.version)))
+                .with_label(Label::secondary(at, format!("ships {} {}", subchart.title, shipped.join(" or "))))
+                .with_note(format!("which release a chart version ships: {}", subchart.source))
+                .with_help("the release cloud-init installs and the one the chart upgrades to must be the same: change them together"),
+            ),
+            (Some(_), _) => {}
+            (None, [release]) => {
+                pins.insert(subchart.pin.to_string(), Pin { version: release.clone(), at });
+            }
+            (None, shipped) => problems.push(
+                Diagnostic::error(
+                    codes::PIN_UNKNOWN_SUBCHART,
+                    match shipped {
+                        [] => format!("which {} release {what} ships is not known", subchart.title),
+                        _ => format!("{what} allows charts that ship {} {}", subchart.title, shipped.join(", ")),
+                    },
+                )
+                .with_label(Label::primary(at, "this subchart"))
+                .with_note(format!("the known chart versions: {}", subchart.source))
+                .with_help(format!("pin the subchart exactly (or commit its Chart.lock), or write `pins.{}`", subchart.pin)),
+            ),
+        }
+    }
+    problems
+}
+
+/// Pins the chart repeats: the chart version is the Blueprint's, a pin named after the Blueprint
+/// is its appVersion, a pin named after a subchart the table does not know is its version, and
+/// `catalystBlueprint.upstream` names the subchart's version.
+fn repeated_pins(bp: &Blueprint, files: &ChartFiles, sources: &Sources) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let chart = &files.chart;
     let mismatch = |what: String, first: Span, first_says: String, second: Span, second_says: String| {
         Diagnostic::error(codes::PIN_MISMATCH, what)
             .with_label(Label::primary(first, first_says))
@@ -154,14 +278,9 @@ pub fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<
             format!("Blueprint {version}, the version HelmReleases and catalyst.lock name"),
         ));
     }
-    let dependencies = chart.value.get("dependencies").and_then(Json::as_array).cloned().unwrap_or_default();
-    let dependency = |name: &str| {
-        dependencies.iter().position(|d| d.get("name").and_then(Json::as_str) == Some(name)).and_then(|i| {
-            let pointer = format!("/dependencies/{i}/version");
-            text_at(&chart.value, &pointer).map(|v| (v, sources.span_at(chart.id, &pointer)))
-        })
-    };
-    for (pin, pinned) in &bp.spec.pins {
+    let dependency = |name: &str| files.dependency(name, sources);
+    // Subcharts of the table are held to their pins by what they ship (`shipped_pins`).
+    for (pin, pinned) in bp.spec.pins.iter().filter(|(pin, _)| !SUBCHARTS.iter().any(|s| s.pin == pin.as_str())) {
         let pin_span = sources.span_at(blueprint_file, &format!("/spec/pins/{pin}"));
         let repeated = if let Some((version, span)) = dependency(pin) {
             Some((version, span, format!("the {pin} subchart of Chart.yaml")))
@@ -181,7 +300,7 @@ pub fn check_chart(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<
             ));
         }
     }
-    if let Some(values) = values {
+    if let Some(values) = &files.values {
         let upstream = text_at(&values.value, "/catalystBlueprint/upstream/chart");
         let upstream_version = text_at(&values.value, "/catalystBlueprint/upstream/version");
         if let (Some(name), Some(declared)) = (upstream, upstream_version) {

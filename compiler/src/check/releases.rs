@@ -15,6 +15,7 @@
 use std::sync::OnceLock;
 
 use crate::check::conform::Schemas;
+use crate::check::pins::Pins;
 use crate::diagnostic::codes;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::pipeline::load::Project;
@@ -51,6 +52,84 @@ impl Component {
             Component::ProviderHcloud => "provider-hcloud",
             Component::Kubernetes => "Kubernetes",
         }
+    }
+}
+
+/// A subchart whose version decides the release a kit Blueprint pins: the upstream catalog
+/// writes no `spec.pins`, the umbrella chart's dependency is the pin.
+pub struct Subchart {
+    /// The dependency's name in the umbrella chart's Chart.yaml.
+    pub chart: &'static str,
+    /// The pin it decides (`pins.<pin>` of the Blueprint).
+    pub pin: &'static str,
+    pub title: &'static str,
+    pub ships: Ships,
+    /// Where the chart-to-release pairs were read.
+    pub source: &'static str,
+}
+
+/// Which release a subchart's version ships.
+pub enum Ships {
+    /// The chart is versioned as the release.
+    ItsVersion,
+    /// (chart version, release), as the chart's appVersion says.
+    Known(&'static [(&'static str, &'static str)]),
+}
+
+/// The subcharts the kit's pins are derived from.
+pub const SUBCHARTS: [Subchart; 2] = [
+    Subchart {
+        chart: "flux2",
+        pin: "flux",
+        title: "Flux",
+        ships: Ships::Known(&[
+            ("2.11.1", "2.1.2"),
+            ("2.12.5", "2.2.3"),
+            ("2.13.0", "2.3.0"),
+            ("2.14.1", "2.4.0"),
+            ("2.15.0", "2.5.1"),
+            ("2.16.2", "2.6.3"),
+            ("2.16.4", "2.6.4"),
+            ("2.17.0", "2.7.1"),
+            ("2.17.1", "2.7.2"),
+            ("2.17.2", "2.7.5"),
+            ("2.17.3", "2.7.5"),
+            ("2.19.0", "2.8.8"),
+        ]),
+        source: "the appVersion of fluxcd-community/helm-charts charts/flux2 at each chart version (its Chart.yaml or test snapshots); \
+                 2.13.0 and 2.14.1 as the OpenOva bp-flux incident records them",
+    },
+    Subchart {
+        chart: "cilium",
+        pin: "cilium",
+        title: "Cilium",
+        ships: Ships::ItsVersion,
+        source: "cilium/cilium install/kubernetes (`make update-versions` writes one version as the chart's version and appVersion)",
+    },
+];
+
+impl Subchart {
+    /// The releases the subchart at `version` (a version or a Helm range) may ship: one for an
+    /// exact version the table knows, those of the known versions a range allows, none when unknown.
+    pub fn ships(&self, version: &str) -> Vec<String> {
+        let text = version.trim().trim_start_matches(['=', 'v']);
+        let mut shipped: Vec<String> = match (&self.ships, semver::Version::parse(text)) {
+            (Ships::ItsVersion, Ok(exact)) => vec![exact.to_string()],
+            (Ships::ItsVersion, Err(_)) => Vec::new(),
+            (Ships::Known(pairs), Ok(exact)) => {
+                pairs.iter().filter(|(chart, _)| *chart == exact.to_string()).map(|(_, release)| release.to_string()).collect()
+            }
+            (Ships::Known(pairs), Err(_)) => {
+                // Helm writes an AND of comparators with spaces, semver with commas.
+                let Ok(range) = semver::VersionReq::parse(&version.split_whitespace().collect::<Vec<_>>().join(", ")) else {
+                    return Vec::new();
+                };
+                let allowed = |chart: &str| semver::Version::parse(chart).is_ok_and(|v| range.matches(&v));
+                pairs.iter().filter(|(chart, _)| allowed(chart)).map(|(_, release)| release.to_string()).collect()
+            }
+        };
+        shipped.dedup();
+        shipped
     }
 }
 
@@ -267,19 +346,16 @@ impl Pinned {
 
     /// The releases the kit's pins name (the newest known one where nothing pins it), and the
     /// problems: a pin of an unknown release, a Kubernetes release a pinned component does not support.
-    pub fn of(project: &Project, kit: &[KitRelease], sources: &Sources) -> (Pinned, Vec<Diagnostic>) {
+    pub fn of(project: &Project, kit: &[KitRelease], pins: &Pins, sources: &Sources) -> (Pinned, Vec<Diagnostic>) {
         let mut pinned = Pinned::default();
         let mut problems = Vec::new();
         for component in [Component::Flux, Component::ExternalSecrets, Component::Crossplane, Component::ProviderHcloud] {
             let Some((blueprint, pin)) = component.pinned_by() else { continue };
-            let bp = crate::pipeline::resolve::kit_release(project, kit, blueprint).map(|r| &project.catalog.blueprints[r.blueprint]);
-            let Some((bp, version)) = bp.and_then(|bp| Some((bp, bp.spec.pins.get(pin)?))) else { continue };
-            match Release::find(component, version) {
+            let release = crate::pipeline::resolve::kit_release(project, kit, blueprint);
+            let Some(found) = release.and_then(|r| pins.get(r.blueprint, pin)) else { continue };
+            match Release::find(component, &found.version) {
                 Some(release) => pinned.set(component, release),
-                None => {
-                    let at = sources.span_at(bp.origin.file, &format!("/spec/pins/{pin}"));
-                    problems.push(unknown_release(component, version, Label::primary(at, "pinned here")));
-                }
+                None => problems.push(unknown_release(component, &found.version, Label::primary(found.at, "pinned here"))),
             }
         }
         if let Some(infra) = &project.sovereign.spec.infrastructure {
@@ -381,4 +457,24 @@ pub fn host_server(host: &str, fqdn: &str) -> Option<Option<&'static str>> {
         [("gitea", "bp-gitea"), ("auth", "bp-keycloak"), ("console", "bp-catalyst-platform"), ("api", "bp-catalyst-platform")];
     let label = host.strip_suffix(fqdn)?.strip_suffix('.')?;
     Some(BY_HOST.into_iter().find(|(l, _)| *l == label).map(|(_, bp)| bp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SUBCHARTS;
+
+    #[test]
+    fn a_subchart_version_ships_its_release() {
+        let [flux2, cilium] = &SUBCHARTS;
+        // The incident pair, an exact version the table knows, one it does not.
+        assert_eq!(flux2.ships("2.13.0"), ["2.3.0"]);
+        assert_eq!(flux2.ships("v2.14.1"), ["2.4.0"]);
+        assert!(flux2.ships("2.20.0").is_empty());
+        // A range: every known chart it allows, each release once.
+        assert_eq!(flux2.ships("~2.17.0"), ["2.7.1", "2.7.2", "2.7.5"]);
+        assert_eq!(flux2.ships(">=2.17.2 <2.18.0"), ["2.7.5"]);
+        assert!(flux2.ships("not a version").is_empty());
+        assert_eq!(cilium.ships("1.16.5"), ["1.16.5"]);
+        assert!(cilium.ships("~1.16.0").is_empty(), "a range of an its-version chart says no single release");
+    }
 }

@@ -54,7 +54,8 @@ impl Conformance {
         let vfs = DiskFs;
         let settings = catalyst::support::config::load(&vfs, self.config.as_deref(), first, sources, diagnostics);
         let options = catalyst::Options::for_check(&vfs, settings.as_ref(), &self.crds, self.ignore_missing_schemas, sources, diagnostics);
-        catalyst::Options { reconcile: !self.no_reconcile, ..options }
+        // Version changes are held to the upgrade paths against the tree the output replaces.
+        catalyst::Options { reconcile: !self.no_reconcile, replaces: catalyst::Replaces::OutputOnDisk, ..options }
     }
 }
 

@@ -139,6 +139,8 @@ impl Session {
         }
         self.kept = kept;
         let Some(kit) = parts.kit else { return (reused, count) };
+        let environments = parts.organizations.iter().flat_map(|org| org.iter().map(|(environment, _)| environment));
+        diagnostics.extend(crate::pipeline::upgrade_paths(project, &kit, environments, &self.options, sources));
         let Some((pins, pinned)) = crate::pipeline::releases(project, &kit, used, sources, diagnostics) else { return (reused, count) };
         let options = &self.options;
         let schemas = crate::pipeline::schema_set(options, &pinned);

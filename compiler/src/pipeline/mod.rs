@@ -12,10 +12,12 @@ pub mod render;
 pub mod resolve;
 pub mod validate;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::check::upgrades::{self, Lock};
 use crate::check::{conform, infra, pins, reconcile, regions, releases, sovereign};
 use crate::diagnostic::{self, Diagnostics};
 use crate::support::config;
@@ -60,6 +62,45 @@ pub struct Options {
     pub shown_at: Option<PathBuf>,
     /// Whether the reconcile check runs (on by default; benchmarks compare without it).
     pub reconcile: bool,
+    /// The lock the resolution's upgrade paths are held to.
+    pub replaces: Replaces,
+}
+
+/// Which `catalyst.lock` a compilation's version changes are judged against (upgrade paths).
+#[derive(Clone, Debug, Default)]
+pub enum Replaces {
+    /// None: the inputs are judged alone (the library's default).
+    #[default]
+    Nothing,
+    /// The tree on disk where the output goes (`shown_at`, else `out/<fqdn>`), if one is there.
+    OutputOnDisk,
+    /// A given lock (`diff`: the base revision's).
+    Lock(Arc<Lock>),
+}
+
+impl Replaces {
+    fn lock(&self, shown_at: &Path) -> Option<Cow<'_, Lock>> {
+        match self {
+            Replaces::Nothing => None,
+            Replaces::OutputOnDisk => {
+                std::fs::read_to_string(shown_at.join("catalyst.lock")).ok().map(|text| Cow::Owned(Lock::parse(&text)))
+            }
+            Replaces::Lock(lock) => Some(Cow::Borrowed(lock)),
+        }
+    }
+}
+
+/// The upgrade paths of the resolution's Blueprints, against the lock the options name.
+pub fn upgrade_paths<'r>(
+    project: &load::Project,
+    kit: &[resolve::KitRelease],
+    environments: impl Iterator<Item = &'r resolve::ResolvedEnvironment>,
+    options: &Options,
+    sources: &Sources,
+) -> Vec<diagnostic::Diagnostic> {
+    let shown_at = options.shown_at.clone().unwrap_or_else(|| Path::new("out").join(&project.sovereign.spec.fqdn));
+    let Some(lock) = options.replaces.lock(&shown_at) else { return Vec::new() };
+    upgrades::check(project, kit, environments, &lock, sources)
 }
 
 impl Default for Options {
@@ -67,7 +108,14 @@ impl Default for Options {
     fn default() -> Self {
         static BUILT_IN: std::sync::OnceLock<Arc<conform::Schemas>> = std::sync::OnceLock::new();
         let schemas = BUILT_IN.get_or_init(|| Arc::new(conform::Schemas::built_in())).clone();
-        Options { schemas, missing_schemas: conform::Missing::Ignore, keep_output: true, shown_at: None, reconcile: true }
+        Options {
+            schemas,
+            missing_schemas: conform::Missing::Ignore,
+            keep_output: true,
+            shown_at: None,
+            reconcile: true,
+            replaces: Replaces::Nothing,
+        }
     }
 }
 
@@ -126,6 +174,7 @@ pub fn compile_into(
 ) -> Option<Output> {
     let Loaded { project, resolvable: true } = load_checked(vfs, path, sources, diagnostics)? else { return None };
     let resolution = resolve::resolve(&project, sources, diagnostics)?;
+    diagnostics.extend(upgrade_paths(&project, &resolution.kit, resolution.environments.iter(), options, sources));
     let (pins, pinned) = releases(&project, &resolution.kit, resolution.used_blueprints(), sources, diagnostics)?;
     let parts = plan::parts(&project, &resolution, pins.as_ref());
     let schemas = schema_set(options, &pinned);
@@ -167,9 +216,9 @@ pub fn releases(
     sources: &mut Sources,
     diagnostics: &mut Diagnostics,
 ) -> Option<(Option<pins::BringUpPins>, releases::Pinned)> {
-    let (bring_up, problems) = pins::check_pins(project, kit, used, sources);
+    let (pins, bring_up, problems) = pins::check_pins(project, kit, used, sources);
     diagnostics.extend(problems);
-    let (pinned, problems) = releases::Pinned::of(project, kit, sources);
+    let (pinned, problems) = releases::Pinned::of(project, kit, &pins, sources);
     diagnostics.extend(problems);
     (!diagnostics.has_errors()).then_some((bring_up, pinned))
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 
 use crate::diagnostic::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Label};
-use crate::model::{Blueprint, Dependency, EnvType, Organization};
+use crate::model::{short_name, Blueprint, Dependency, EnvType, Organization};
 use crate::pipeline::expr;
 use crate::pipeline::load::Project;
 use crate::pipeline::validate::{effective_config, merged, ConfigSchema, Layer};
@@ -63,7 +63,7 @@ impl Resolution {
 
 /// The release of Blueprint `name` in `kit`, if the kit has it.
 pub fn kit_release<'k>(project: &Project, kit: &'k [KitRelease], name: &str) -> Option<&'k KitRelease> {
-    kit.iter().find(|r| project.catalog.blueprints[r.blueprint].name == name)
+    kit.iter().find(|r| short_name(&project.catalog.blueprints[r.blueprint].name) == short_name(name))
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +92,8 @@ pub struct Instance {
     pub blueprint: usize,
     /// The requirement the version was chosen by, as written (`*` when none).
     pub requirement: String,
+    /// Where that requirement is written (the entry itself when it writes none).
+    pub requirement_at: Origin,
     /// Defaults, size overlay and the Application's config, merged.
     pub base_config: Json,
     /// The environment's override layer, as written.
@@ -321,9 +323,11 @@ fn resolve_kit(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<Vec<Ki
                 origin: root.join(&format!("/bootstrapKit/{i}")),
             })
             .collect(),
-        None => {
-            DEFAULT_KIT.iter().map(|n| KitEntry { name: n.to_string(), version: None, values: Json::Null, origin: root.clone() }).collect()
-        }
+        // The default kit in the catalog's spelling, as its Blueprints' `depends` are respelled.
+        None => DEFAULT_KIT
+            .iter()
+            .map(|n| KitEntry { name: cx.project.catalog.canonical(n), version: None, values: Json::Null, origin: root.clone() })
+            .collect(),
     };
     let mut requirements: BTreeMap<String, Vec<Requirement>> = BTreeMap::new();
     let mut failed = false;
@@ -644,6 +648,7 @@ impl<'a> EnvResolver<'a> {
         self.instances.push(Instance {
             name: spec.name.clone(),
             blueprint,
+            requirement_at: requirement.origin.clone(),
             requirement: requirement.text,
             base_config,
             env_config: env_override.config.clone(),
@@ -978,6 +983,7 @@ impl<'a> EnvResolver<'a> {
         let instance = Instance {
             name: name.clone(),
             blueprint,
+            requirement_at: requirement.origin.clone(),
             requirement: requirement.text,
             base_config: config.clone(),
             env_config: Json::Null,

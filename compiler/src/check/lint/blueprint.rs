@@ -147,9 +147,9 @@ fn manifests(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagno
         .collect();
     if bp.spec.manifests.declared().is_empty() {
         found.push(
-            Diagnostic::error(rules::MANIFESTS_KIND, format!("{} declares no manifests", bp.id()))
+            Diagnostic::error(rules::MANIFESTS_KIND, format!("{} declares no manifests and has no chart/ folder", bp.id()))
                 .with_label(Label::primary(sources.key_span_at(bp.origin.file, "/spec"), "no `manifests` here"))
-                .with_help("add one of `manifests.chart`, `manifests.templates`, `manifests.kustomize`"),
+                .with_help("add one of `manifests.chart`, `manifests.templates`, `manifests.kustomize`, or a chart at chart/Chart.yaml"),
         );
     }
     let templates = bp.spec.manifests.templates.as_deref().filter(|_| bp.spec.manifests.kind() == Some(ManifestKind::Templates));
@@ -179,21 +179,12 @@ fn manifests(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagno
 
 /// Pins held to the chart files, and the bring-up pins cloud-init reads.
 fn pins(vfs: &dyn Vfs, bp: &Blueprint, sources: &mut Sources) -> Vec<Diagnostic> {
-    let mut found: Vec<Diagnostic> = if bp.spec.manifests.kind() == Some(ManifestKind::Chart) {
-        crate::check::pins::check_chart(vfs, bp, sources)
-            .into_iter()
-            .map(|d| if d.code == codes::PIN_MISMATCH { recode(d, rules::PIN_MISMATCH) } else { d })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let (pins, problems) = crate::check::pins::blueprint_pins(vfs, bp, sources);
+    let mut found: Vec<Diagnostic> =
+        problems.into_iter().map(|d| if d.code == codes::PIN_MISMATCH { recode(d, rules::PIN_MISMATCH) } else { d }).collect();
     for (name, pin) in crate::check::pins::BRING_UP_PINS {
-        if bp.name == name && !bp.spec.pins.contains_key(pin) {
-            found.push(
-                Diagnostic::error(rules::PIN_MISSING, format!("{} declares no `pins.{pin}`", bp.id()))
-                    .with_label(Label::primary(sources.key_span_at(bp.origin.file, "/spec"), "no pin here"))
-                    .with_help(format!("add `pins: {{{pin}: <release>}}`: cloud-init installs that release before Flux adopts it")),
-            );
+        if bp.short_name() == crate::model::short_name(name) && !pins.contains_key(pin) {
+            found.push(recode(crate::check::pins::missing(bp, pin, sources), rules::PIN_MISSING));
         }
     }
     found

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::{recode, rules, Catalog};
 use crate::diagnostic::{did_you_mean, Diagnostic, Label};
-use crate::model::{Blueprint, Dependency};
+use crate::model::{other_spelling, Blueprint, Dependency};
 use crate::pipeline::validate::{effective_config, ConfigSchema, Layer};
 use crate::support::cycles;
 use crate::support::source::{Origin, Sources};
@@ -34,15 +34,24 @@ pub(super) fn check(catalog: &Catalog<'_>, sources: &Sources) -> Vec<Diagnostic>
         versions.sort_by(|&a, &b| blueprints[b].version.cmp(&blueprints[a].version));
     }
     let env = crate::pipeline::expr::environment();
-    let mut found = Vec::new();
+    let mut found = ambiguous(&blueprints, &by_name, sources);
     let mut graph = Graph::default();
     for (from, bp) in blueprints.iter().enumerate() {
         graph.add_node(from);
         let mut aliases: BTreeMap<String, usize> = BTreeMap::new();
         for (i, entry) in bp.spec.depends.iter().enumerate() {
-            let dep = entry.normalized();
+            let mut dep = entry.normalized();
             let item = Origin::new(bp.origin.file, format!("/spec/depends/{i}"));
             let at = |field: &str| sources.span_at(item.file, &item.child(field).pointer);
+            let other = other_spelling(&dep.blueprint);
+            if !by_name.contains_key(dep.blueprint.as_str()) && by_name.contains_key(other.as_str()) {
+                found.push(
+                    Diagnostic::warning(rules::DEPENDENCY_SPELLING, format!("`{}` names the Blueprint `{other}`", dep.blueprint))
+                        .with_label(Label::primary(at("blueprint"), format!("resolved to `{other}`")))
+                        .with_help(format!("write `{other}`, the name the Blueprint declares")),
+                );
+                dep.blueprint = other;
+            }
             if let Some(&first) = aliases.get(dep.alias()) {
                 found.push(
                     Diagnostic::error(rules::DUPLICATE_ALIAS, format!("alias `{}` is used twice in {}", dep.alias(), bp.id()))
@@ -75,6 +84,17 @@ pub(super) fn check(catalog: &Catalog<'_>, sources: &Sources) -> Vec<Diagnostic>
         }
     }
     found.extend(cycles(&graph, &blueprints, sources));
+    found
+}
+
+/// Names the catalog holds in both spellings (`x` and `bp-x`): every reference to them is ambiguous.
+fn ambiguous(blueprints: &[&Blueprint], by_name: &BTreeMap<&str, Vec<usize>>, sources: &Sources) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for (name, versions) in by_name.iter().filter(|(name, _)| name.starts_with("bp-")) {
+        let bare = other_spelling(name);
+        let Some(plain) = by_name.get(bare.as_str()) else { continue };
+        found.push(crate::pipeline::load::names::ambiguity(rules::AMBIGUOUS_NAME, blueprints[plain[0]], blueprints[versions[0]], sources));
+    }
     found
 }
 

@@ -199,7 +199,12 @@ fn load(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, found: &mut Vec<
                     .map(|d| recode(d, rules::SCHEMA)),
             );
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let blueprint = typed(&json, &dir, file);
+            let mut blueprint = typed(&json, &dir, file);
+            if let Some(bp) = &mut blueprint {
+                // Every rule sees the chart the convention names, as the compiler does.
+                let convention = crate::pipeline::load::chart_convention(vfs, &bp.dir, &mut bp.spec, file, sources);
+                found.extend(convention.map(|d| recode(d, rules::MANIFESTS_CONVENTION)));
+            }
             entries.push(Entry { file, json, catalog, blueprint });
         }
     }

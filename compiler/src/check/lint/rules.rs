@@ -113,6 +113,18 @@ rules! {
         "A Blueprint ships exactly one of a Helm chart, minijinja templates or a kustomize base; with none it cannot be installed, with several it is ambiguous.",
         bad: "manifests:\n  chart: ./chart\n  templates: ./templates",
         good: "manifests:\n  chart: ./chart";
+    MANIFESTS_CONVENTION "manifests-convention" Warning "no `manifests`: the chart in chart/ is used",
+        "A third of the upstream Blueprints declare no `manifests` and rely on the convention that the chart sits at ./chart, which the upstream CI packages. The compiler follows it; writing it out says so to every reader.",
+        bad: "spec:\n  version: 1.0.0   # and a chart/ folder beside blueprint.yaml",
+        good: "spec:\n  version: 1.0.0\n  manifests:\n    chart: ./chart";
+    DEPENDENCY_SPELLING "dependency-spelling" Warning "a dependency that names a Blueprint in the other spelling",
+        "Upstream v1alpha1 Blueprints are named `bp-<name>`, v1 ones `<name>`. A dependency on `bp-seaweedfs` when the catalog has `seaweedfs` resolves to it; write the name the Blueprint declares.",
+        bad: "depends:\n  - blueprint: bp-seaweedfs   # the catalog has `seaweedfs`",
+        good: "depends:\n  - blueprint: seaweedfs";
+    AMBIGUOUS_NAME "ambiguous-name" Error "a catalog with both `x` and `bp-x`",
+        "References resolve across the `bp-` prefix, so a catalog holding both spellings of one name makes every reference to them ambiguous.",
+        bad: "harbor/blueprint.yaml: {name: harbor}\nbp-harbor/blueprint.yaml: {name: bp-harbor}",
+        good: "harbor/blueprint.yaml: {name: bp-harbor}";
     MANIFESTS_PATH "manifests-path" Error "a manifest path that leaves the Blueprint folder or does not exist",
         "Manifest paths are relative to the Blueprint folder. `..`, absolute paths and symbolic links out of the folder are refused, so that a catalog cannot read the rest of the disk; a kustomize folder holds a kustomization.yaml.",
         bad: "manifests:\n  chart: ../shared/chart",

@@ -346,7 +346,9 @@ impl<'f> Walk<'f> {
 
     /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
     fn installer_of(&self, what: &str) -> Option<usize> {
-        if let Some(found) = self.facts.sym(what).and_then(|sym| self.installed_by.get(&sym)) {
+        // A kit Blueprint is labelled with the name its catalog spells (`bp-gitea` or `gitea`).
+        let spelled = [what.to_string(), crate::model::other_spelling(what)];
+        if let Some(found) = spelled.iter().find_map(|name| self.facts.sym(name).and_then(|sym| self.installed_by.get(&sym))) {
             return Some(*found);
         }
         let package = format!("/{what}:");

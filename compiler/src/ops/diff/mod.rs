@@ -18,8 +18,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use crate::check::upgrades::Lock;
 use crate::model::EnvType;
 use crate::pipeline::render::Output;
+use crate::pipeline::Replaces;
 use crate::support::vfs::{DiskFs, GitTreeFs, Vfs};
 
 /// What a difference is compared between.
@@ -178,13 +180,14 @@ impl Side {
         crate::sovereigns_in(&*self.vfs, &self.root)
     }
 
-    fn compile(&self, sovereign: &Path) -> Result<Output, (String, usize)> {
+    /// The Sovereign compiled on this side; `replaces` holds its version changes to their upgrade paths.
+    fn compile(&self, sovereign: &Path, replaces: Replaces) -> Result<Output, (String, usize)> {
         let path = self.root.join(sovereign);
         if !self.vfs.is_file(&path.join("sovereign.yaml")) {
             // Absent on this side: everything is added (or removed).
             return Ok(Output::default());
         }
-        let compilation = crate::compile_in(self.vfs.clone(), &path);
+        let compilation = crate::compile_with(self.vfs.clone(), &path, &crate::Options { replaces, ..crate::Options::default() });
         compilation.output.ok_or_else(|| {
             let errors = compilation.diagnostics.iter().filter(|d| d.severity == crate::diagnostic::Severity::Error).count();
             (crate::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false), errors)
@@ -212,7 +215,14 @@ pub fn diff(request: &Request) -> Result<Report, DiffError> {
         .iter()
         .map(|sovereign| {
             let path = sovereign.to_string_lossy().replace('\\', "/");
-            let (old, new) = rayon::join(|| base.compile(sovereign), || head.compile(sovereign));
+            let (old, mut new) = rayon::join(|| base.compile(sovereign, Replaces::Nothing), || head.compile(sovereign, Replaces::Nothing));
+            // Versions moved: the head is compiled again, held to the base's lock (upgrade paths).
+            if let (Ok(old), Ok(head_output)) = (&old, &new) {
+                if !version_bumps(old, head_output).is_empty() {
+                    let lock = old.files.get("catalyst.lock").map(|bytes| Lock::parse(&String::from_utf8_lossy(bytes))).unwrap_or_default();
+                    new = head.compile(sovereign, Replaces::Lock(Arc::new(lock)));
+                }
+            }
             let outcome = match (old, new) {
                 (Err((diagnostics, errors)), _) => Outcome::Failed { revision: base.label.clone(), diagnostics, errors },
                 (_, Err((diagnostics, errors))) => Outcome::Failed { revision: head.label.clone(), diagnostics, errors },
@@ -478,19 +488,7 @@ impl<'a> Attribution<'a> {
 
 /// `usedBy` → (Blueprint, version) from a `catalyst.lock`.
 fn lock_users(output: &Output) -> BTreeMap<String, (String, String)> {
-    let Some(bytes) = output.files.get("catalyst.lock") else { return BTreeMap::new() };
-    let Ok(documents) = crate::support::yaml::parse_stream(&String::from_utf8_lossy(bytes)) else { return BTreeMap::new() };
-    let mut users = BTreeMap::new();
-    for blueprint in documents.first().and_then(|d| d.get("blueprints")).and_then(Json::as_array).into_iter().flatten() {
-        let name = blueprint.get("name").and_then(Json::as_str).unwrap_or_default();
-        let version = blueprint.get("version").and_then(Json::as_str).unwrap_or_default();
-        for user in blueprint.get("usedBy").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
-            // The kit is one user per Blueprint.
-            let user = if user == "bootstrap-kit" { format!("bootstrap-kit/{name}") } else { user.to_string() };
-            users.insert(user, (name.to_string(), version.to_string()));
-        }
-    }
-    users
+    output.files.get("catalyst.lock").map(|bytes| Lock::parse(&String::from_utf8_lossy(bytes)).users).unwrap_or_default()
 }
 
 fn version_bumps(base: &Output, head: &Output) -> Vec<VersionBump> {

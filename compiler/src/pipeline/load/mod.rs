@@ -2,6 +2,7 @@
 //! tree, through [`Vfs`]) into the [`crate::model`], keeping every file in
 //! [`Sources`] for diagnostics.
 
+pub mod names;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -58,8 +59,25 @@ impl Catalog {
         }
     }
 
-    /// Every version of a Blueprint, newest first.
+    /// Every version of a Blueprint, newest first; a name the catalog has only in the other
+    /// spelling (`bp-x` for `x`) finds it, as upstream references do.
     pub fn versions(&self, name: &str) -> impl Iterator<Item = &Blueprint> {
+        let found = self.by_name.get(name).or_else(|| self.by_name.get(&crate::model::other_spelling(name)));
+        found.into_iter().flatten().map(|&i| &self.blueprints[i])
+    }
+
+    /// The name as the catalog spells it (`x` for `bp-x` when it has only `x`).
+    pub fn canonical(&self, name: &str) -> String {
+        let other = crate::model::other_spelling(name);
+        if !self.by_name.contains_key(name) && self.by_name.contains_key(&other) {
+            other
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// Every version of a Blueprint of exactly this name, newest first.
+    pub fn exact(&self, name: &str) -> impl Iterator<Item = &Blueprint> {
         self.by_name.get(name).into_iter().flatten().map(|&i| &self.blueprints[i])
     }
 
@@ -108,7 +126,10 @@ pub fn load(path: &Path, vfs: Arc<dyn Vfs>, sources: &mut Sources, diagnostics: 
     }
     let catalog = load_catalog(&*vfs, &catalog_dirs, sources, diagnostics);
     let organizations = load_organizations(&*vfs, &dir, &spec, id, sources, diagnostics);
-    Some(Project { catalog, sovereign: Sovereign { name, spec, dir, origin, organizations }, vfs })
+    let mut project = Project { catalog, sovereign: Sovereign { name, spec, dir, origin, organizations }, vfs };
+    diagnostics.extend(names::ambiguous(&project.catalog, sources));
+    diagnostics.extend(names::respell(&mut project, sources));
+    Some(project)
 }
 
 /// The FQDN a Sovereign declares (`sovereign.yaml`'s `spec.fqdn`), without loading the rest;
@@ -122,10 +143,12 @@ pub fn fqdn(vfs: &dyn Vfs, path: &Path) -> Option<String> {
 }
 
 /// Loads every `blueprint.yaml` under the given folders, highest precedence first:
-/// a `(name, version)` found again in a later folder is shadowed by the earlier one.
+/// a `(name, version)` found again in a later folder is shadowed by the earlier one, and so is
+/// a name an earlier folder spells the other way (`bp-x` for `x`).
 pub fn load_catalog(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Catalog {
     let mut catalog = Catalog::default();
     for dir in dirs.iter().filter(|d| vfs.is_dir(d)) {
+        let earlier: std::collections::HashSet<String> = catalog.names().map(str::to_string).collect();
         let files: Vec<PathBuf> =
             vfs.files_under(dir).into_iter().filter(|p| p.file_name().is_some_and(|n| n == "blueprint.yaml")).collect();
         let parsed: Vec<_> = files.par_iter().map(|path| (path, read_text(vfs, path), blueprint_digest(vfs, path))).collect();
@@ -146,7 +169,9 @@ pub fn load_catalog(vfs: &dyn Vfs, dirs: &[PathBuf], sources: &mut Sources, diag
                 continue;
             }
             // Shadowed by a higher-precedence catalog: keep the earlier one.
-            let _ = catalog.insert(blueprint);
+            if !earlier.contains(&crate::model::other_spelling(&blueprint.name)) {
+                let _ = catalog.insert(blueprint);
+            }
         }
     }
     catalog.finish();
@@ -204,8 +229,33 @@ fn build_blueprint(
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut spec = spec;
+    diagnostics.extend(chart_convention(vfs, &dir, &mut spec, id, sources));
     check_manifests(vfs, &dir, &spec, id, sources, diagnostics);
     Some(Blueprint { name, version, dir, spec, origin, version_pointer, digest })
+}
+
+/// The folder the upstream CI packages as a Blueprint's chart when it declares no `manifests`.
+pub const CONVENTIONAL_CHART: &str = "./chart";
+
+/// A Blueprint without `manifests` ships the chart at `./chart`, as the upstream CI packages
+/// `platform/<name>/chart`: that folder is used (a warning says so). Without one, the
+/// Blueprint has nothing to install: lint says so, and so does an Application that uses it.
+pub fn chart_convention(vfs: &dyn Vfs, dir: &Path, spec: &mut BlueprintSpec, id: FileId, sources: &Sources) -> Option<Diagnostic> {
+    if !spec.manifests.declared().is_empty() {
+        return None;
+    }
+    contained_path(vfs, dir, CONVENTIONAL_CHART).ok().filter(|path| vfs.is_file(&path.join("Chart.yaml")))?;
+    let at = sources.key_span_at(id, "/spec");
+    spec.manifests.chart = Some(CONVENTIONAL_CHART.to_string());
+    Some(
+        Diagnostic::warning(
+            codes::BLUEPRINT_CHART_CONVENTION,
+            "no `manifests`: the chart in chart/ is used, as the upstream CI packages it",
+        )
+        .with_label(Label::primary(at, "no `manifests` here"))
+        .with_help("write `manifests: {chart: ./chart}` to say so"),
+    )
 }
 
 /// Exactly one manifest kind, at a path inside the Blueprint folder.

@@ -592,7 +592,8 @@ impl Planner<'_, '_> {
     fn application_cr(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {
         let bp = self.blueprint(instance.blueprint);
         let mut spec = json!({
-            "blueprintRef": {"name": bp.name, "version": bp.version.to_string()},
+            // The Application CRD admits only `bp-` names; upstream resolves either spelling to one Blueprint.
+            "blueprintRef": {"name": format!("bp-{}", bp.short_name()), "version": bp.version.to_string()},
             "environmentRef": environment.name,
             "regions": instance.regions,
             "placement": instance.placement,
