@@ -194,7 +194,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     if problems.is_empty() {
         return Ok(());
     }
-    let rendered = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let rendered = catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false);
     Err(format!("{}\n  rendered:\n{rendered}", problems.join("\n")))
 }
 
@@ -206,7 +206,7 @@ fn the_base_compiles_cleanly() {
     assert!(
         compilation.diagnostics.is_empty() && compilation.output.is_some(),
         "_base must compile without any diagnostic, so that every case's diagnostics come from the case:\n{}",
-        catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
+        catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false)
     );
 }
 

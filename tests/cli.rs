@@ -318,3 +318,28 @@ fn expressions_and_templates_see_the_same_application_namespace() {
     let web = fs::read_to_string(project.path().join("out/system/catalyst-config/applications/acme-prod/web.yaml")).expect("web's CR");
     assert!(web.contains("dependsOn:\n    - name: main-db\n      namespace: acme-prod"), "the dependency's `when` held:\n{web}");
 }
+
+/// `check` holds version changes to their upgrade paths against the lock of the tree `build`
+/// writes (`out/<fqdn>/catalyst.lock` below the working directory): a lock saying the shop ran
+/// bp-wordpress 1.0.0 makes the move to 1.3.0 (which upgrades only from 1.2.x) an error at the
+/// shop's version requirement; without a lock there is nothing to compare with.
+#[test]
+fn check_holds_version_changes_to_the_lock_of_the_built_tree() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let sovereign = repo().join("sovereigns/sme.openova.cloud");
+    let sovereign = sovereign.to_str().expect("UTF-8 path");
+    let clean = catalyst(&["check", sovereign], work.path());
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    let lock = work.path().join("out/sme.openova.cloud/catalyst.lock");
+    fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
+    fs::write(&lock, "lockVersion: 1\nblueprints:\n  - {name: bp-wordpress, version: 1.0.0, usedBy: [greenleaf-books-prod/shop]}\n")
+        .expect("write lock");
+    let held = catalyst(&["check", sovereign], work.path());
+    let text = stderr(&held);
+    assert_eq!(held.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("catalyst::upgrade::skipped") && text.contains("greenleaf-books-prod/shop moves from bp-wordpress 1.0.0"),
+        "{text}"
+    );
+    assert!(text.contains("greenleaf-books.yaml:25"), "at the shop's version requirement: {text}");
+}

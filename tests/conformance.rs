@@ -161,7 +161,7 @@ fn schemas(dirs: &[&str]) -> Schemas {
     let paths: Vec<CrdPath> = dirs.iter().map(|dir| CrdPath { path: root.join(dir), named_at: None }).collect();
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
     let schemas = Schemas::with(&catalyst::support::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&diagnostics, &sources, false));
+    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::format::human(&diagnostics, &sources, false));
     schemas
 }
 
@@ -171,7 +171,7 @@ fn upstream() -> Schemas {
         CARRIED_DIRS.iter().map(|dir| CrdPath { path: repo().join("schemas/upstream").join(dir), named_at: None }).collect();
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
     let schemas = Schemas::with(&catalyst::support::vfs::DiskFs, &paths, &mut sources, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&diagnostics, &sources, false));
+    assert!(diagnostics.is_empty(), "{}", catalyst::diagnostic::format::human(&diagnostics, &sources, false));
     schemas
 }
 

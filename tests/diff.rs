@@ -331,8 +331,8 @@ fn markdown_is_cut_to_fit_a_comment() {
         sovereigns: vec![PathBuf::from(SOVEREIGN)],
     })
     .expect("diff runs");
-    let full = catalyst::ops::diff::render::markdown(&report, usize::MAX);
-    let cut = catalyst::ops::diff::render::markdown(&report, 4_000);
+    let full = catalyst::ops::diff::format::markdown(&report, usize::MAX);
+    let cut = catalyst::ops::diff::format::markdown(&report, 4_000);
     assert!(full.len() > 4_000, "the full report is long ({} characters)", full.len());
     assert!(cut.len() < 4_600, "the cut report stays near the limit ({} characters)", cut.len());
     assert!(cut.contains("**Truncated**") && cut.contains("| `sovereigns/omantel.omani.works` |"), "{cut}");

@@ -274,7 +274,7 @@ fn a_long_kit_chain_settles_on_consistent_versions() {
     let compilation = catalyst::compile(&project.sovereign);
     let output = compilation
         .output
-        .unwrap_or_else(|| panic!("{}", catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)));
+        .unwrap_or_else(|| panic!("{}", catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false)));
     let lock = yaml::parse_stream(&text(&output.files["catalyst.lock"])).expect("YAML").remove(0);
     let versions: Vec<String> = (0..length)
         .map(|level| {
@@ -364,7 +364,7 @@ fn a_chart_file_linked_from_outside_is_not_read() {
     fs::remove_file(&chart).expect("remove Chart.yaml");
     std::os::unix::fs::symlink(project.root().join("outside/Chart.yaml"), &chart).expect("symlink");
     let compilation = catalyst::compile(&project.sovereign);
-    let shown = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let shown = catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false);
     assert!(!shown.contains(marker) && !compilation.diagnostics.iter().any(|d| d.code == "catalyst::pin::mismatch"), "{shown}");
 }
 

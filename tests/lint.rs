@@ -106,13 +106,13 @@ fn every_rule_has_a_case_that_fires_it() {
 #[test]
 fn the_shipped_catalog_is_clean() {
     let linted = lint_catalog(&repo().join("blueprints"));
-    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false));
+    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::format::human(&linted.diagnostics, &linted.sources, false));
 }
 
 #[test]
 fn the_examples_compile_to_objects_the_emitted_rules_accept() {
     let linted = lint_request(&Request { sovereigns: common::example_sovereigns(), ..Request::default() });
-    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false));
+    assert!(linted.diagnostics.is_empty(), "{}", catalyst::diagnostic::format::human(&linted.diagnostics, &linted.sources, false));
 }
 
 /// A huge file, truncated YAML, wrong types everywhere, deep nesting, an alias bomb and
@@ -146,7 +146,7 @@ fn malformed_catalogs_never_panic() {
     assert!(
         linted.diagnostics.iter().count() >= files.len(),
         "{}",
-        catalyst::diagnostic::report::human(&linted.diagnostics, &linted.sources, false)
+        catalyst::diagnostic::format::human(&linted.diagnostics, &linted.sources, false)
     );
     assert!(linted.diagnostics.iter().any(|d| d.code == "catalyst::lint::schema"), "structural errors are reported");
     for code in ["catalyst::load::too-large", "catalyst::yaml::too-deep", "catalyst::yaml::too-large", "catalyst::yaml::syntax"] {

@@ -22,7 +22,7 @@ fn assert_clean(sovereign: &Path) {
         compilation.output.is_some() && compilation.diagnostics.is_empty(),
         "{}: {}",
         sovereign.display(),
-        catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
+        catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false)
     );
 }
 
@@ -41,7 +41,7 @@ fn the_examples_reconcile_with_no_finding() {
 fn a_sovereign_on_an_upstream_shaped_catalog_builds_and_reconciles() {
     let sovereign = repo().join("tests/lint/upstream-shapes/sovereigns/upstream.example.com");
     let compilation = catalyst::compile(&sovereign);
-    let shown = catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false);
+    let shown = catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false);
     let mut codes: Vec<&str> = compilation.diagnostics.iter().map(|d| d.code.id).collect();
     codes.sort();
     assert_eq!(

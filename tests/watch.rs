@@ -66,7 +66,7 @@ fn only_the_changed_organization_is_resolved_again() {
     fs::write(&second, first.replace("name: acme", "name: beta").replace("acme-leads", "beta-leads")).expect("write beta");
     let mut session = Session::new(&sovereign, Arc::new(catalyst::support::vfs::DiskFs), catalyst::Options::default());
     let checked = session.check();
-    assert!(checked.diagnostics.is_empty(), "{}", catalyst::diagnostic::report::human(&checked.diagnostics, &checked.sources, false));
+    assert!(checked.diagnostics.is_empty(), "{}", catalyst::diagnostic::format::human(&checked.diagnostics, &checked.sources, false));
     assert_eq!((checked.reused, checked.organizations), (0, 2));
     assert_eq!(session.check().reused, 2, "nothing changed: both reused");
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use catalyst::diagnostic::codes::Exit;
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 
 use cli::{out, say};
 

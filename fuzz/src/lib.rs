@@ -12,10 +12,10 @@ use std::fs;
 use std::path::{Component, Path};
 
 use arbitrary::{Arbitrary, Unstructured};
-use catalyst::diagnostic::report::{self, Format};
+use catalyst::diagnostic::format::{self, Format};
 use catalyst::diagnostic::Diagnostics;
 use catalyst::model::{Blueprint, BlueprintSpec, OrganizationSpec, SovereignSpec};
-use catalyst::ops::graph::render::GraphFormat;
+use catalyst::ops::graph::format::GraphFormat;
 use catalyst::ops::graph::View;
 use catalyst::pipeline::expr;
 use catalyst::pipeline::load::schema::{check, InputKind};
@@ -28,7 +28,7 @@ use serde_json::{json, Value as Json};
 /// Every renderer, so that spans are turned into lines and snippets as a user would see them.
 fn render_all(diagnostics: &Diagnostics, sources: &Sources) {
     for format in [Format::Human, Format::Json, Format::Github] {
-        let _ = report::render(format, diagnostics, sources, false);
+        let _ = format::render(format, diagnostics, sources, false);
     }
 }
 
@@ -214,7 +214,7 @@ pub fn graph(data: &[u8]) {
             assert!(drawn_node(&edge.from) && drawn_node(&edge.to), "{view:?}: edge {} → {} joins a node not drawn", edge.from, edge.to);
         }
         for format in [GraphFormat::Dot, GraphFormat::Mermaid, GraphFormat::Json] {
-            let _ = catalyst::ops::graph::render::render(format, graph);
+            let _ = catalyst::ops::graph::format::render(format, graph);
         }
     }
 }

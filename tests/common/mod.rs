@@ -58,7 +58,7 @@ pub fn compile_ok(sovereign: &Path) -> (Compilation, Output) {
         panic!(
             "{} did not compile:\n{}",
             sovereign.display(),
-            catalyst::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false)
+            catalyst::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false)
         );
     };
     (compilation, output)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use catalyst::diagnostic::codes::Exit;
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 use catalyst::diagnostic::{Diagnostic, Diagnostics};
 use catalyst::ops::apply::{self, Identity, Lease, Options, RemoteTemplate};
 use catalyst::support::source::Sources;

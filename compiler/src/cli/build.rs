@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use catalyst::diagnostic::codes::{self, Exit};
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 use catalyst::diagnostic::Diagnostics;
 use catalyst::pipeline::emit;
 use catalyst::support::source::Sources;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use catalyst::diagnostic::codes::{self, Exit};
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 use catalyst::diagnostic::Diagnostics;
 use catalyst::support::source::Sources;
 use catalyst::support::vfs::DiskFs;

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use catalyst::diagnostic::codes::{self, Exit};
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 use catalyst::ops::diff;
 
 use super::{out, say};
@@ -32,7 +32,7 @@ pub fn run(format: Format, args: Args) -> Exit {
     match request.and_then(|r| diff::diff(&r)) {
         Ok(report) => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            out(diff::render::render(format, &report, color));
+            out(diff::format::render(format, &report, color));
             if report.has_failures() || (exit_code && report.has_differences()) {
                 Exit::Findings
             } else {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use catalyst::diagnostic::codes::Exit;
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 use catalyst::ops::graph;
 use catalyst::support::vfs::DiskFs;
 
@@ -18,8 +18,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = graph::View::Blueprints)]
     view: graph::View,
     /// Output format of the graph
-    #[arg(short = 'T', long = "to", value_enum, default_value_t = graph::render::GraphFormat::Dot)]
-    to: graph::render::GraphFormat,
+    #[arg(short = 'T', long = "to", value_enum, default_value_t = graph::format::GraphFormat::Dot)]
+    to: graph::format::GraphFormat,
     /// Only this Environment (`<org>-<env>`)
     #[arg(long)]
     env: Option<String>,
@@ -36,7 +36,7 @@ pub fn run(format: Format, args: Args) -> Exit {
     let drawn = graph::draw(Arc::new(DiskFs), &sovereign, view, &graph::Filter { env, focus, depth });
     // The picture explains the errors, so it is printed even when there are some.
     if let Some(drawn_graph) = &drawn.graph {
-        out(graph::render::render(to, drawn_graph));
+        out(graph::format::render(to, drawn_graph));
     }
     print_diagnostics_on(format, &drawn.diagnostics, &drawn.sources, false);
     drawn.diagnostics.exit()

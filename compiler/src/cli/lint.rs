@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use catalyst::check::lint;
 use catalyst::diagnostic::codes::Exit;
-use catalyst::diagnostic::report::Format;
+use catalyst::diagnostic::format::Format;
 
 use super::print_diagnostics;
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use catalyst::diagnostic::codes::{self, Exit};
-use catalyst::diagnostic::report::{self, Format};
+use catalyst::diagnostic::format::{self, Format};
 use catalyst::diagnostic::Diagnostics;
 use catalyst::support::source::Sources;
 use catalyst::support::vfs::DiskFs;
@@ -80,7 +80,7 @@ pub fn print_diagnostics_on(format: Format, diagnostics: &Diagnostics, sources: 
         return;
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(format, diagnostics, sources, color);
+    let text = format::render(format, diagnostics, sources, color);
     if format == Format::Human || !stdout_is_free {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     } else {

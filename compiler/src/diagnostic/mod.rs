@@ -1,10 +1,10 @@
 //! The one diagnostic model every stage reports in, with its stable
-//! [`codes`]. Renderers live in [`report`]; they print diagnostics, they
+//! [`codes`]. Renderers live in [`format`]; they print diagnostics, they
 //! never compute them. [`violation`] turns JSON Schema errors into
 //! diagnostics for the input and the output checks alike.
 
 pub mod codes;
-pub mod report;
+pub mod format;
 pub mod violation;
 
 use crate::support::source::Span;
@@ -211,7 +211,7 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         diagnostics.extend((0..MAX_DIAGNOSTICS + 5).map(|_| Diagnostic::warning(codes::BLUEPRINT_BARE_NAME, "bare")));
         assert!(!diagnostics.has_errors());
-        assert_eq!(crate::diagnostic::report::summary(&diagnostics), "0 error(s), 205 warning(s) (5 not shown: the first 200 are kept)\n");
+        assert_eq!(crate::diagnostic::format::summary(&diagnostics), "0 error(s), 205 warning(s) (5 not shown: the first 200 are kept)\n");
         diagnostics.push(Diagnostic::error(codes::IO_READ, "dropped, still counted"));
         assert!(diagnostics.has_errors(), "an error beyond the cap still fails the run");
     }
@@ -232,6 +232,6 @@ mod tests {
         assert_eq!(all.dropped(), 4, "one more is dropped to make room, and the 3 the other collection dropped count");
         assert_eq!(all.dropped_errors(), 4);
         assert_eq!(all.iter().filter(|d| d.code == codes::LIMIT_DIAGNOSTICS).count(), 1);
-        assert_eq!(crate::diagnostic::report::summary(&all), "203 error(s), 1 warning(s) (4 not shown: the first 200 are kept)\n");
+        assert_eq!(crate::diagnostic::format::summary(&all), "203 error(s), 1 warning(s) (4 not shown: the first 200 are kept)\n");
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::diagnostic::report::{self, Format};
+use crate::diagnostic::format::{self, Format};
 use crate::diagnostic::Diagnostics;
 use crate::pipeline::load::Project;
 use crate::pipeline::plan::Part;
@@ -223,7 +223,7 @@ pub fn run(sovereign: &Path, options: Options, format: Format, terminal: bool, o
         }
         let mut block = if terminal { String::from("\x1b[2J\x1b[H") } else { String::new() };
         if !checked.diagnostics.is_empty() {
-            block.push_str(&report::render(format, &checked.diagnostics, &checked.sources, terminal));
+            block.push_str(&format::render(format, &checked.diagnostics, &checked.sources, terminal));
         }
         let state = if checked.diagnostics.has_errors() { "errors" } else { "ok" };
         let reuse = if checked.organizations > 0 {
@@ -233,7 +233,7 @@ pub fn run(sovereign: &Path, options: Options, format: Format, terminal: bool, o
         };
         block.push_str(&format!(
             "[watch] {state}: {} ({} ms{reuse}); waiting for changes\n",
-            report::summary(&checked.diagnostics).trim_end(),
+            format::summary(&checked.diagnostics).trim_end(),
             elapsed.as_millis(),
         ));
         out.write_all(block.as_bytes())?;

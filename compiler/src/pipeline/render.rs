@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
-use crate::check::conform::{Report, SchemaSet};
+use crate::check::conform::{SchemaSet, Verdicts};
 use crate::check::reconcile::Facts;
 use crate::check::releases::Pinned;
 use crate::diagnostic::codes;
@@ -36,7 +36,7 @@ type TemplateCache = Mutex<HashMap<(usize, String), Result<Arc<str>, String>>>;
 pub struct Rendered {
     pub output: Output,
     pub problems: Vec<Diagnostic>,
-    pub conformance: Report,
+    pub conformance: Verdicts,
     /// What the reconcile check reads of every file.
     pub facts: Facts,
 }
@@ -65,7 +65,7 @@ pub struct Keep {
 struct FileOutcome {
     path: String,
     bytes: Option<Vec<u8>>,
-    conformance: Report,
+    conformance: Verdicts,
     /// What the reconcile check's facts are taken from, once the file is done.
     judged: Option<Judged>,
 }
@@ -167,7 +167,7 @@ impl<'a> Renderer<'a> {
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
 fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
-    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Report::default(), judged: None }
+    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Verdicts::default(), judged: None }
 }
 
 fn into_bytes(text: String) -> Vec<u8> {

@@ -11,7 +11,7 @@
 //!
 //! Objects are checked while they are rendered ([`SchemaSet::check_file`]),
 //! in parallel and before they become text; a file with a problem is kept
-//! as text so that [`Report::diagnostics`] can point into it.
+//! as text so that [`Verdicts::diagnostics`] can point into it.
 
 mod crd;
 
@@ -245,7 +245,7 @@ impl Schemas {
     }
 
     /// Judges the objects of one emitted file against these schemas alone.
-    pub fn check_file(&self, path: &str, objects: &[Json]) -> Report {
+    pub fn check_file(&self, path: &str, objects: &[Json]) -> Verdicts {
         SchemaSet::new(vec![self]).check_file(path, objects)
     }
 
@@ -299,8 +299,8 @@ impl<'a> SchemaSet<'a> {
     }
 
     /// Judges the objects of one emitted file (`path`, relative to the output root).
-    pub fn check_file(&self, path: &str, objects: &[Json]) -> Report {
-        let mut report = Report::default();
+    pub fn check_file(&self, path: &str, objects: &[Json]) -> Verdicts {
+        let mut verdicts = Verdicts::default();
         let mut problems = Vec::new();
         for (document, object) in objects.iter().enumerate() {
             let api_version = object.get("apiVersion").and_then(Json::as_str).unwrap_or_default();
@@ -308,19 +308,19 @@ impl<'a> SchemaSet<'a> {
                 continue;
             }
             match self.check(object) {
-                Verdict::Valid => report.validated += 1,
+                Verdict::Valid => verdicts.validated += 1,
                 Verdict::NoSchema => {
                     let kind = object.get("kind").and_then(Json::as_str).unwrap_or_default();
-                    let entry = report.unvalidated.entry((api_version.to_string(), kind.to_string()));
+                    let entry = verdicts.unvalidated.entry((api_version.to_string(), kind.to_string()));
                     entry.or_insert_with(|| (0, path.to_string())).0 += 1;
                 }
                 verdict => problems.push(Problem { document, object: describe(object), verdict }),
             }
         }
         if !problems.is_empty() {
-            report.files.push(FileProblems { path: path.to_string(), text: String::new(), origin: None, problems });
+            verdicts.files.push(FileProblems { path: path.to_string(), text: String::new(), origin: None, problems });
         }
-        report
+        verdicts
     }
 }
 
@@ -378,21 +378,21 @@ struct FileProblems {
 
 /// What the objects of some files came to; merged across files and threads.
 #[derive(Clone, Default)]
-pub struct Report {
+pub struct Verdicts {
     pub validated: usize,
     /// (apiVersion, kind) → (objects, the first file that holds one).
     unvalidated: BTreeMap<(String, String), (usize, String)>,
     files: Vec<FileProblems>,
 }
 
-impl Report {
-    /// Whether some object does not conform (its file's text is then wanted, see [`Report::with_text`]).
+impl Verdicts {
+    /// Whether some object does not conform (its file's text is then wanted, see [`Verdicts::with_text`]).
     pub fn has_problems(&self) -> bool {
         !self.files.is_empty()
     }
 
     /// Gives the files with problems the text they would be written as, and the input they came from.
-    pub fn with_text(mut self, text: &str, origin: Option<&Origin>) -> Report {
+    pub fn with_text(mut self, text: &str, origin: Option<&Origin>) -> Verdicts {
         for file in &mut self.files {
             file.text = text.to_string();
             file.origin = origin.cloned();
@@ -400,7 +400,7 @@ impl Report {
         self
     }
 
-    pub fn merge(&mut self, other: Report) {
+    pub fn merge(&mut self, other: Verdicts) {
         self.validated += other.validated;
         for (kind, (count, first)) in other.unvalidated {
             let entry = self.unvalidated.entry(kind).or_insert((0, first.clone()));

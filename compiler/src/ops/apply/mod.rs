@@ -349,11 +349,11 @@ pub struct RepoOutcome {
 }
 
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct Applied {
     pub repos: Vec<RepoOutcome>,
 }
 
-impl Report {
+impl Applied {
     pub fn problems(&self) -> impl Iterator<Item = &Diagnostic> {
         self.repos.iter().filter_map(|r| r.problem.as_ref())
     }
@@ -384,14 +384,14 @@ pub fn plan(output: &Output, options: &Options, progress: &(dyn Fn(&RepoPlan) + 
 
 /// Pushes what `plan` decided. Repositories with a problem are left alone;
 /// the others are applied independently of each other.
-pub fn execute(plan: &Plan, options: &Options, progress: &(dyn Fn(&RepoOutcome) + Sync)) -> Report {
+pub fn execute(plan: &Plan, options: &Options, progress: &(dyn Fn(&RepoOutcome) + Sync)) -> Applied {
     atomic::enable();
     let repos = in_parallel(options.jobs, &plan.repos, |repo| {
         let outcome = git::apply_repo(plan, repo, options);
         progress(&outcome);
         outcome
     });
-    Report { repos }
+    Applied { repos }
 }
 
 /// `f` over `items` on at most `jobs` threads, results in order.

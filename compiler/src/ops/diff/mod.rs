@@ -9,7 +9,7 @@
 //! outputs themselves: touched Environments and their policies, Blueprint
 //! version bumps, `dependsOn` edges, and Secret values (always redacted).
 
-pub mod render;
+pub mod format;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -190,7 +190,7 @@ impl Side {
         let compilation = crate::compile_with(self.vfs.clone(), &path, &crate::Options { replaces, ..crate::Options::default() });
         compilation.output.ok_or_else(|| {
             let errors = compilation.diagnostics.iter().filter(|d| d.severity == crate::diagnostic::Severity::Error).count();
-            (crate::diagnostic::report::human(&compilation.diagnostics, &compilation.sources, false), errors)
+            (crate::diagnostic::format::human(&compilation.diagnostics, &compilation.sources, false), errors)
         })
     }
 }

@@ -8,7 +8,7 @@
 //! cycle or an unsatisfied requirement is drawn, highlighted, next to the
 //! diagnostics that refuse it.
 
-pub mod render;
+pub mod format;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;

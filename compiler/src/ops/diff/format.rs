@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Area, Change, ChangeKind, Consequences, Outcome, Report, SovereignDiff};
-use crate::diagnostic::report::Format;
+use crate::diagnostic::format::Format;
 
 /// GitHub refuses comments over 65,536 characters; leave room for a footer.
 pub const MARKDOWN_LIMIT: usize = 60_000;
