@@ -184,7 +184,13 @@ pub fn compile(data: &[u8]) {
     let Ok(project) = GenProject::arbitrary_take_rest(Unstructured::new(data)) else { return };
     let scratch = tempfile::tempdir().expect("a temporary folder");
     let sovereign = project.write(scratch.path());
-    let compilation = catalyst::compile(&sovereign);
+    // Held to a lock of an earlier tree when the input gives one (upgrade paths).
+    let replaces = match &project.lock {
+        Some(users) => catalyst::Replaces::Lock(std::sync::Arc::new(catalyst::check::upgrades::Lock::parse(&lock_text(users)))),
+        None => catalyst::Replaces::Nothing,
+    };
+    let options = catalyst::Options { replaces, ..catalyst::Options::default() };
+    let compilation = catalyst::compile_with(std::sync::Arc::new(catalyst::support::vfs::DiskFs), &sovereign, &options);
     render_all(&compilation.diagnostics, &compilation.sources);
     for path in compilation.output.iter().flat_map(|o| o.files.keys()) {
         let contained = Path::new(path).components().all(|c| matches!(c, Component::Normal(_)));
@@ -257,7 +263,11 @@ fn pick<'a>(pool: &[&'a str], i: u8) -> &'a str {
     pool[usize::from(i) % pool.len()]
 }
 
-const BLUEPRINTS: [&str; 4] = ["bp-app", "bp-db", "bp-cache", "bp-site"];
+/// Upstream catalogs spell names with and without `bp-`: both, so references cross the prefix.
+const BLUEPRINTS: [&str; 6] = ["bp-app", "bp-db", "bp-cache", "bp-site", "app", "cache"];
+/// Subcharts whose version pins a release (flux2 2.13.0 ships Flux 2.3.0), exact, ranged and unknown.
+const SUBCHARTS: [&str; 6] = ["flux2 2.13.0", "flux2 ~2.17.0", "flux2 2.99.0", "cilium 1.16.5", "cilium ~1.16", "cilium v1.x"];
+const UPGRADES: [&str; 4] = ["from: [\"1.0.x\"]", "from: [\"0.x\", \"2.0.0\"]", "blocks: [\"1.0.0\"]", "from: [\"not a version\"]"];
 const ORGANIZATIONS: [&str; 4] = ["acme", "beta", "system", "x"];
 const APPS: [&str; 5] = ["web", "db", "main-db", "site", "web-db"];
 const ALIASES: [&str; 3] = ["db", "cache", "app"];
@@ -379,10 +389,17 @@ impl GenProperty {
 enum GenManifests {
     Chart,
     Templates(Vec<(u8, Text)>),
-    Kustomize { with_kustomization: bool },
+    Kustomize {
+        with_kustomization: bool,
+    },
     Escaping(Text),
     Nothing,
     Several,
+    /// No `manifests`, a chart in chart/ (the upstream convention) with a subchart and maybe its lock.
+    Convention {
+        subchart: u8,
+        locked: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -429,6 +446,9 @@ struct GenBlueprint {
     manifests: GenManifests,
     overlays: Vec<(u8, Vec<(u8, GenValue)>)>,
     depends: Vec<GenDependency>,
+    /// Upgrade paths, and whether the Blueprint writes its pins (then `flux` and `cilium`).
+    upgrades: Option<u8>,
+    pins: Option<(u8, u8)>,
 }
 
 impl GenBlueprint {
@@ -460,6 +480,18 @@ impl GenBlueprint {
             }
             GenManifests::Escaping(path) => json!({"chart": path.pick(&["../other", "/etc", "./missing", "chart/../../x"])}),
             GenManifests::Nothing => json!({}),
+            GenManifests::Convention { subchart, locked } => {
+                let (name, version) = pick(&SUBCHARTS, *subchart).split_once(' ').expect("name and version");
+                write(
+                    &dir.join("chart/Chart.yaml"),
+                    &format!("apiVersion: v2\nname: chart\nversion: 1.0.0\ndependencies:\n  - {{name: {name}, version: \"{version}\"}}\n"),
+                );
+                if *locked {
+                    let exact = version.trim_start_matches(['~', 'v']);
+                    write(&dir.join("chart/Chart.lock"), &format!("dependencies:\n- name: {name}\n  version: {exact}\n"));
+                }
+                json!(null)
+            }
             GenManifests::Several => {
                 write(&dir.join("chart/Chart.yaml"), "apiVersion: v2\nname: chart\nversion: 1.0.0\n");
                 json!({"chart": "./chart", "templates": "./chart"})
@@ -467,7 +499,7 @@ impl GenBlueprint {
         };
         let overlays: serde_json::Map<String, Json> =
             self.overlays.iter().take(3).map(|(size, values)| (pick(&SIZES, *size).to_string(), config(values))).collect();
-        let document = json!({
+        let mut document = json!({
             "apiVersion": "catalyst.openova.io/v1alpha1",
             "kind": "Blueprint",
             "metadata": {"name": pick(&BLUEPRINTS, self.name)},
@@ -480,6 +512,17 @@ impl GenBlueprint {
                 "depends": self.depends.iter().take(3).map(GenDependency::json).collect::<Vec<_>>(),
             },
         });
+        if document["spec"]["manifests"].is_null() {
+            document["spec"].as_object_mut().expect("spec").remove("manifests");
+        }
+        if let Some(u) = self.upgrades {
+            document["spec"]["upgrades"] =
+                yaml::parse_stream(&format!("{{{}}}", pick(&UPGRADES, u))).map(|mut d| d.remove(0)).unwrap_or_default();
+        }
+        if let Some((flux, cilium)) = self.pins {
+            let release = |i: u8| pick(&["2.9.4", "2.3.0", "1.16.5", "x; rm -rf /"], i).to_string();
+            document["spec"]["pins"] = json!({"flux": release(flux), "cilium": release(cilium)});
+        }
         write(&dir.join("blueprint.yaml"), &yaml::to_yaml(&document));
     }
 }
@@ -603,6 +646,28 @@ struct GenProject {
     /// `None` installs the default kit, which this catalog lacks.
     kit: Option<Vec<GenKitEntry>>,
     organizations: Vec<GenOrganization>,
+    /// The lock of an earlier tree.
+    lock: Option<Vec<LockUser>>,
+}
+
+/// A user of a locked Blueprint version: (Blueprint, version, user).
+type LockUser = (u8, (u8, u8, u8), u8);
+
+/// A `catalyst.lock` naming users of the generated Organizations (`<org>-<env>/<app>`) and the kit.
+fn lock_text(users: &[LockUser]) -> String {
+    let mut text = String::from("lockVersion: 1\nblueprints:\n");
+    for (blueprint, (major, minor, patch), user) in users.iter().take(4) {
+        let user = format!("{}-{}/{}", pick(&ORGANIZATIONS, *user), pick(&ENV_TYPES, user / 8), pick(&APPS, user / 64));
+        let user = if user.starts_with("x-") { "bootstrap-kit".to_string() } else { user };
+        text.push_str(&format!(
+            "  - {{name: {}, version: {}.{}.{}, usedBy: [{user}]}}\n",
+            pick(&BLUEPRINTS, *blueprint),
+            major % 3,
+            minor % 3,
+            patch % 3
+        ));
+    }
+    text
 }
 
 const FQDN: &str = "fuzz.example.com";
