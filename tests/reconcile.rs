@@ -66,6 +66,19 @@ fn a_sovereign_on_an_upstream_shaped_catalog_builds_and_reconciles() {
     assert!(lock.contains("name: cilium\n"), "the upstream `cilium` runs in the kit, not the example's bp-cilium:\n{lock}");
 }
 
+/// Applications whose Blueprint depends on Blueprints the bootstrap kit runs (cert-manager, Flux,
+/// Keycloak) are served by the kit's releases: no Application repository copies one, while the
+/// dependency the kit does not run (postgres) is each Application's own.
+#[test]
+fn dependencies_the_kit_runs_are_never_copied_per_application() {
+    let sovereign = repo().join("tests/kit-dependencies/sovereigns/kit.example.com");
+    assert_clean(&sovereign);
+    let output = catalyst::compile(&sovereign).output.expect("compiles");
+    let repos: std::collections::BTreeSet<&str> =
+        output.files.keys().filter_map(|path| path.strip_prefix("repos/acme/")).filter_map(|rest| rest.split('/').next()).collect();
+    assert_eq!(repos.into_iter().collect::<Vec<_>>(), ["assistant", "assistant-db", "copilot", "copilot-db"]);
+}
+
 #[test]
 fn a_generated_sovereign_of_1000_applications_reconciles() {
     let scratch = tempfile::tempdir().expect("temp dir");

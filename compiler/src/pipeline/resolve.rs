@@ -127,6 +127,9 @@ pub struct Edge {
     pub linked: bool,
 }
 
+/// Placement modes that run in exactly one region.
+const ONE_REGION_MODES: [&str; 2] = ["single-region", "singleton"];
+
 /// Resolves the whole Sovereign. Returns `None` when errors were reported.
 pub fn resolve(project: &Project, sources: &Sources, diagnostics: &mut Diagnostics) -> Option<Resolution> {
     let (resolution, kit_ok) = resolve_partial(project, sources, diagnostics);
@@ -178,12 +181,15 @@ pub fn resolve_parts(
         .collect();
     let context = Context { project, sources, schemas: &schemas, sovereign: sovereign_context(project) };
     let kit = resolve_kit(&context, diagnostics);
+    let kit_releases = kit.as_deref().unwrap_or_default();
     let organizations = (0..project.sovereign.organizations.len())
         .into_par_iter()
         .map(|org| {
             reuse(org).unwrap_or_else(|| {
                 let environments = 0..project.sovereign.organizations[org].spec.environments.len();
-                std::sync::Arc::new(environments.into_par_iter().map(|env| EnvResolver::new(&context, org, env).run()).collect())
+                std::sync::Arc::new(
+                    environments.into_par_iter().map(|env| EnvResolver::new(&context, kit_releases, org, env).run()).collect(),
+                )
             })
         })
         .collect();
@@ -538,6 +544,8 @@ fn find_cycle<N>(graph: &DiGraph<N, ()>) -> Vec<NodeIndex> {
 
 struct EnvResolver<'a> {
     cx: &'a Context<'a>,
+    /// The bootstrap kit: a dependency on one of its Blueprints is satisfied by its release.
+    kit: &'a [KitRelease],
     org_index: usize,
     org: &'a Organization,
     env_type: EnvType,
@@ -553,11 +561,12 @@ struct EnvResolver<'a> {
 }
 
 impl<'a> EnvResolver<'a> {
-    fn new(cx: &'a Context<'a>, org_index: usize, env_index: usize) -> Self {
+    fn new(cx: &'a Context<'a>, kit: &'a [KitRelease], org_index: usize, env_index: usize) -> Self {
         let org = &cx.project.sovereign.organizations[org_index];
         let env = &org.spec.environments[env_index];
         EnvResolver {
             cx,
+            kit,
             org_index,
             org,
             env_type: env.env_type,
@@ -686,11 +695,24 @@ impl<'a> EnvResolver<'a> {
             .map(str::to_string)
             .or_else(|| bp.spec.placement_schema.as_ref().and_then(|p| p.default.clone()))
             .unwrap_or_else(|| if self.regions.len() > 1 { "active-active".into() } else { "single-region".into() });
+        // A one-region mode runs in one region: the Environment's first unless the entry names it.
+        let one_region = ONE_REGION_MODES.contains(&mode.as_str());
         let regions: Vec<String> = match given.get("regions").and_then(Json::as_array) {
             Some(list) => list.iter().filter_map(Json::as_str).map(str::to_string).collect(),
+            None if one_region => self.regions.iter().take(1).cloned().collect(),
             None => self.regions.clone(),
         };
         let mut problems = Vec::new();
+        if one_region && regions.len() > 1 {
+            problems.push(
+                Diagnostic::error(
+                    codes::PLACEMENT_REGION_COUNT,
+                    format!("placement `{mode}` runs in one region; this one names {}", regions.len()),
+                )
+                .with_label(Label::primary(self.cx.sources.span_at(origin.file, &format!("{}/regions", origin.pointer)), "these regions"))
+                .with_help("name one region, or choose a multi-region mode such as active-active"),
+            );
+        }
         for (i, region) in regions.iter().enumerate() {
             if !self.regions.contains(region) {
                 problems.push(
@@ -772,6 +794,8 @@ impl<'a> EnvResolver<'a> {
             let need = Need { alias, dep, origin, requirement };
             let edge = match links.get(&need.alias) {
                 Some(target) => self.link(i, target, &need),
+                // The kit's release serves every Application: no copy of its own.
+                None if self.kit_serves(i, &need) => continue,
                 None => self.dedicated(i, need, &context, chain),
             };
             if let Some(edge) = edge {
@@ -949,6 +973,31 @@ impl<'a> EnvResolver<'a> {
             return None;
         }
         Some(name)
+    }
+
+    /// Whether the bootstrap kit runs the dependency's Blueprint; a kit release of a version the
+    /// requirement refuses is reported (it serves the Application all the same).
+    fn kit_serves(&mut self, i: usize, need: &Need) -> bool {
+        let Some(release) = kit_release(self.cx.project, self.kit, &need.dep.blueprint) else { return false };
+        let kit_bp = self.cx.blueprint(release.blueprint);
+        if !need.requirement.req.matches(&kit_bp.version) {
+            let at = &need.requirement.origin;
+            self.problems.push(
+                Diagnostic::error(
+                    codes::RESOLVE_KIT_VERSION,
+                    format!(
+                        "{} needs {} `{}`, but the bootstrap kit runs {}",
+                        self.instances[i].name,
+                        need.dep.blueprint,
+                        need.requirement.text,
+                        kit_bp.id()
+                    ),
+                )
+                .with_label(Label::primary(self.cx.sources.span_at(at.file, &at.pointer), "this requirement"))
+                .with_help("the kit's release serves every Application: widen the requirement, or move the kit to a version it allows"),
+            );
+        }
+        true
     }
 
     /// A dependency satisfied by a new Application `<app>-<alias>` of its own.

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::{recode, rules, Catalog};
 use crate::diagnostic::{did_you_mean, Diagnostic, Label};
-use crate::model::{other_spelling, Blueprint, Dependency};
+use crate::model::{other_spelling, short_name, Blueprint, Dependency};
 use crate::pipeline::validate::{effective_config, ConfigSchema, Layer};
 use crate::support::cycles;
 use crate::support::source::{Origin, Sources};
@@ -63,6 +63,13 @@ pub(super) fn check(catalog: &Catalog<'_>, sources: &Sources) -> Vec<Diagnostic>
                 aliases.insert(dep.alias().to_string(), i);
             }
             expressions(&env, bp, &dep, &item, sources, &mut found);
+            if !dep.values.is_null() && is_kit(&dep.blueprint) {
+                found.push(
+                    Diagnostic::warning(rules::KIT_DEPENDENCY_VALUES, format!("`values` for {}, which the bootstrap kit runs", dep.blueprint))
+                        .with_label(Label::primary(sources.key_span_at(item.file, &item.child("values").pointer), "ignored"))
+                        .with_help("the kit's one release serves every Application and is configured in the Sovereign's `bootstrapKit`: remove these values"),
+                );
+            }
             match target(&blueprints, &by_name, &dep) {
                 Ok(to) => {
                     graph.add_edge(from, to, i);
@@ -85,6 +92,11 @@ pub(super) fn check(catalog: &Catalog<'_>, sources: &Sources) -> Vec<Diagnostic>
     }
     found.extend(cycles(&graph, &blueprints, sources));
     found
+}
+
+/// Whether `name` is a Blueprint of the default bootstrap kit (in either spelling).
+fn is_kit(name: &str) -> bool {
+    crate::pipeline::resolve::DEFAULT_KIT.iter().any(|kit| short_name(kit) == short_name(name))
 }
 
 /// Names the catalog holds in both spellings (`x` and `bp-x`): every reference to them is ambiguous.

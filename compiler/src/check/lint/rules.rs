@@ -125,6 +125,10 @@ rules! {
         "References resolve across the `bp-` prefix, so a catalog holding both spellings of one name makes every reference to them ambiguous.",
         bad: "harbor/blueprint.yaml: {name: harbor}\nbp-harbor/blueprint.yaml: {name: bp-harbor}",
         good: "harbor/blueprint.yaml: {name: bp-harbor}";
+    KIT_DEPENDENCY_VALUES "kit-dependency-values" Warning "`values` for a dependency the bootstrap kit runs",
+        "A dependency on a bootstrap-kit Blueprint (cert-manager, Flux, Keycloak, OpenBao…) is satisfied by the kit's one release, never by a copy per Application, so `values` passed to it are ignored; the kit is configured in the Sovereign's `bootstrapKit`.",
+        bad: "depends:\n  - blueprint: bp-cert-manager\n    values: {installCRDs: true}",
+        good: "depends:\n  - blueprint: bp-cert-manager";
     MANIFESTS_PATH "manifests-path" Error "a manifest path that leaves the Blueprint folder or does not exist",
         "Manifest paths are relative to the Blueprint folder. `..`, absolute paths and symbolic links out of the folder are refused, so that a catalog cannot read the rest of the disk; a kustomize folder holds a kustomization.yaml.",
         bad: "manifests:\n  chart: ../shared/chart",
