@@ -451,12 +451,14 @@ pub fn installer(group: &str) -> Option<Installer> {
     BY_GROUP.into_iter().find(|(g, _)| *g == group).map(|(_, installer)| installer)
 }
 
+/// The hosts of a Sovereign (`<label>.<fqdn>`) and the kit Blueprint that serves each.
+pub const HOSTS: [(&str, &str); 4] =
+    [("gitea", "bp-gitea"), ("auth", "bp-keycloak"), ("console", "bp-catalyst-platform"), ("api", "bp-catalyst-platform")];
+
 /// The kit Blueprint that serves a host of the Sovereign (`gitea.<fqdn>` → bp-gitea).
 pub fn host_server(host: &str, fqdn: &str) -> Option<Option<&'static str>> {
-    const BY_HOST: [(&str, &str); 4] =
-        [("gitea", "bp-gitea"), ("auth", "bp-keycloak"), ("console", "bp-catalyst-platform"), ("api", "bp-catalyst-platform")];
     let label = host.strip_suffix(fqdn)?.strip_suffix('.')?;
-    Some(BY_HOST.into_iter().find(|(l, _)| *l == label).map(|(_, bp)| bp))
+    Some(HOSTS.into_iter().find(|(l, _)| *l == label).map(|(_, bp)| bp))
 }
 
 #[cfg(test)]

@@ -19,6 +19,27 @@ pub fn application_variables(name: &str, org: &str, environment: &str, env_type:
     serde_json::json!({"name": name, "org": org, "environment": environment, "envType": env_type.as_str(), "namespace": environment})
 }
 
+/// The `sovereign` variables of `when`, `values` and templates, which are also the values a
+/// configSchema property takes with `x-catalyst-sovereign` (see [`SOVEREIGN_VALUES`]): the
+/// FQDN, the DNS zone it is served from, the regions and the hosts of the platform.
+pub fn sovereign_variables(sovereign: &crate::model::Sovereign) -> Json {
+    let fqdn = &sovereign.spec.fqdn;
+    let hosts: serde_json::Map<String, Json> =
+        crate::check::releases::HOSTS.iter().map(|(label, _)| (label.to_string(), Json::String(format!("{label}.{fqdn}")))).collect();
+    serde_json::json!({
+        "fqdn": fqdn,
+        "name": sovereign.name,
+        "provider": sovereign.spec.provider,
+        "zone": fqdn,
+        "regions": sovereign.spec.regions,
+        "hosts": hosts,
+    })
+}
+
+/// Every value [`sovereign_variables`] holds, as `x-catalyst-sovereign` names it.
+pub const SOVEREIGN_VALUES: [&str; 9] =
+    ["fqdn", "name", "provider", "zone", "regions", "hosts.gitea", "hosts.auth", "hosts.console", "hosts.api"];
+
 /// Instructions one expression or template may execute.
 pub const FUEL: u64 = 200_000;
 
@@ -258,6 +279,32 @@ fn strip_leading_dots_in_tags(source: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_sovereign_value_is_a_leaf_of_the_sovereign_variables() {
+        let spec = json!({"fqdn": "acme.example.com", "provider": "hetzner", "catalogs": [], "regions": ["hz-fsn-rtz-prod"]});
+        let sovereign = crate::model::Sovereign {
+            name: "acme".into(),
+            spec: serde_json::from_value(spec).expect("a Sovereign spec"),
+            dir: Default::default(),
+            origin: crate::support::source::Origin::new(crate::support::source::FileId(0), ""),
+            organizations: Vec::new(),
+        };
+        let variables = sovereign_variables(&sovereign);
+        let mut leaves = Vec::new();
+        for (key, value) in variables.as_object().expect("an object") {
+            match value.as_object() {
+                Some(nested) => leaves.extend(nested.keys().map(|k| format!("{key}.{k}"))),
+                None => leaves.push(key.clone()),
+            }
+        }
+        leaves.sort();
+        let mut listed: Vec<String> = SOVEREIGN_VALUES.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(leaves, listed);
+        assert_eq!(variables["hosts"]["console"], "console.acme.example.com");
+        assert_eq!(variables["zone"], "acme.example.com");
+    }
 
     #[test]
     fn go_template_dots_are_accepted() {

@@ -204,8 +204,7 @@ struct Context<'a> {
 }
 
 fn sovereign_context(project: &Project) -> Json {
-    let s = &project.sovereign;
-    json!({"fqdn": s.spec.fqdn, "name": s.name, "provider": s.spec.provider})
+    expr::sovereign_variables(&project.sovereign)
 }
 
 impl Context<'_> {
@@ -262,9 +261,14 @@ impl Context<'_> {
         }
     }
 
+    /// The config of `layers` over the Sovereign values the configSchema asks for (`x-catalyst-sovereign`).
     fn validated(&self, blueprint: usize, layers: &[Layer<'_>], entry: &Origin) -> Result<(Json, Vec<String>), Vec<Diagnostic>> {
         let Some(schema) = &self.schemas[blueprint] else { return Err(Vec::new()) };
-        let effective = effective_config(self.blueprint(blueprint), schema, layers, entry, self.sources)?;
+        let bp = self.blueprint(blueprint);
+        let sovereign = schema.sovereign_layer(&self.sovereign);
+        let mut all = vec![Layer { value: &sovereign, origin: bp.origin.join("/spec/configSchema") }];
+        all.extend(layers.iter().map(|l| Layer { value: l.value, origin: l.origin.clone() }));
+        let effective = effective_config(bp, schema, &all, entry, self.sources)?;
         Ok((effective.config, schema.secrets.clone()))
     }
 

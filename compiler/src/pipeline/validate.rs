@@ -41,6 +41,11 @@ pub struct ConfigSchema {
 }
 
 impl ConfigSchema {
+    /// The Sovereign values this schema's properties take (see `sovereign_layer`).
+    pub fn sovereign_layer(&self, sovereign: &Json) -> Json {
+        sovereign_layer(&self.schema, sovereign)
+    }
+
     pub fn compile(blueprint: &Blueprint, sources: &Sources) -> Result<ConfigSchema, Diagnostic> {
         let schema = blueprint.spec.config_schema.clone().unwrap_or_else(|| serde_json::json!({"type": "object"}));
         let validator = schema_validator(&schema).map_err(|e| {
@@ -158,6 +163,35 @@ fn subschema_at<'s>(root: &'s Json, pointer: &str) -> Option<&'s Json> {
         schema = resolve(schema.get("properties")?.get(&*segment)?);
     }
     Some(schema)
+}
+
+/// The values of the Sovereign that properties marked `x-catalyst-sovereign: <value>` take
+/// (`fqdn`, `zone`, `regions`, `hosts.console`…, see [`crate::pipeline::expr::SOVEREIGN_VALUES`]),
+/// as a layer under the ones written: a property of type `array` takes a single value as its one item.
+fn sovereign_layer(schema: &Json, sovereign: &Json) -> Json {
+    let Some(properties) = schema.get("properties").and_then(Json::as_object) else { return Json::Null };
+    let mut layer = Map::new();
+    for (key, property) in properties {
+        let value = match property.get("x-catalyst-sovereign").and_then(Json::as_str) {
+            Some(name) => name.split('.').try_fold(sovereign, |value, segment| value.get(segment)).cloned().map(|value| {
+                let array = property.get("type").and_then(Json::as_str) == Some("array");
+                if array && !value.is_array() {
+                    Json::Array(vec![value])
+                } else {
+                    value
+                }
+            }),
+            None => Some(sovereign_layer(property, sovereign)).filter(|nested| !nested.is_null()),
+        };
+        if let Some(value) = value {
+            layer.insert(key.clone(), value);
+        }
+    }
+    if layer.is_empty() {
+        Json::Null
+    } else {
+        Json::Object(layer)
+    }
 }
 
 /// Merges the layers over the schema's defaults and validates the result.

@@ -20,7 +20,7 @@ type Graph = DiGraphMap<usize, usize, std::hash::RandomState>;
 /// The fields of each expression variable (`config` is checked against the configSchema).
 const VARIABLES: [(&str, &[&str]); 3] = [
     ("application", &["name", "org", "environment", "envType", "namespace"]),
-    ("sovereign", &["fqdn", "name", "provider"]),
+    ("sovereign", &["fqdn", "name", "provider", "zone", "regions", "hosts"]),
     ("dependency", &["alias", "blueprint", "name"]),
 ];
 

@@ -469,7 +469,7 @@ impl Planner<'_, '_> {
         json!({
             "config": instance.config,
             "application": crate::pipeline::expr::application_variables(&instance.name, org, &environment.name, environment.env_type),
-            "sovereign": {"fqdn": s.spec.fqdn, "name": s.name, "provider": s.spec.provider},
+            "sovereign": crate::pipeline::expr::sovereign_variables(s),
             "secrets": secret_map,
         })
     }
