@@ -82,8 +82,9 @@ impl Replaces {
     fn lock(&self, shown_at: &Path) -> Option<Cow<'_, Lock>> {
         match self {
             Replaces::Nothing => None,
+            // Read under the input limits: the lock on disk is as untrusted as any input.
             Replaces::OutputOnDisk => {
-                std::fs::read_to_string(shown_at.join("catalyst.lock")).ok().map(|text| Cow::Owned(Lock::parse(&text)))
+                load::read_text(&vfs::DiskFs, &shown_at.join("catalyst.lock")).ok().map(|text| Cow::Owned(Lock::parse(&text)))
             }
             Replaces::Lock(lock) => Some(Cow::Borrowed(lock)),
         }
