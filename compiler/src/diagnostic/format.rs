@@ -227,8 +227,6 @@ impl<'a> MietteView<'a> {
                 });
             }
         }
-        let mut help: Vec<String> = diagnostic.notes.iter().map(|n| format!("note: {n}")).collect();
-        help.extend(diagnostic.help.iter().cloned());
         let mut source = file.map(|f| named(sources, f));
         // The snippet of a secret written in clear must not repeat it.
         if let (true, Some(span), Some(named)) =
@@ -236,7 +234,7 @@ impl<'a> MietteView<'a> {
         {
             *named = redacted(sources, span);
         }
-        MietteView { diagnostic, file, source, related, help: (!help.is_empty()).then(|| help.join("\n")) }
+        MietteView { diagnostic, file, source, related, help: diagnostic.help.clone() }
     }
 
     fn is_related(&self) -> bool {
@@ -271,10 +269,11 @@ impl fmt::Debug for MietteView<'_> {
 impl fmt::Display for MietteView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_related() {
-            f.write_str("related location")
-        } else {
-            f.write_str(&self.diagnostic.message)
+            return f.write_str("related location");
         }
+        // Notes follow the message, as rustc prints them; the help stays the last word.
+        f.write_str(&self.diagnostic.message)?;
+        self.diagnostic.notes.iter().try_for_each(|note| write!(f, "\nnote: {note}"))
     }
 }
 
