@@ -179,7 +179,11 @@ pub fn resolve_parts(
         .into_iter()
         .map(|r| r.map_err(|d| diagnostics.push(d)).ok())
         .collect();
-    let context = Context { project, sources, schemas: &schemas, sovereign: sovereign_context(project) };
+    let sovereign = sovereign_context(project);
+    // The Sovereign values each configSchema asks for, once per Blueprint rather than per Application.
+    let sovereign_layers: Vec<Json> =
+        schemas.iter().map(|schema| schema.as_ref().map_or(Json::Null, |s| s.sovereign_layer(&sovereign))).collect();
+    let context = Context { project, sources, schemas: &schemas, sovereign_layers: &sovereign_layers, sovereign };
     let kit = resolve_kit(&context, diagnostics);
     let kit_releases = kit.as_deref().unwrap_or_default();
     let organizations = (0..project.sovereign.organizations.len())
@@ -200,6 +204,8 @@ struct Context<'a> {
     project: &'a Project,
     sources: &'a Sources,
     schemas: &'a [Option<ConfigSchema>],
+    /// Per Blueprint: the layer of Sovereign values its configSchema marks (`x-catalyst-sovereign`).
+    sovereign_layers: &'a [Json],
     sovereign: Json,
 }
 
@@ -265,8 +271,7 @@ impl Context<'_> {
     fn validated(&self, blueprint: usize, layers: &[Layer<'_>], entry: &Origin) -> Result<(Json, Vec<String>), Vec<Diagnostic>> {
         let Some(schema) = &self.schemas[blueprint] else { return Err(Vec::new()) };
         let bp = self.blueprint(blueprint);
-        let sovereign = schema.sovereign_layer(&self.sovereign);
-        let mut all = vec![Layer { value: &sovereign, origin: bp.origin.join("/spec/configSchema") }];
+        let mut all = vec![Layer { value: &self.sovereign_layers[blueprint], origin: bp.origin.join("/spec/configSchema") }];
         all.extend(layers.iter().map(|l| Layer { value: l.value, origin: l.origin.clone() }));
         let effective = effective_config(bp, schema, &all, entry, self.sources)?;
         Ok((effective.config, schema.secrets.clone()))
