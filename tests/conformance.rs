@@ -118,7 +118,7 @@ fn kubectl_kustomize_builds_every_kustomization() {
         catalyst::pipeline::emit::emit(&output, &root)
             .unwrap_or_else(|e| panic!("{fqdn}: cannot write the compiled tree to {}: {e}", root.display()));
         let dirs = kustomization_dirs(&root);
-        for expected in [format!("clusters/{fqdn}"), "system/catalyst-config".to_string()] {
+        for expected in [format!("clusters/{fqdn}/hz-fsn-mgt-prod"), "system/catalyst-config".to_string()] {
             assert!(dirs.contains(&expected), "{fqdn}: no kustomization.yaml in {expected}/ (found: {dirs:?})");
         }
         assert!(dirs.iter().any(|d| d.starts_with("repos/")), "{fqdn}: no kustomization.yaml under repos/ (found: {dirs:?})");

@@ -127,3 +127,69 @@ fn only_catalyst_bless_1_rewrites_golden_files() {
     }
     assert_eq!(modified(), before, "no golden file was rewritten");
 }
+
+/// The clusters of a tree: the regions below `clusters/<fqdn>/`.
+fn clusters_of(tree: &BTreeMap<String, Vec<u8>>, fqdn: &str) -> Vec<String> {
+    let prefix = format!("clusters/{fqdn}/");
+    let mut clusters: Vec<String> =
+        tree.keys().filter_map(|path| Some(path.strip_prefix(&prefix)?.split('/').next()?.to_string())).collect();
+    clusters.dedup();
+    clusters
+}
+
+#[test]
+fn each_region_runs_what_its_building_block_does() {
+    let control_plane = ["gitea", "keycloak", "openbao", "catalyst-platform", "crossplane"];
+    for sovereign in example_sovereigns() {
+        let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
+        let tree = read_tree(&repo().join("golden").join(&fqdn));
+        let clusters = clusters_of(&tree, &fqdn);
+        let has_dmz = clusters.iter().any(|c| c.split('-').nth(2) == Some("dmz"));
+        let mut applied = 0;
+        assert_eq!(clusters.iter().filter(|c| c.split('-').nth(2) == Some("mgt")).count(), 1, "{fqdn}: one control plane");
+        for cluster in &clusters {
+            let root = format!("clusters/{fqdn}/{cluster}");
+            let block = cluster.split('-').nth(2).expect("a canonical region");
+            let text = |path: &str| String::from_utf8(tree[path].clone()).expect("UTF-8");
+            let sync = text(&format!("{root}/flux-system/gotk-sync.yaml"));
+            let kit =
+                |name: &str| tree.keys().any(|p| p.starts_with(&format!("{root}/bootstrap-kit/")) && p.ends_with(&format!("-{name}.yaml")));
+            // Organization workloads: only rtz clusters apply Environments, and each applies those placed in it.
+            let environments: Vec<&str> = (tree.keys())
+                .filter_map(|p| p.strip_prefix(&format!("{root}/environments/"))?.split_once('/').map(|(env, _)| env))
+                .collect();
+            let app_sources = tree.iter().filter(|(p, _)| p.starts_with(&format!("{root}/"))).any(|(_, bytes)| {
+                String::from_utf8_lossy(bytes).contains(&format!("url: \"https://gitea.{fqdn}/"))
+                    && !String::from_utf8_lossy(bytes).contains("system/catalyst-config")
+            });
+            if block == "rtz" {
+                applied += environments.len();
+                for env in &environments {
+                    let cr = text(&format!("system/catalyst-config/environments/{env}.yaml"));
+                    let region = cluster.split('-').nth(1).expect("region");
+                    assert!(
+                        cr.contains(&format!("region: {region}\n      buildingBlock: rtz")),
+                        "{fqdn}: {env} is applied in {cluster}, not one of its regions"
+                    );
+                }
+            } else {
+                assert!(environments.is_empty() && !app_sources, "{fqdn}: the {block} cluster {cluster} reconciles Organization workloads");
+                assert!(!sync.contains("name: environments\n"), "{fqdn}: {cluster} has an environments Kustomization");
+            }
+            // The control plane runs once, on mgt, and applies the Catalyst CRs.
+            for component in control_plane {
+                assert_eq!(kit(component), block == "mgt", "{fqdn}: {component} in {cluster}");
+            }
+            assert_eq!(sync.contains("name: catalyst-config\n"), block == "mgt", "{fqdn}: catalyst-config in {cluster}");
+            // The edge runs on dmz, or on the control plane when the Sovereign has no dmz region.
+            let edge = if has_dmz { block == "dmz" } else { block == "mgt" };
+            for component in ["powerdns", "external-dns"] {
+                assert_eq!(kit(component), edge, "{fqdn}: {component} in {cluster}");
+            }
+            for component in ["cilium", "cert-manager", "flux", "external-secrets"] {
+                assert!(kit(component), "{fqdn}: {cluster} lacks {component}, which every cluster runs");
+            }
+        }
+        assert!(applied > 0, "{fqdn}: no rtz cluster applies an Environment");
+    }
+}

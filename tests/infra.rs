@@ -78,8 +78,8 @@ fn every_cloud_config_passes_cloud_init_schema() {
             checked += 1;
         }
     }
-    // One control plane per region: 1 for the SME example, 3 for the corporate one, plus their workers.
-    assert_eq!(checked, 8, "cloud-configs checked");
+    // One control plane per region: 2 for the SME example, 4 for the corporate one, plus their workers.
+    assert_eq!(checked, 12, "cloud-configs checked");
 
     let broken = scratch.path().join("broken.yaml");
     std::fs::write(&broken, "#cloud-config\nwrite_files:\n  - path: /x\n    contentt: y\nruncmd: 5\n").expect("write");
@@ -201,19 +201,22 @@ fn every_pinned_release_reaches_cloud_init_from_one_place() {
 #[test]
 fn cloud_init_hands_over_the_objects_flux_then_owns() {
     for (fqdn, output) in examples() {
-        let sync = catalyst::support::yaml::parse_stream(
-            std::str::from_utf8(&output.files[&format!("clusters/{fqdn}/flux-system/gotk-sync.yaml")]).expect("UTF-8"),
-        )
-        .expect("YAML");
         for (path, text) in infra_files(&output, "-control-plane.yaml") {
+            // Each region's control plane bootstraps its own cluster's tree.
+            let region = path.rsplit('/').next().and_then(|f| f.strip_suffix("-control-plane.yaml")).expect("a region's file");
+            let sync = catalyst::support::yaml::parse_stream(
+                std::str::from_utf8(&output.files[&format!("clusters/{fqdn}/{region}/flux-system/gotk-sync.yaml")]).expect("UTF-8"),
+            )
+            .expect("YAML");
             let config = catalyst::support::yaml::parse_stream(text).expect("YAML").remove(0);
             let files = config["write_files"].as_array().expect("write_files");
             let bootstrap = files.iter().find(|f| f["path"] == "/var/lib/catalyst/flux-bootstrap.yaml").expect("flux-bootstrap.yaml");
             let objects = catalyst::support::yaml::parse_stream(bootstrap["content"].as_str().expect("content")).expect("YAML");
             assert_eq!(objects[0]["kind"], "Namespace", "{fqdn}: {path}");
             assert_eq!(objects[1..], sync[..], "{fqdn}: {path}: cloud-init and the fleet repo disagree on the hand-over");
-            let substitute = &objects[3]["spec"]["postBuild"]["substitute"];
-            assert_eq!(substitute, &json!({"SOVEREIGN_FQDN": fqdn}), "{fqdn}: {path}");
+            let own = objects.iter().find(|o| o["kind"] == "Kustomization" && o["metadata"]["name"] == "flux-system").expect("flux-system");
+            assert_eq!(own["spec"]["path"], format!("./clusters/{fqdn}/{region}/flux-system"), "{fqdn}: {path}");
+            assert_eq!(own["spec"]["postBuild"]["substitute"], json!({"SOVEREIGN_FQDN": fqdn}), "{fqdn}: {path}");
         }
     }
 }

@@ -127,19 +127,19 @@ fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
     let scratch = tempfile::tempdir().expect("temp dir");
     let tree = scratch.path();
     copy_tree(&repo().join("golden/sme.openova.cloud"), tree);
-    let sync = "clusters/sme.openova.cloud/flux-system/gotk-sync.yaml";
+    let sync = "clusters/sme.openova.cloud/hz-fsn-mgt-prod/flux-system/gotk-sync.yaml";
     // The Environments' Namespaces wait for the Catalyst CRs that live in them.
     edit(
         tree,
         sync,
-        "  path: \"./clusters/sme.openova.cloud/namespaces\"\n",
-        "  path: \"./clusters/sme.openova.cloud/namespaces\"\n  dependsOn:\n    - name: catalyst-config\n",
+        "  path: \"./clusters/sme.openova.cloud/hz-fsn-mgt-prod/namespaces\"\n",
+        "  path: \"./clusters/sme.openova.cloud/hz-fsn-mgt-prod/namespaces\"\n  dependsOn:\n    - name: catalyst-config\n",
     );
     // An Environment without the pull secret its chart sources read (the ghcr-pull incident).
-    edit(tree, "clusters/sme.openova.cloud/environments/rosa-bakery-prod/kustomization.yaml", "  - credentials.yaml\n", "");
+    edit(tree, "clusters/sme.openova.cloud/hz-fsn-rtz-prod/environments/rosa-bakery-prod/kustomization.yaml", "  - credentials.yaml\n", "");
     let found = reconcile_findings(tree);
     let at = |code: &str, file: &str, line: u64| (format!("catalyst::reconcile::{code}"), file.to_string(), line);
-    let environment = "clusters/sme.openova.cloud/environments/rosa-bakery-prod";
+    let environment = "clusters/sme.openova.cloud/hz-fsn-rtz-prod/environments/rosa-bakery-prod";
     let mut expected = Vec::new();
     for app in ["sso", "website-db", "website"] {
         // The Application's GitRepository reads the Environment's Gitea credentials…

@@ -23,7 +23,7 @@ pub fn generate(root: &Path, apps: usize, catalog: &str) -> PathBuf {
     fs::write(
         dir.join("sovereign.yaml"),
         format!(
-            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata:\n  name: scale\nspec:\n  fqdn: scale.bench\n  provider: hetzner\n  catalogs: [{}]\n  regions: [hz-fsn-rtz-prod, hz-nbg-rtz-prod]\n",
+            "apiVersion: catalyst.openova.io/v1alpha1\nkind: Sovereign\nmetadata:\n  name: scale\nspec:\n  fqdn: scale.bench\n  provider: hetzner\n  catalogs: [{}]\n  regions: [hz-fsn-mgt-prod, hz-fsn-rtz-prod, hz-nbg-rtz-prod]\n",
             catalog
         ),
     )

@@ -69,6 +69,8 @@ pub struct BlueprintSpec {
     pub pins: BTreeMap<String, String>,
     #[serde(default)]
     pub upgrades: Upgrades,
+    /// For a kit Blueprint: the building blocks whose clusters run it (every one when absent).
+    pub building_blocks: Option<Vec<BuildingBlock>>,
 }
 
 /// The versions that may (`from`) and may not (`blocks`) upgrade to a Blueprint version:
@@ -180,6 +182,35 @@ impl Dependency {
 }
 
 // ---------------------------------------------------------------- Sovereign
+
+/// The role of a region's cluster, the third segment of its name: `mgt` runs the control
+/// plane (Gitea, Keycloak, OpenBao, the console), `dmz` the edge (DNS, gateway), `rtz` the
+/// Organizations' workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildingBlock {
+    Mgt,
+    Dmz,
+    Rtz,
+}
+
+impl BuildingBlock {
+    pub const ALL: [BuildingBlock; 3] = [BuildingBlock::Mgt, BuildingBlock::Dmz, BuildingBlock::Rtz];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildingBlock::Mgt => "mgt",
+            BuildingBlock::Dmz => "dmz",
+            BuildingBlock::Rtz => "rtz",
+        }
+    }
+
+    /// The building block of a canonical region name, if it names one.
+    pub fn of_region(region: &str) -> Option<Self> {
+        let block = CanonicalRegion::parse(region)?.building_block;
+        Self::ALL.into_iter().find(|b| b.as_str() == block)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -380,6 +411,8 @@ pub struct KitEntry {
     pub version: Option<String>,
     #[serde(default)]
     pub values: Json,
+    /// Overrides the Blueprint's `buildingBlocks`.
+    pub building_blocks: Option<Vec<BuildingBlock>>,
 }
 
 #[derive(Clone, Debug)]

@@ -271,7 +271,7 @@ const UPGRADES: [&str; 4] = ["from: [\"1.0.x\"]", "from: [\"0.x\", \"2.0.0\"]", 
 const ORGANIZATIONS: [&str; 4] = ["acme", "beta", "system", "x"];
 const APPS: [&str; 5] = ["web", "db", "main-db", "site", "web-db"];
 const ALIASES: [&str; 3] = ["db", "cache", "app"];
-const REGIONS: [&str; 4] = ["hz-fsn-rtz-prod", "hz-nbg-rtz-prod", "hz-fsn-mgt-dev", "aws-use-rtz-prod"];
+const REGIONS: [&str; 5] = ["hz-fsn-rtz-prod", "hz-nbg-rtz-prod", "hz-hel-dmz-prod", "aws-use-rtz-prod", "hz-nbg-mgt-dev"];
 const ENV_TYPES: [&str; 6] = ["dev", "poc", "uat", "stg", "prod", "qa"];
 const SIZES: [&str; 3] = ["small", "medium", "huge"];
 const KEYS: [&str; 6] = ["replicas", "tier", "hostname", "password", "databases", "image"];
@@ -673,6 +673,13 @@ fn lock_text(users: &[LockUser]) -> String {
 const FQDN: &str = "fuzz.example.com";
 
 impl GenProject {
+    /// The control-plane region first (unless the first byte is 0, to reach the diagnostics of
+    /// a Sovereign without one), then up to three picks.
+    fn sovereign_regions(&self) -> Vec<&'static str> {
+        let control_plane = (self.regions.first() != Some(&0)).then_some("hz-fsn-mgt-prod");
+        control_plane.into_iter().chain(self.regions.iter().take(3).map(|r| pick(&REGIONS, *r))).collect()
+    }
+
     /// Writes the catalog and the Sovereign below `root`; returns the Sovereign folder.
     fn write(&self, root: &Path) -> std::path::PathBuf {
         for (i, blueprint) in self.blueprints.iter().take(5).enumerate() {
@@ -683,7 +690,7 @@ impl GenProject {
             "fqdn": FQDN,
             "provider": "hetzner",
             "catalogs": ["../../blueprints"],
-            "regions": self.regions.iter().take(3).map(|r| pick(&REGIONS, *r)).collect::<Vec<_>>(),
+            "regions": self.sovereign_regions(),
         });
         if let Some(kit) = &self.kit {
             spec["bootstrapKit"] = kit

@@ -4,11 +4,9 @@
 
 use crate::diagnostic::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic, Label};
-use crate::model::{CanonicalRegion, Organization, Sovereign};
+use crate::model::{BuildingBlock, CanonicalRegion, Organization, Sovereign};
 use crate::support::pointer;
 use crate::support::source::{Sources, Span};
-
-const BUILDING_BLOCKS: [&str; 3] = ["mgt", "rtz", "dmz"];
 
 /// Hetzner location of a canonical region's second segment (`hz-fsn-rtz-prod` → `fsn1`).
 pub fn hetzner_location(region: &str) -> Option<&'static str> {
@@ -35,7 +33,7 @@ pub fn check(sovereign: &Sovereign, sources: &Sources) -> Vec<Diagnostic> {
                 )),
             );
         }
-        if !BUILDING_BLOCKS.contains(&parsed.building_block) {
+        if BuildingBlock::of_region(region).is_none() {
             problems.push(
                 Diagnostic::error(codes::NAMING_BUILDING_BLOCK, format!("`{}` is not a building block", parsed.building_block))
                     .with_label(Label::primary(span, "third segment"))
@@ -43,11 +41,46 @@ pub fn check(sovereign: &Sovereign, sources: &Sources) -> Vec<Diagnostic> {
             );
         }
     }
-
+    problems.extend(control_plane(sovereign, sources));
     for org in &sovereign.organizations {
         problems.extend(check_organization(sovereign, org, sources));
     }
     problems
+}
+
+/// Exactly one region runs the control plane.
+fn control_plane(sovereign: &Sovereign, sources: &Sources) -> Option<Diagnostic> {
+    let at = |i: usize| sources.span_at(sovereign.origin.file, &format!("/spec/regions/{i}"));
+    let mgt: Vec<usize> = (sovereign.spec.regions.iter().enumerate())
+        .filter(|(_, region)| BuildingBlock::of_region(region) == Some(BuildingBlock::Mgt))
+        .map(|(i, _)| i)
+        .collect();
+    let mut d = match mgt.as_slice() {
+        [_] => return None,
+        [] => Diagnostic::error(codes::SOVEREIGN_MGT_REGION, "no region runs the control plane")
+            .with_label(Label::primary(sources.span_at(sovereign.origin.file, "/spec/regions"), "no `mgt` region here"))
+            .with_help(format!(
+                "add the control-plane region, e.g. `{}`: Gitea, Keycloak, OpenBao and the console run there",
+                sovereign.spec.regions.iter().find_map(|r| mgt_spelling(r)).unwrap_or_else(|| "hz-fsn-mgt-prod".into())
+            )),
+        [first, rest @ ..] => {
+            let mut d = Diagnostic::error(codes::SOVEREIGN_MGT_REGION, format!("{} regions run the control plane", mgt.len()))
+                .with_label(Label::primary(at(rest[0]), "a second `mgt` region"))
+                .with_label(Label::secondary(at(*first), "the first"));
+            for &other in &rest[1..] {
+                d = d.with_label(Label::secondary(at(other), "another"));
+            }
+            d.with_help("keep one `mgt` region; run the other clusters as `rtz` (workloads) or `dmz` (edge)")
+        }
+    };
+    d = d.with_note("the control plane is one Gitea, one Keycloak and one OpenBao that every region's cluster reaches");
+    Some(d)
+}
+
+/// `hz-fsn-rtz-prod` → `hz-fsn-mgt-prod`.
+fn mgt_spelling(region: &str) -> Option<String> {
+    let r = CanonicalRegion::parse(region)?;
+    Some(format!("{}-{}-mgt-{}", r.provider_code, r.region, r.env))
 }
 
 fn check_organization(sovereign: &Sovereign, org: &Organization, sources: &Sources) -> Vec<Diagnostic> {
@@ -55,6 +88,29 @@ fn check_organization(sovereign: &Sovereign, org: &Organization, sources: &Sourc
     let at = |pointer: String| sources.span_at(org.origin.file, &format!("{}{pointer}", org.origin.pointer));
     for (e, env) in org.spec.environments.iter().enumerate() {
         for (r, region) in env.regions.iter().enumerate() {
+            let block = BuildingBlock::of_region(region);
+            if sovereign.spec.regions.contains(region) && block.is_some_and(|b| b != BuildingBlock::Rtz) {
+                let rtz: Vec<&str> = sovereign
+                    .spec
+                    .regions
+                    .iter()
+                    .filter(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Rtz))
+                    .map(String::as_str)
+                    .collect();
+                let help = match rtz.as_slice() {
+                    [] => "add an `rtz` region to the Sovereign and place the Environment there".to_string(),
+                    names => format!("place the Environment in rtz regions: {}", names.join(", ")),
+                };
+                problems.push(
+                    Diagnostic::error(
+                        codes::SOVEREIGN_REGION_ROLE,
+                        format!("`{region}` is a {} region: it runs no Organization workloads", block.map_or("", BuildingBlock::as_str)),
+                    )
+                    .with_label(Label::primary(at(format!("/spec/environments/{e}/regions/{r}")), "not an rtz region"))
+                    .with_note("the dmz region serves the edge of every Environment; the mgt region runs the control plane")
+                    .with_help(help),
+                );
+            }
             if !sovereign.spec.regions.contains(region) {
                 let mut d = Diagnostic::error(codes::SOVEREIGN_UNKNOWN_REGION, format!("`{region}` is not a region of this Sovereign"))
                     .with_label(Label::primary(at(format!("/spec/environments/{e}/regions/{r}")), "unknown region"));

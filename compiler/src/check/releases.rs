@@ -452,8 +452,18 @@ pub fn installer(group: &str) -> Option<Installer> {
 }
 
 /// The hosts of a Sovereign (`<label>.<fqdn>`) and the kit Blueprint that serves each.
-pub const HOSTS: [(&str, &str); 4] =
-    [("gitea", "bp-gitea"), ("auth", "bp-keycloak"), ("console", "bp-catalyst-platform"), ("api", "bp-catalyst-platform")];
+pub const HOSTS: [(&str, &str); 5] = [
+    ("gitea", "bp-gitea"),
+    ("auth", "bp-keycloak"),
+    ("console", "bp-catalyst-platform"),
+    ("api", "bp-catalyst-platform"),
+    ("bao", "bp-openbao"),
+];
+
+/// The Sovereign's host `label` (`gitea` → `gitea.<fqdn>`).
+pub fn sovereign_host(fqdn: &str, label: &str) -> String {
+    format!("{label}.{fqdn}")
+}
 
 /// The kit Blueprint that serves a host of the Sovereign (`gitea.<fqdn>` → bp-gitea).
 pub fn host_server(host: &str, fqdn: &str) -> Option<Option<&'static str>> {

@@ -24,8 +24,10 @@ pub fn application_variables(name: &str, org: &str, environment: &str, env_type:
 /// FQDN, the DNS zone it is served from, the regions and the hosts of the platform.
 pub fn sovereign_variables(sovereign: &crate::model::Sovereign) -> Json {
     let fqdn = &sovereign.spec.fqdn;
-    let hosts: serde_json::Map<String, Json> =
-        crate::check::releases::HOSTS.iter().map(|(label, _)| (label.to_string(), Json::String(format!("{label}.{fqdn}")))).collect();
+    let hosts: serde_json::Map<String, Json> = crate::check::releases::HOSTS
+        .iter()
+        .map(|(label, _)| (label.to_string(), crate::check::releases::sovereign_host(fqdn, label).into()))
+        .collect();
     serde_json::json!({
         "fqdn": fqdn,
         "name": sovereign.name,
@@ -37,8 +39,8 @@ pub fn sovereign_variables(sovereign: &crate::model::Sovereign) -> Json {
 }
 
 /// Every value [`sovereign_variables`] holds, as `x-catalyst-sovereign` names it.
-pub const SOVEREIGN_VALUES: [&str; 9] =
-    ["fqdn", "name", "provider", "zone", "regions", "hosts.gitea", "hosts.auth", "hosts.console", "hosts.api"];
+pub const SOVEREIGN_VALUES: [&str; 10] =
+    ["fqdn", "name", "provider", "zone", "regions", "hosts.gitea", "hosts.auth", "hosts.console", "hosts.api", "hosts.bao"];
 
 /// Instructions one expression or template may execute.
 pub const FUEL: u64 = 200_000;

@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::support::cycles::cycles;
+use crate::support::pointer;
 use rayon::prelude::*;
 use serde_json::{json, Value as Json};
 
 use crate::diagnostic::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Label};
-use crate::model::{short_name, Blueprint, Dependency, EnvType, Organization};
+use crate::model::{short_name, Blueprint, BuildingBlock, Dependency, EnvType, Organization};
 use crate::pipeline::expr;
 use crate::pipeline::load::Project;
 use crate::pipeline::validate::{effective_config, merged, ConfigSchema, Layer};
@@ -73,6 +74,14 @@ pub struct KitRelease {
     pub values: Json,
     /// Names of the kit Blueprints this release waits for.
     pub depends: Vec<String>,
+    /// The Sovereign's regions whose clusters run it.
+    pub regions: Vec<String>,
+}
+
+impl KitRelease {
+    pub fn runs_in(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r == region)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -321,6 +330,7 @@ struct KitEntry {
     name: String,
     version: Option<String>,
     values: Json,
+    building_blocks: Option<Vec<BuildingBlock>>,
     origin: Origin,
 }
 
@@ -335,13 +345,20 @@ fn resolve_kit(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<Vec<Ki
                 name: e.blueprint.clone(),
                 version: e.version.clone(),
                 values: e.values.clone(),
+                building_blocks: e.building_blocks.clone(),
                 origin: root.join(&format!("/bootstrapKit/{i}")),
             })
             .collect(),
         // The default kit in the catalog's spelling, as its Blueprints' `depends` are respelled.
         None => DEFAULT_KIT
             .iter()
-            .map(|n| KitEntry { name: cx.project.catalog.canonical(n), version: None, values: Json::Null, origin: root.clone() })
+            .map(|n| KitEntry {
+                name: cx.project.catalog.canonical(n),
+                version: None,
+                values: Json::Null,
+                building_blocks: None,
+                origin: root.clone(),
+            })
             .collect(),
     };
     let mut requirements: BTreeMap<String, Vec<Requirement>> = BTreeMap::new();
@@ -488,7 +505,22 @@ fn release_of(
         }
         depends.push(dep.blueprint.clone());
     }
-    Some(KitRelease { blueprint: index, values: config, depends })
+    let blocks = entry.building_blocks.as_deref().or(bp.spec.building_blocks.as_deref()).unwrap_or(&BuildingBlock::ALL);
+    Some(KitRelease { blueprint: index, values: config, depends, regions: kit_regions(&cx.project.sovereign.spec.regions, blocks) })
+}
+
+/// The regions whose building block is one of `blocks`; a release no region would run (the
+/// edge of a Sovereign without a dmz region) runs in the control-plane region.
+fn kit_regions(regions: &[String], blocks: &[BuildingBlock]) -> Vec<String> {
+    let of = |wanted: &dyn Fn(BuildingBlock) -> bool| -> Vec<String> {
+        regions.iter().filter(|r| BuildingBlock::of_region(r).is_some_and(wanted)).cloned().collect()
+    };
+    let chosen = of(&|b| blocks.contains(&b));
+    if chosen.is_empty() {
+        of(&|b| b == BuildingBlock::Mgt)
+    } else {
+        chosen
+    }
 }
 
 /// Topological order; among ready releases the one listed first goes first.
@@ -602,6 +634,7 @@ impl<'a> EnvResolver<'a> {
             self.dependencies(i, &mut Vec::new());
         }
         self.check_cycles();
+        self.check_placements();
         let environment = ResolvedEnvironment {
             org: self.org_index,
             name: self.environment,
@@ -1063,6 +1096,36 @@ impl<'a> EnvResolver<'a> {
     }
 
     /// Links can make Applications wait for each other in a circle.
+    /// An Application waits for its dependencies in each of its regions, so they run there too.
+    fn check_placements(&mut self) {
+        let regions: HashMap<&str, &[String]> = self.instances.iter().map(|x| (x.name.as_str(), x.regions.as_slice())).collect();
+        for instance in &self.instances {
+            for edge in &instance.depends_on {
+                let Some(target) = regions.get(edge.target.as_str()) else { continue };
+                let Some(missing) = instance.regions.iter().find(|r| !target.contains(r)) else { continue };
+                let at = match edge.linked {
+                    true => self
+                        .cx
+                        .sources
+                        .key_span_at(instance.origin.file, &pointer::child(&format!("{}/links", instance.origin.pointer), &edge.alias)),
+                    false => self.cx.sources.span_at(instance.origin.file, &instance.origin.pointer),
+                };
+                self.problems.push(
+                    Diagnostic::error(
+                        codes::RESOLVE_PLACEMENT_DEPENDENCY,
+                        format!("`{}` runs in {missing}, where its dependency `{}` does not run", instance.name, edge.target),
+                    )
+                    .with_label(Label::primary(at, format!("`{}` satisfies `{}`", edge.target, edge.alias)))
+                    .with_note(format!("`{}` runs in {}", edge.target, target.join(", ")))
+                    .with_help(format!(
+                        "place `{}` in every region `{}` runs in, or narrow `{}`'s placement",
+                        edge.target, instance.name, instance.name
+                    )),
+                );
+            }
+        }
+    }
+
     fn check_cycles(&mut self) {
         let mut graph: DiGraph<usize, ()> = DiGraph::new();
         let nodes: Vec<NodeIndex> = (0..self.instances.len()).map(|i| graph.add_node(i)).collect();

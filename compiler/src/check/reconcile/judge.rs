@@ -345,6 +345,13 @@ impl<'f> Walk<'f> {
     }
 
     /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
+    /// Whether a release of the kit Blueprint `what` runs on another cluster.
+    fn served_elsewhere(&self, what: &str) -> bool {
+        [what.to_string(), crate::model::other_spelling(what)]
+            .iter()
+            .any(|name| self.facts.sym(name).is_some_and(|sym| self.served.contains(&sym)))
+    }
+
     fn installer_of(&self, what: &str) -> Option<usize> {
         // A kit Blueprint is labelled with the name its catalog spells (`bp-gitea` or `gitea`).
         let spelled = [what.to_string(), crate::model::other_spelling(what)];
@@ -398,6 +405,10 @@ impl<'f> Walk<'f> {
         let Some(host) = self.host_of(instance) else { return };
         let Some(server) = host_server(host, self.fqdn) else { return };
         let at = self.place(instance, "/spec/url");
+        // Served by another cluster of the Sovereign: reached over the network, in no order Flux knows.
+        if server.is_some_and(|bp| self.installer_of(bp).is_none() && self.served_elsewhere(bp)) {
+            return;
+        }
         let Some(release) = server.and_then(|bp| self.installer_of(bp)) else {
             let what =
                 server.map_or_else(|| "no kit release serves it".to_string(), |bp| format!("{bp}, which serves it, is not installed"));

@@ -61,7 +61,7 @@ impl Place<'_> {
 }
 
 /// Where a finding points: document `document` of file `file` (an index into the facts), at `pointer`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct At {
     pub file: usize,
     pub document: usize,
@@ -78,11 +78,46 @@ pub struct Finding {
     pub notes: Vec<String>,
 }
 
-/// Runs the check over `facts`; `fqdn` names the hosts the Sovereign serves itself.
+/// Runs the check over `facts`, one cluster at a time; `fqdn` names the hosts the Sovereign
+/// serves itself. A file is unreached when no cluster applies it, and a finding in a file two
+/// clusters apply (an Application repository) is reported once.
 pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding> {
-    let mut walk = walk::Walk::new(facts, schemas, fqdn);
-    walk.apply_all();
-    walk.judge()
+    use rayon::prelude::*;
+    let tree = walk::Tree::new(facts);
+    let clusters = tree.clusters();
+    // A fragment of a tree (no entry point Flux starts from) is not walked: all of it would be unreached.
+    if clusters.is_empty() {
+        return Vec::new();
+    }
+    let mut walks: Vec<walk::Walk<'_>> = clusters
+        .par_iter()
+        .map(|cluster| {
+            let mut walk = walk::Walk::new(&tree, schemas, fqdn, cluster);
+            walk.apply_all();
+            walk
+        })
+        .collect();
+    let installed: Vec<Vec<facts::Sym>> = walks.iter().map(|w| w.installed_by.keys().copied().collect()).collect();
+    for (i, walk) in walks.iter_mut().enumerate() {
+        let others = installed.iter().enumerate().filter(|&(j, _)| j != i);
+        walk.served = others.flat_map(|(_, keys)| keys.iter().copied()).collect();
+    }
+    let mut reached = vec![false; walks[0].reached.len()];
+    for walk in &walks {
+        for (seen, &here) in reached.iter_mut().zip(&walk.reached) {
+            *seen |= here;
+        }
+    }
+    let judged: Vec<Vec<Finding>> = walks.into_par_iter().map(walk::Walk::judge).collect();
+    let mut findings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for finding in judged.into_iter().flatten() {
+        if seen.insert((finding.code.id, finding.at.clone(), finding.message.clone())) {
+            findings.push(finding);
+        }
+    }
+    tree.unreached(&reached, &mut findings);
+    findings
 }
 
 /// The diagnostics of `findings`: each points at its field in the emitted file (shown below

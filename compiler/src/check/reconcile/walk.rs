@@ -48,16 +48,81 @@ struct Built<'f> {
     namespace: Option<Sym>,
 }
 
-pub(super) struct Walk<'f> {
+/// The files of the tree, indexed once and read by every cluster's walk.
+pub(super) struct Tree<'f> {
     pub facts: &'f Facts,
-    schemas: &'f SchemaSet<'f>,
-    pub fqdn: &'f str,
     /// Every file, by its index.
     files: Vec<FileView<'f>>,
     /// File indices sorted by path (with the path), each path's index, and every folder that holds a file.
     sorted: Vec<(&'f str, usize)>,
     by_path: HashMap<&'f str, usize>,
     folders: HashSet<&'f str>,
+}
+
+impl<'f> Tree<'f> {
+    pub fn new(facts: &'f Facts) -> Self {
+        let files: Vec<FileView<'f>> = facts.files().collect();
+        let mut sorted: Vec<(&'f str, usize)> = files.iter().enumerate().map(|(i, f)| (f.path(), i)).collect();
+        sorted.sort_unstable();
+        let by_path = sorted.iter().copied().collect();
+        let mut folders = HashSet::default();
+        for (path, _) in &sorted {
+            let mut path: &str = path;
+            while let Some((folder, _)) = path.rsplit_once('/') {
+                if !folders.insert(folder) {
+                    break;
+                }
+                path = folder;
+            }
+        }
+        Tree { facts, files, sorted, by_path, folders }
+    }
+
+    /// The cluster trees Flux starts from: `clusters/<fqdn>/<region>`, each with its `flux-system`.
+    pub fn clusters(&self) -> Vec<&'f str> {
+        (self.sorted.iter())
+            .filter_map(|(path, _)| path.strip_suffix("/flux-system/kustomization.yaml"))
+            .filter(|dir| dir.starts_with("clusters/") && dir.matches('/').count() == 2)
+            .collect()
+    }
+
+    /// `unreached` for every file of objects no cluster's walk applied.
+    pub fn unreached(&self, reached: &[bool], findings: &mut Vec<Finding>) {
+        for &(path, file) in &self.sorted {
+            if let (false, Some(first)) = (reached[file], self.files[file].objects().next()) {
+                findings.push(Finding {
+                    code: codes::RECONCILE_UNREACHED,
+                    message: format!("no Flux Kustomization applies `{path}`: its objects never reach a cluster"),
+                    at: super::At { file, document: first.document as usize, pointer: "/kind".into() },
+                    help: "list the file in a kustomization.yaml below a Kustomization's path".into(),
+                    notes: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// Files below `dir` (every file when `dir` is the root), in path order.
+    fn files_under(&self, dir: &str) -> impl Iterator<Item = usize> + '_ {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let start = self.sorted.partition_point(|(path, _)| *path < prefix.as_str());
+        self.sorted[start..].iter().take_while(move |(path, _)| path.starts_with(&prefix)).map(|&(_, f)| f)
+    }
+
+    /// Whether a folder holds any file (the root always does).
+    fn is_folder(&self, dir: &str) -> bool {
+        dir.is_empty() || self.folders.contains(dir)
+    }
+}
+
+/// One cluster's walk: what Flux applies there, from the cluster's own bring-up. Clusters
+/// share nothing but the Sovereign's hosts, so each is walked, and judged, on its own.
+pub(super) struct Walk<'f> {
+    pub facts: &'f Facts,
+    tree: &'f Tree<'f>,
+    schemas: &'f SchemaSet<'f>,
+    pub fqdn: &'f str,
+    /// The cluster's tree, `clusters/<fqdn>/<region>`.
+    pub cluster: &'f str,
     pub instances: Vec<Instance<'f>>,
     pub appliers: Vec<Applier>,
     /// Flux Kustomizations by (namespace, name) → applier.
@@ -70,9 +135,11 @@ pub(super) struct Walk<'f> {
     pub installed_by: HashMap<Sym, usize>,
     fleet_url: Option<Sym>,
     /// Whether some applier applies each file.
-    reached: Vec<bool>,
+    pub reached: Vec<bool>,
     /// Whether objects of (apiVersion, kind) live in a namespace, as the schemas say.
     scopes: HashMap<(Sym, Sym), bool>,
+    /// What the Sovereign's other clusters install (as `installed_by` keys): their hosts serve this one too.
+    pub served: HashSet<Sym>,
     /// Kinds whose controllers report readiness, by number.
     pub reconciled: Vec<Sym>,
     /// Who installs the definitions of each apiVersion's kinds, as the judge found it.
@@ -99,30 +166,15 @@ fn join(dir: &str, relative: &str) -> String {
 }
 
 impl<'f> Walk<'f> {
-    pub fn new(facts: &'f Facts, schemas: &'f SchemaSet<'f>, fqdn: &'f str) -> Self {
-        let files: Vec<FileView<'f>> = facts.files().collect();
-        let mut sorted: Vec<(&'f str, usize)> = files.iter().enumerate().map(|(i, f)| (f.path(), i)).collect();
-        sorted.sort_unstable();
-        let by_path = sorted.iter().copied().collect();
-        let mut folders = HashSet::default();
-        for (path, _) in &sorted {
-            let mut path: &str = path;
-            while let Some((folder, _)) = path.rsplit_once('/') {
-                if !folders.insert(folder) {
-                    break;
-                }
-                path = folder;
-            }
-        }
+    pub fn new(tree: &'f Tree<'f>, schemas: &'f SchemaSet<'f>, fqdn: &'f str, cluster: &'f str) -> Self {
+        let facts = tree.facts;
         Walk {
             facts,
+            tree,
             schemas,
             fqdn,
-            reached: vec![false; files.len()],
-            files,
-            sorted,
-            by_path,
-            folders,
+            cluster,
+            reached: vec![false; tree.files.len()],
             // Sized for every object once: growing them would copy, and rehash, the largest tables.
             instances: Vec::with_capacity(facts.objects()),
             appliers: vec![Applier { defined_by: None }],
@@ -131,6 +183,7 @@ impl<'f> Walk<'f> {
             produced: HashMap::new(),
             installed_by: HashMap::new(),
             fleet_url: None,
+            served: HashSet::default(),
             scopes: HashMap::new(),
             reconciled: super::judge::RECONCILED.iter().filter_map(|kind| facts.sym(kind)).collect(),
             definers: HashMap::new(),
@@ -179,33 +232,22 @@ impl<'f> Walk<'f> {
         self.findings.push(Finding { code, message, at: at.owned(), help: help.to_string(), notes: Vec::new() });
     }
 
-    /// Files below `dir` (every file when `dir` is the root), in path order.
-    fn files_under(&self, dir: &str) -> impl Iterator<Item = usize> + '_ {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-        let start = self.sorted.partition_point(|(path, _)| *path < prefix.as_str());
-        self.sorted[start..].iter().take_while(move |(path, _)| path.starts_with(&prefix)).map(|&(_, f)| f)
-    }
-
-    /// Whether a folder holds any file (the root always does).
-    fn is_folder(&self, dir: &str) -> bool {
-        dir.is_empty() || self.folders.contains(dir)
-    }
-
     /// What `kustomize build dir` yields; resources that are not there go to `missing`.
     fn build(&self, dir: &str, missing: &mut Vec<(usize, String)>, depth: usize) -> Vec<Built<'f>> {
-        let kustomization = ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.by_path.get(join(dir, name).as_str()));
+        let kustomization =
+            ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.tree.by_path.get(join(dir, name).as_str()));
         let Some(&file) = kustomization else {
             // No kustomization.yaml: Flux generates one with every manifest below the folder.
-            return self.files_under(dir).flat_map(|f| self.objects_of(f)).collect();
+            return self.tree.files_under(dir).flat_map(|f| self.objects_of(f)).collect();
         };
-        let view = self.files[file];
+        let view = self.tree.files[file];
         let Some(k) = view.kustomize() else { return Vec::new() };
         let mut built = Vec::new();
         for &resource in view.names(k.resources) {
             let path = join(dir, self.str(resource));
-            if let Some(&f) = self.by_path.get(path.as_str()) {
+            if let Some(&f) = self.tree.by_path.get(path.as_str()) {
                 built.extend(self.objects_of(f));
-            } else if depth < 32 && self.is_folder(&path) {
+            } else if depth < 32 && self.tree.is_folder(&path) {
                 built.extend(self.build(&path, missing, depth + 1));
             } else {
                 missing.push((file, self.str(resource).to_string()));
@@ -223,7 +265,7 @@ impl<'f> Walk<'f> {
     }
 
     fn objects_of(&self, file: usize) -> impl Iterator<Item = Built<'f>> {
-        self.files[file].objects().map(move |o| Built { file, object: Some(o), generated: None, namespace: None })
+        self.tree.files[file].objects().map(move |o| Built { file, object: Some(o), generated: None, namespace: None })
     }
 
     fn namespaced(&mut self, obj: Object<'f>) -> bool {
@@ -267,22 +309,11 @@ impl<'f> Walk<'f> {
         }
     }
 
-    /// The bring-up, then every Flux Kustomization in the order they are found.
+    /// The cluster's bring-up, then every Flux Kustomization in the order they are found.
     pub fn apply_all(&mut self) {
-        let bring_up: Vec<String> = (self.sorted.iter())
-            .filter_map(|(path, _)| path.strip_suffix("/flux-system/kustomization.yaml"))
-            .filter(|dir| dir.starts_with("clusters/") && dir.matches('/').count() == 1)
-            .map(|dir| format!("{dir}/flux-system"))
-            .collect();
-        // A fragment of a tree (no entry point Flux starts from) is not walked: all of it would be unreached.
-        if bring_up.is_empty() {
-            return;
-        }
         let mut missing = Vec::new();
-        for dir in bring_up {
-            let built = self.build(&dir, &mut missing, 0);
-            self.register(0, built, None);
-        }
+        let built = self.build(&format!("{}/flux-system", self.cluster), &mut missing, 0);
+        self.register(0, built, None);
         self.fleet_url = self
             .index
             .get(&(Sym::GIT_REPOSITORY, Sym::FLUX_SYSTEM, Sym::FLUX_SYSTEM))
@@ -293,7 +324,6 @@ impl<'f> Walk<'f> {
             self.apply(next, &mut missing);
             next += 1;
         }
-        self.report_unreached();
         for (file, resource) in missing {
             let at = Place { file, document: 0, pointer: "/resources" };
             self.find(
@@ -302,17 +332,6 @@ impl<'f> Walk<'f> {
                 at,
                 "kustomize build fails on a missing resource: emit it or drop it from the list",
             );
-        }
-    }
-
-    fn report_unreached(&mut self) {
-        for index in 0..self.sorted.len() {
-            let (path, file) = self.sorted[index];
-            if let (false, Some(first)) = (self.reached[file], self.files[file].objects().next()) {
-                let at = Place { file, document: first.document as usize, pointer: "/kind" };
-                let message = format!("no Flux Kustomization applies `{}`: its objects never reach a cluster", path);
-                self.find(codes::RECONCILE_UNREACHED, message, at, "list the file in a kustomization.yaml below a Kustomization's path");
-            }
         }
     }
 
@@ -328,7 +347,7 @@ impl<'f> Walk<'f> {
             return Some("system/catalyst-config".into());
         }
         let branch_dir = format!("repos/{org}/{repo}/{}", self.str(git.branch));
-        self.is_folder(&branch_dir).then_some(branch_dir)
+        self.tree.is_folder(&branch_dir).then_some(branch_dir)
     }
 
     fn apply(&mut self, applier: usize, missing: &mut Vec<(usize, String)>) {
@@ -354,7 +373,7 @@ impl<'f> Walk<'f> {
         };
         let path = self.str(path);
         let dir = join(&root, path);
-        if !self.is_folder(&dir) {
+        if !self.tree.is_folder(&dir) {
             let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
             let at = self.place(defined_by, "/spec/path");
             self.find(codes::RECONCILE_MISSING_PATH, message, at, "a Kustomization whose path is missing never becomes ready");

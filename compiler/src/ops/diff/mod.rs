@@ -11,7 +11,7 @@
 
 pub mod format;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -438,17 +438,20 @@ fn unified(before: Option<&Json>, after: Option<&Json>, path: &str) -> String {
 }
 
 /// Which Environment and Application a file belongs to, read from the outputs.
-struct Attribution<'a> {
-    base: &'a Output,
-    head: &'a Output,
-    /// `clusters/<fqdn>`, where the Environments' Flux sources are.
-    clusters: String,
+struct Attribution {
+    /// (Environment, Application) of every Flux source in a cluster's `environments/`, in either output.
+    synced: HashSet<(String, String)>,
 }
 
-impl<'a> Attribution<'a> {
-    fn new(base: &'a Output, head: &'a Output) -> Self {
-        let fqdn = head.files.keys().chain(base.files.keys()).find_map(|p| p.strip_prefix("clusters/")?.split('/').next());
-        Attribution { base, head, clusters: format!("clusters/{}", fqdn.unwrap_or_default()) }
+impl Attribution {
+    fn new(base: &Output, head: &Output) -> Self {
+        let synced = (head.files.keys().chain(base.files.keys()))
+            .filter_map(|path| match path.split('/').collect::<Vec<_>>().as_slice() {
+                ["clusters", _, _, "environments", env, file] => Some((env.to_string(), file.strip_suffix(".yaml")?.to_string())),
+                _ => None,
+            })
+            .collect();
+        Attribution { synced }
     }
 
     fn of(&self, path: &str, value: &Json) -> (Area, Option<String>) {
@@ -456,13 +459,13 @@ impl<'a> Attribution<'a> {
         let name = || value.pointer("/metadata/name").and_then(Json::as_str).map(str::to_string);
         let environment = |name: &str| Area::Environment { name: name.to_string() };
         match parts.as_slice() {
-            ["clusters", _, "bootstrap-kit", ..] => {
+            ["clusters", _, _, "bootstrap-kit", ..] => {
                 (Area::BootstrapKit, name().filter(|_| value.get("kind") == Some(&"HelmRelease".into())))
             }
-            ["clusters", _, "environments", env, file] if *file != "kustomization.yaml" => {
+            ["clusters", _, _, "environments", env, file] if *file != "kustomization.yaml" => {
                 (environment(env), Some(file.trim_end_matches(".yaml").to_string()))
             }
-            ["clusters", _, "environments", env, ..] => (environment(env), None),
+            ["clusters", _, _, "environments", env, ..] => (environment(env), None),
             ["system", "catalyst-config", "applications", env, file] => {
                 (environment(env), Some(file.trim_end_matches(".yaml").to_string()))
             }
@@ -479,10 +482,11 @@ impl<'a> Attribution<'a> {
 
     /// The Environment whose Flux source reads this branch of this repo.
     fn environment_of(&self, org: &str, app: &str, branch: &str) -> Option<String> {
-        EnvType::ALL.iter().filter(|t| t.branch() == branch).map(|t| format!("{org}-{}", t.as_str())).find(|env| {
-            let source = format!("{}/environments/{env}/{app}.yaml", self.clusters);
-            self.head.files.contains_key(&source) || self.base.files.contains_key(&source)
-        })
+        EnvType::ALL
+            .iter()
+            .filter(|t| t.branch() == branch)
+            .map(|t| format!("{org}-{}", t.as_str()))
+            .find(|env| self.synced.contains(&(env.clone(), app.to_string())))
     }
 }
 

@@ -8,11 +8,12 @@
 
 use serde_json::{json, Value as Json};
 
+use super::platform::Cluster;
 use super::{Planned, Planner, PULL_SECRET};
 use crate::check::infra::subdomain;
 use crate::check::pins::BringUpPins;
 use crate::check::regions::hetzner_location;
-use crate::model::{CanonicalRegion, ControlPlane, Infrastructure, Workers};
+use crate::model::{BuildingBlock, CanonicalRegion, ControlPlane, Infrastructure, Workers};
 use crate::pipeline::resolve::Resolution;
 
 /// Template variables the OpenTofu module passes to the cloud-configs that
@@ -71,7 +72,8 @@ impl Planner<'_, '_> {
         self.add("infra/hetzner/secret-inputs.json".into(), Planned::Json(Json::Object(secrets)));
         let cilium_values = self.cilium_values(resolution);
         for pool in &pools {
-            let control_plane = self.control_plane_config(infra, pins, pool, &cilium_values);
+            let Some(cluster) = Cluster::of(project, resolution, &self.fqdn, pool.region) else { continue };
+            let control_plane = self.control_plane_config(infra, pins, pool, &cilium_values, &cluster);
             self.add(format!("infra/hetzner/cloud-init/{}-control-plane.yaml", pool.region), Planned::CloudConfig(control_plane));
             if pool.workers.count > 0 {
                 let worker = self.worker_config(infra, pool);
@@ -80,7 +82,7 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// The module's variables, in its own names; the first region is the primary one.
+    /// The module's variables, in its own names; the primary region is the control plane's.
     fn tfvars(&self, infra: &Infrastructure, pools: &[RegionPools<'_>]) -> Json {
         let spec = &self.project.sovereign.spec;
         let primary = &pools[0];
@@ -145,7 +147,14 @@ impl Planner<'_, '_> {
         format!("{} {}", sh(&region), sh(&block))
     }
 
-    fn control_plane_config(&self, infra: &Infrastructure, pins: &BringUpPins, pool: &RegionPools<'_>, cilium: &Json) -> Json {
+    fn control_plane_config(
+        &self,
+        infra: &Infrastructure,
+        pins: &BringUpPins,
+        pool: &RegionPools<'_>,
+        cilium: &Json,
+        cluster: &Cluster<'_>,
+    ) -> Json {
         let fqdn = &self.fqdn;
         let (url, _) = self.fleet_repo();
         let pull_secret = json!({
@@ -158,11 +167,11 @@ impl Planner<'_, '_> {
         });
         let flux_bootstrap: Vec<Json> =
             std::iter::once(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}))
-                .chain(self.flux_sync_objects(&format!("clusters/{fqdn}")))
+                .chain(self.flux_sync_objects(cluster))
                 .collect();
         let sovereign = json!({
             "fqdn": fqdn, "provider": "hetzner", "region": pool.region, "location": pool.location,
-            "role": "control-plane", "gitopsRepoUrl": url,
+            "role": "control-plane", "buildingBlock": cluster.block.as_str(), "gitopsRepoUrl": url,
         });
         let script = format!(
             "#!/bin/bash\n\
@@ -224,9 +233,12 @@ impl Planner<'_, '_> {
     }
 }
 
+/// The pools of every region with a Hetzner location, the control plane's first.
 fn region_pools<'r>(regions: &'r [String], infra: &Infrastructure) -> Vec<RegionPools<'r>> {
-    regions
-        .iter()
+    let mut ordered: Vec<&String> = regions.iter().collect();
+    ordered.sort_by_key(|r| BuildingBlock::of_region(r) != Some(BuildingBlock::Mgt));
+    ordered
+        .into_iter()
         .filter_map(|region| {
             let nodes = infra.regions.get(region);
             Some(RegionPools {

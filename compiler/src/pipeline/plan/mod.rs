@@ -97,7 +97,7 @@ impl Part<'_> {
         let mut planner = Planner::new(project, *pinned, sink);
         match self {
             Part::Sovereign { resolution, pins } => {
-                planner.cluster(resolution);
+                planner.clusters(resolution);
                 planner.infra(resolution, *pins);
                 planner.catalyst_config(resolution);
                 planner.lock(resolution, *pins);
@@ -182,7 +182,7 @@ impl Planner<'_, '_> {
     }
 
     fn gitea(&self, org: &str, repo: &str) -> String {
-        format!("https://gitea.{}/{org}/{repo}.git", self.fqdn)
+        format!("https://{}/{org}/{repo}.git", crate::check::releases::sovereign_host(&self.fqdn, "gitea"))
     }
 
     fn oci_repository(&self, name: &str, namespace: &str) -> Json {
@@ -193,7 +193,9 @@ impl Planner<'_, '_> {
         })
     }
 
-    fn kit_release(&self, release: &KitRelease) -> Vec<Json> {
+    /// A kit release on `cluster`: it waits only for releases that run there (another
+    /// cluster's are reached over the network, and Flux orders nothing across clusters).
+    fn kit_release(&self, release: &KitRelease, cluster: &platform::Cluster<'_>) -> Vec<Json> {
         let bp = self.blueprint(release.blueprint);
         let settings = &bp.spec.manifests.helm_release;
         let short = bp.short_name();
@@ -203,7 +205,8 @@ impl Planner<'_, '_> {
             objects.push(namespace(&target, &self.fqdn));
         }
         objects.push(self.oci_repository(&bp.name, "flux-system"));
-        objects.push(self.helm_release(bp, &bp.name, "flux-system", short, &target, &release.depends, &release.values));
+        let depends: Vec<String> = release.depends.iter().filter(|d| cluster.runs(d)).cloned().collect();
+        objects.push(self.helm_release(bp, &bp.name, "flux-system", short, &target, &depends, &release.values));
         objects
     }
 
@@ -266,43 +269,57 @@ impl Planner<'_, '_> {
         &self.project.sovereign.organizations[environment.org]
     }
 
+    /// In each region the Environment is placed in, the sources and Kustomizations of the
+    /// Applications that run there; once, each Application's repository.
     fn environment(&mut self, environment: &ResolvedEnvironment) {
-        let dir = format!("clusters/{}/environments/{}", self.fqdn, environment.name);
         let scope = self.origin.replace(self.environment_origin(environment));
-        self.namespace_file(environment);
+        self.namespace_files(environment);
         let org = self.organization(environment).slug.clone();
-        self.add(format!("{dir}/{CREDENTIALS_FILE}"), Planned::Objects(self.environment_credentials(&org, &environment.name)));
-        let mut resources = vec![CREDENTIALS_FILE.to_string()];
+        for region in &environment.regions {
+            let dir = format!("{}/environments/{}", platform::cluster_root(&self.fqdn, region), environment.name);
+            self.add(format!("{dir}/{CREDENTIALS_FILE}"), Planned::Objects(self.environment_credentials(&org, &environment.name)));
+            let mut resources = vec![CREDENTIALS_FILE.to_string()];
+            for instance in environment.instances.iter().filter(|i| i.regions.contains(region)) {
+                let environment_scope = self.origin.replace(instance.origin.clone());
+                let file = format!("{}.yaml", instance.name);
+                self.add(format!("{dir}/{file}"), Planned::Objects(self.application_sync(environment, instance, &org)));
+                resources.push(file);
+                self.origin = environment_scope;
+            }
+            self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
+        }
         for instance in &environment.instances {
             let environment_scope = self.origin.replace(instance.origin.clone());
-            let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
-            let spec = &mut kustomization["spec"];
-            spec["interval"] = json!("5m");
-            spec["timeout"] = json!("10m");
-            spec["targetNamespace"] = json!(environment.name);
-            if let Some(map) = spec.as_object_mut() {
-                map.remove("postBuild");
-            }
-            if !instance.depends_on.is_empty() {
-                spec["dependsOn"] = Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target})).collect());
-            }
-            kustomization["metadata"] =
-                json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
-            let source = self.git_repository(
-                &instance.name,
-                &environment.name,
-                &self.gitea(&org, &instance.name),
-                environment.env_type.branch(),
-                Some(GITEA_CREDENTIALS),
-            );
-            let file = format!("{}.yaml", instance.name);
-            self.add(format!("{dir}/{file}"), Planned::Objects(vec![source, sort_keys_spec(kustomization)]));
-            resources.push(file);
             self.application_repo(environment, instance);
             self.origin = environment_scope;
         }
-        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
         self.origin = scope;
+    }
+
+    /// An Application's GitRepository (its repository, on the Environment's branch) and the
+    /// Kustomization that applies it, waiting for its dependencies.
+    fn application_sync(&self, environment: &ResolvedEnvironment, instance: &Instance, org: &str) -> Vec<Json> {
+        let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
+        let spec = &mut kustomization["spec"];
+        spec["interval"] = json!("5m");
+        spec["timeout"] = json!("10m");
+        spec["targetNamespace"] = json!(environment.name);
+        if let Some(map) = spec.as_object_mut() {
+            map.remove("postBuild");
+        }
+        if !instance.depends_on.is_empty() {
+            spec["dependsOn"] = Json::Array(instance.depends_on.iter().map(|e| json!({"name": e.target})).collect());
+        }
+        kustomization["metadata"] =
+            json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
+        let source = self.git_repository(
+            &instance.name,
+            &environment.name,
+            &self.gitea(org, &instance.name),
+            environment.env_type.branch(),
+            Some(GITEA_CREDENTIALS),
+        );
+        vec![source, sort_keys_spec(kustomization)]
     }
 
     fn instance_labels(&self, environment: &ResolvedEnvironment, instance: &Instance) -> Json {

@@ -22,7 +22,10 @@
 use serde_json::{json, Value as Json};
 
 use super::{kustomization, namespace, Planned, Planner, PULL_SECRET};
-use crate::pipeline::resolve::Resolution;
+use crate::check::releases::sovereign_host;
+use crate::model::BuildingBlock;
+use crate::pipeline::load::Project;
+use crate::pipeline::resolve::{KitRelease, Resolution, ResolvedEnvironment};
 
 /// The fleet repository when the Sovereign names none: the upstream bring-up's default.
 const DEFAULT_FLEET: (&str, &str) = ("https://github.com/openova-io/openova", "main");
@@ -36,6 +39,60 @@ pub const CREDENTIALS_FILE: &str = "credentials.yaml";
 pub const GITEA_CREDENTIALS: &str = "gitea-credentials";
 /// In `flux-system`: the credentials of the platform repositories on the Sovereign's Gitea.
 const PLATFORM_GITEA_CREDENTIALS: &str = "gitea-flux";
+
+/// `clusters/<fqdn>/<region>`: the tree one region's cluster syncs.
+pub(super) fn cluster_root(fqdn: &str, region: &str) -> String {
+    format!("clusters/{fqdn}/{region}")
+}
+
+/// What one region's cluster runs: the kit releases of its building block (with their
+/// Sovereign-wide slot), and the Environments placed in it.
+pub(super) struct Cluster<'r> {
+    pub region: &'r str,
+    pub block: BuildingBlock,
+    pub root: String,
+    pub kit: Vec<(usize, &'r KitRelease)>,
+    /// Environments whose Applications run here.
+    pub environments: Vec<&'r ResolvedEnvironment>,
+    /// Environments whose Namespace exists here: those that run here and, on the control
+    /// plane, every one (its Catalyst CRs are namespaced).
+    pub namespaces: Vec<&'r ResolvedEnvironment>,
+    names: Vec<&'r str>,
+}
+
+impl<'r> Cluster<'r> {
+    pub fn of(project: &'r Project, resolution: &'r Resolution, fqdn: &str, region: &'r str) -> Option<Self> {
+        let block = BuildingBlock::of_region(region)?;
+        let kit: Vec<(usize, &KitRelease)> = resolution.kit.iter().enumerate().filter(|(_, r)| r.runs_in(region)).collect();
+        let names = kit.iter().map(|(_, r)| project.catalog.blueprints[r.blueprint].name.as_str()).collect();
+        let environments: Vec<&ResolvedEnvironment> =
+            resolution.environments.iter().filter(|e| e.regions.iter().any(|r| r == region)).collect();
+        let namespaces = if block == BuildingBlock::Mgt { resolution.environments.iter().collect() } else { environments.clone() };
+        Some(Cluster { region, block, root: cluster_root(fqdn, region), kit, environments, namespaces, names })
+    }
+
+    /// Whether the kit Blueprint `name` (written `bp-x`) runs here.
+    pub fn runs(&self, name: &str) -> bool {
+        self.release(name).is_some()
+    }
+
+    pub fn release(&self, name: &str) -> Option<&'r KitRelease> {
+        self.names.iter().position(|n| crate::model::short_name(n) == crate::model::short_name(name)).map(|i| self.kit[i].1)
+    }
+
+    /// The folders below the root, in the order the root `kustomization.yaml` lists them.
+    pub fn parts(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let present = |part: &str| match part {
+            "namespaces" => !self.namespaces.is_empty(),
+            "infrastructure-config" => self.runs("bp-crossplane"),
+            "environments" => !self.environments.is_empty(),
+            _ => true,
+        };
+        ["flux-system", "namespaces", "bootstrap-kit", "infrastructure", "infrastructure-config", "environments"]
+            .into_iter()
+            .filter(move |p| present(p))
+    }
+}
 
 impl Planner<'_, '_> {
     pub(super) fn flux_kustomization(&self, name: &str, path: &str, source: &str, depends_on: &[&str]) -> Json {
@@ -86,33 +143,50 @@ impl Planner<'_, '_> {
         self.external_secret(name, Some(namespace), OPENBAO_STORE, vec![field("username"), field("password")])
     }
 
-    pub(super) fn cluster(&mut self, resolution: &Resolution) {
-        let root = format!("clusters/{}", self.fqdn);
-        let parts = ["flux-system", "namespaces", "bootstrap-kit", "infrastructure", "infrastructure-config", "environments"];
-        self.add(format!("{root}/kustomization.yaml"), Planned::Document(kustomization(parts.map(String::from).to_vec())));
-        let objects = self.flux_sync_objects(&root);
+    /// Every region's cluster tree.
+    pub(super) fn clusters(&mut self, resolution: &Resolution) {
+        for region in &self.project.sovereign.spec.regions {
+            if let Some(cluster) = Cluster::of(self.project, resolution, &self.fqdn, region) {
+                self.cluster(&cluster);
+            }
+        }
+    }
+
+    fn cluster(&mut self, cluster: &Cluster<'_>) {
+        let root = &cluster.root;
+        self.add(format!("{root}/kustomization.yaml"), Planned::Document(kustomization(cluster.parts().map(String::from).collect())));
+        let objects = self.flux_sync_objects(cluster);
         self.add(format!("{root}/flux-system/gotk-sync.yaml"), Planned::Objects(objects));
         self.add(format!("{root}/flux-system/kustomization.yaml"), Planned::Document(kustomization(vec!["gotk-sync.yaml".into()])));
-        let namespaces = resolution.environments.iter().map(|e| format!("{}.yaml", e.name)).collect();
-        self.add(format!("{root}/namespaces/kustomization.yaml"), Planned::Document(kustomization(namespaces)));
-        self.infrastructure(&root, resolution);
+        if !cluster.namespaces.is_empty() {
+            let files = cluster.namespaces.iter().map(|e| format!("{}.yaml", e.name)).collect();
+            self.add(format!("{root}/namespaces/kustomization.yaml"), Planned::Document(kustomization(files)));
+        }
+        self.infrastructure(cluster);
         let mut kit_files = Vec::new();
-        for (slot, release) in resolution.kit.iter().enumerate() {
+        for &(slot, release) in &cluster.kit {
             let file = format!("{:02}-{}.yaml", slot + 1, self.blueprint(release.blueprint).short_name());
-            let objects = self.kit_release(release);
+            let objects = self.kit_release(release, cluster);
             let origin = self.blueprint(release.blueprint).origin.clone();
             self.add_for(origin, format!("{root}/bootstrap-kit/{file}"), Planned::Objects(objects));
             kit_files.push(file);
         }
         self.add(format!("{root}/bootstrap-kit/kustomization.yaml"), Planned::Document(kustomization(kit_files)));
-        let environments = resolution.environments.iter().map(|e| e.name.clone()).collect();
-        self.add(format!("{root}/environments/kustomization.yaml"), Planned::Document(kustomization(environments)));
+        if !cluster.environments.is_empty() {
+            let environments = cluster.environments.iter().map(|e| e.name.clone()).collect();
+            self.add(format!("{root}/environments/kustomization.yaml"), Planned::Document(kustomization(environments)));
+        }
     }
 
-    /// An Environment's Namespace, in `namespaces/` so that the Catalyst CRs and the Applications both find it.
-    pub(super) fn namespace_file(&mut self, environment: &crate::pipeline::resolve::ResolvedEnvironment) {
-        let path = format!("clusters/{}/namespaces/{}.yaml", self.fqdn, environment.name);
-        self.add(path, Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
+    /// An Environment's Namespace in each cluster that needs it: the ones its Applications run in,
+    /// and the control plane's, where its Catalyst CRs live.
+    pub(super) fn namespace_files(&mut self, environment: &ResolvedEnvironment) {
+        let regions = &self.project.sovereign.spec.regions;
+        for region in regions.iter().filter(|r| environment.regions.contains(r) || BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt))
+        {
+            let path = format!("{}/namespaces/{}.yaml", cluster_root(&self.fqdn, region), environment.name);
+            self.add(path, Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
+        }
     }
 
     /// The fleet repository's URL and branch.
@@ -124,41 +198,53 @@ impl Planner<'_, '_> {
     }
 
     /// Written once, applied twice: by cloud-init at bring-up, then by Flux from the fleet repo.
-    pub(super) fn flux_sync_objects(&self, root: &str) -> Vec<Json> {
+    pub(super) fn flux_sync_objects(&self, cluster: &Cluster<'_>) -> Vec<Json> {
         let (url, branch) = self.fleet_repo();
-        let fleet = self.git_repository("flux-system", "flux-system", &url, &branch, None);
-        let config = self.git_repository(
-            "catalyst-config",
-            "flux-system",
-            &self.gitea("system", "catalyst-config"),
-            "main",
-            Some(PLATFORM_GITEA_CREDENTIALS),
-        );
-        let path = |part: &str| format!("./{root}/{part}");
+        let path = |part: &str| format!("./{}/{part}", cluster.root);
         let mut own = self.flux_kustomization("flux-system", &path("flux-system"), "flux-system", &[]);
         // It applies the other Kustomizations; waiting for them would make it as slow as the slowest.
         own["spec"]["wait"] = json!(false);
-        vec![
-            fleet,
-            config,
-            own,
-            self.flux_kustomization("namespaces", &path("namespaces"), "flux-system", &[]),
-            self.flux_kustomization("bootstrap-kit", &path("bootstrap-kit"), "flux-system", &[]),
-            self.flux_kustomization("infrastructure", &path("infrastructure"), "flux-system", &["bootstrap-kit"]),
-            self.flux_kustomization("infrastructure-config", &path("infrastructure-config"), "flux-system", &["infrastructure"]),
-            self.flux_kustomization("catalyst-config", "./", "catalyst-config", &["infrastructure", "namespaces"]),
-            self.flux_kustomization("environments", &path("environments"), "flux-system", &["infrastructure", "namespaces"]),
-        ]
+        let mut objects = vec![self.git_repository("flux-system", "flux-system", &url, &branch, None), own];
+        let mut ready = vec!["infrastructure"];
+        if !cluster.namespaces.is_empty() {
+            objects.push(self.flux_kustomization("namespaces", &path("namespaces"), "flux-system", &[]));
+            ready.push("namespaces");
+        }
+        objects.push(self.flux_kustomization("bootstrap-kit", &path("bootstrap-kit"), "flux-system", &[]));
+        objects.push(self.flux_kustomization("infrastructure", &path("infrastructure"), "flux-system", &["bootstrap-kit"]));
+        if cluster.runs("bp-crossplane") {
+            objects.push(self.flux_kustomization(
+                "infrastructure-config",
+                &path("infrastructure-config"),
+                "flux-system",
+                &["infrastructure"],
+            ));
+        }
+        if cluster.block == BuildingBlock::Mgt {
+            let config = self.gitea("system", "catalyst-config");
+            objects.insert(1, self.git_repository("catalyst-config", "flux-system", &config, "main", Some(PLATFORM_GITEA_CREDENTIALS)));
+            objects.push(self.flux_kustomization("catalyst-config", "./", "catalyst-config", &ready));
+        }
+        if !cluster.environments.is_empty() {
+            objects.push(self.flux_kustomization("environments", &path("environments"), "flux-system", &ready));
+        }
+        objects
     }
 
     /// What the kit's controllers need before anything uses them: the secret stores, the platform's
     /// credentials and the Crossplane providers; then, in `infrastructure-config`, their configs.
-    fn infrastructure(&mut self, root: &str, resolution: &Resolution) {
-        let mut resources = vec!["secret-stores.yaml".to_string(), "credentials.yaml".to_string()];
-        self.add(format!("{root}/infrastructure/secret-stores.yaml"), Planned::Objects(self.secret_stores(resolution)));
-        let mut credentials = vec![self.gitea_credentials(PLATFORM_GITEA_CREDENTIALS, "flux-system", "system/gitea/flux")];
-        let mut configs = Vec::new();
-        if self.project.sovereign.spec.provider == "hetzner" {
+    fn infrastructure(&mut self, cluster: &Cluster<'_>) {
+        let root = &cluster.root;
+        let mut resources = Vec::new();
+        let mut credentials = Vec::new();
+        if let Some(eso) = cluster.release("bp-external-secrets") {
+            self.add(format!("{root}/infrastructure/secret-stores.yaml"), Planned::Objects(self.secret_stores(eso, cluster)));
+            resources.push("secret-stores.yaml".to_string());
+        }
+        if cluster.block == BuildingBlock::Mgt {
+            credentials.push(self.gitea_credentials(PLATFORM_GITEA_CREDENTIALS, "flux-system", "system/gitea/flux"));
+        }
+        if self.project.sovereign.spec.provider == "hetzner" && cluster.runs("bp-crossplane") {
             let token = json!({"secretKey": "token", "remoteRef": {"key": "system/hetzner", "property": "token"}});
             credentials.push(self.external_secret("hcloud-credentials", Some("crossplane-system"), OPENBAO_STORE, vec![token]));
             let provider = json!({
@@ -167,35 +253,41 @@ impl Planner<'_, '_> {
             });
             self.add(format!("{root}/infrastructure/provider-hcloud.yaml"), Planned::Objects(vec![provider]));
             resources.push("provider-hcloud.yaml".to_string());
-            configs.push("provider-config-hcloud.yaml".to_string());
             let config = json!({
                 "apiVersion": self.pinned.provider_hcloud.api("ProviderConfig"), "kind": "ProviderConfig", "metadata": {"name": "default"},
                 "spec": {"credentials": {"source": "Secret", "secretRef": {"namespace": "crossplane-system", "name": "hcloud-credentials", "key": "token"}}},
             });
             self.add(format!("{root}/infrastructure-config/provider-config-hcloud.yaml"), Planned::Objects(vec![config]));
+            let configs = vec!["provider-config-hcloud.yaml".to_string()];
+            self.add(format!("{root}/infrastructure-config/kustomization.yaml"), Planned::Document(kustomization(configs)));
         }
-        self.add(format!("{root}/infrastructure/credentials.yaml"), Planned::Objects(credentials));
+        if !credentials.is_empty() {
+            self.add(format!("{root}/infrastructure/credentials.yaml"), Planned::Objects(credentials));
+            resources.push("credentials.yaml".to_string());
+        }
         resources.sort();
         self.add(format!("{root}/infrastructure/kustomization.yaml"), Planned::Document(kustomization(resources)));
-        self.add(format!("{root}/infrastructure-config/kustomization.yaml"), Planned::Document(kustomization(configs)));
     }
 
     /// The OpenBao store (address and mount from the External Secrets release's values) and the
     /// store that copies the bring-up's Secrets out of `flux-system`, with the Role that lets it.
-    fn secret_stores(&self, resolution: &Resolution) -> Vec<Json> {
-        let eso = crate::pipeline::resolve::kit_release(self.project, &resolution.kit, "bp-external-secrets");
-        let value = |pointer: &str, default: &str| {
-            eso.and_then(|r| r.values.pointer(pointer)).and_then(Json::as_str).unwrap_or(default).to_string()
+    /// OpenBao runs on the control plane: another cluster reaches it at its Sovereign host and
+    /// logs in through an auth mount of its own, as each cluster signs its own tokens.
+    fn secret_stores(&self, eso: &KitRelease, cluster: &Cluster<'_>) -> Vec<Json> {
+        let value = |pointer: &str, default: &str| eso.values.pointer(pointer).and_then(Json::as_str).unwrap_or(default).to_string();
+        let (server, mount) = match cluster.block {
+            BuildingBlock::Mgt => (value("/openbao/address", "http://openbao.openbao.svc.cluster.local:8200"), "kubernetes".to_string()),
+            _ => (format!("https://{}", sovereign_host(&self.fqdn, "bao")), format!("kubernetes-{}", cluster.region)),
         };
         let account = json!({"name": ESO_ACCOUNT.0, "namespace": ESO_ACCOUNT.1});
         let store_api = self.pinned.api("ClusterSecretStore");
         let openbao = json!({
             "apiVersion": store_api, "kind": "ClusterSecretStore", "metadata": {"name": OPENBAO_STORE},
             "spec": {"provider": {"vault": {
-                "server": value("/openbao/address", "http://openbao.openbao.svc.cluster.local:8200"),
+                "server": server,
                 "path": value("/openbao/kvMount", "secret"),
                 "version": "v2",
-                "auth": {"kubernetes": {"mountPath": "kubernetes", "role": "external-secrets", "serviceAccountRef": account}},
+                "auth": {"kubernetes": {"mountPath": mount, "role": "external-secrets", "serviceAccountRef": account}},
             }}},
         });
         let bring_up = json!({
