@@ -193,3 +193,41 @@ fn each_region_runs_what_its_building_block_does() {
         assert!(applied > 0, "{fqdn}: no rtz cluster applies an Environment");
     }
 }
+
+#[test]
+fn identity_follows_the_keycloak_topology() {
+    let parse = |bytes: &[u8]| catalyst::support::yaml::parse_stream(std::str::from_utf8(bytes).expect("UTF-8")).expect("YAML");
+    for sovereign in example_sovereigns() {
+        let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
+        let own_keycloak =
+            fs::read_to_string(sovereign.join("sovereign.yaml")).expect("sovereign.yaml").contains("keycloakTopology: per-organization");
+        let tree = read_tree(&repo().join("golden").join(&fqdn));
+        let mgt = clusters_of(&tree, &fqdn).into_iter().find(|c| c.contains("-mgt-")).expect("a control plane");
+        let orgs: Vec<String> = (tree.keys())
+            .filter_map(|p| p.strip_prefix("system/catalyst-config/organizations/")?.strip_suffix(".yaml").map(str::to_string))
+            .collect();
+        let mut issuers = 0;
+        for org in &orgs {
+            let objects = parse(&tree[&format!("clusters/{fqdn}/{mgt}/identity/{org}.yaml")]);
+            let release = |name: &str| objects.iter().find(|o| o["kind"] == "HelmRelease" && o["metadata"]["name"] == name);
+            let realm = release(&format!("realm-{org}")).unwrap_or_else(|| panic!("{fqdn}: no realm for {org}"));
+            assert_eq!(realm["spec"]["values"]["realm"], org.as_str(), "{fqdn}: the realm is named after the Organization");
+            let (keycloak, url) = match own_keycloak {
+                true => (format!("keycloak-{org}"), format!("http://keycloak-{org}.keycloak-{org}.svc.cluster.local")),
+                false => ("bp-keycloak".to_string(), "http://keycloak.keycloak.svc.cluster.local".to_string()),
+            };
+            assert_eq!(release(&format!("keycloak-{org}")).is_some(), own_keycloak, "{fqdn}: {org}'s own Keycloak");
+            assert_eq!(realm["spec"]["dependsOn"][0]["name"], keycloak.as_str(), "{fqdn}: {org}'s realm waits for its Keycloak");
+            assert_eq!(realm["spec"]["values"]["keycloakUrl"], url.as_str(), "{fqdn}: {org}'s realm is applied to its Keycloak");
+            // Applications that sign in through the realm learn its issuer.
+            let host = if own_keycloak { format!("auth.{org}.{fqdn}") } else { format!("auth.{fqdn}") };
+            for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with(&format!("repos/{org}/")) && p.ends_with("/values.yaml")) {
+                if let Some(issuer) = parse(bytes)[0].pointer("/sso/issuer") {
+                    assert_eq!(issuer, &serde_json::json!(format!("https://{host}/realms/{org}")), "{fqdn}: {path}");
+                    issuers += 1;
+                }
+            }
+        }
+        assert!(!orgs.is_empty() && issuers > 0, "{fqdn}: no Organization, or no Application that signs in");
+    }
+}

@@ -141,7 +141,7 @@ fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
     let at = |code: &str, file: &str, line: u64| (format!("catalyst::reconcile::{code}"), file.to_string(), line);
     let environment = "clusters/sme.openova.cloud/hz-fsn-rtz-prod/environments/rosa-bakery-prod";
     let mut expected = Vec::new();
-    for app in ["sso", "website-db", "website"] {
+    for app in ["website-db", "website"] {
         // The Application's GitRepository reads the Environment's Gitea credentials…
         expected.push(at("dangling", &format!("{environment}/{app}.yaml"), 13));
         // …and its chart source the Environment's copy of ghcr-pull.

@@ -437,6 +437,49 @@ pub struct OrganizationSpec {
     pub environments: Vec<EnvironmentSpec>,
     #[serde(default)]
     pub applications: Vec<ApplicationSpec>,
+    #[serde(default)]
+    pub identity: Identity,
+}
+
+/// An Organization's identity: its realm's OIDC client and, optionally, the identity provider
+/// federated into it (the Organization CR's `identity`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub federation_provider: String,
+    pub federation_config: Option<FederationConfig>,
+}
+
+impl Identity {
+    /// Whether the Organization writes anything about its realm.
+    pub fn configured(&self) -> bool {
+        !self.redirect_uris.is_empty() || !self.federation_provider.is_empty() || self.federation_config.is_some()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FederationConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// Where in OpenBao the client secret is: `org/<org>/<name>`, property `key`.
+    pub client_secret_ref: SecretKeyRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+pub struct SecretKeyRef {
+    pub name: String,
+    #[serde(default = "client_secret_key")]
+    pub key: String,
+}
+
+fn client_secret_key() -> String {
+    "client-secret".into()
 }
 
 fn customer() -> String {

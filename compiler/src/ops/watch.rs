@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostics;
 use crate::pipeline::load::Project;
 use crate::pipeline::plan::Part;
 use crate::pipeline::render::{Keep, Rendered};
-use crate::pipeline::resolve::{OrgResolution, Resolution, ResolvedEnvironment};
+use crate::pipeline::resolve::{OrgResolution, Realm, Resolution, ResolvedEnvironment};
 use crate::pipeline::Loaded;
 use crate::support::source::Sources;
 use crate::support::vfs::Vfs;
@@ -153,7 +153,7 @@ impl Session {
             let resolution = resolution.get_or_init(|| {
                 let environments: Vec<ResolvedEnvironment> =
                     parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
-                Resolution { kit: kit.clone(), environments }
+                Resolution { kit: kit.clone(), environments, realms: parts.realms.clone() }
             });
             Part::Sovereign { resolution, pins: pins.as_ref() }
         };
@@ -162,14 +162,16 @@ impl Session {
         for (org, path) in organizations.iter().enumerate() {
             let Some(kept) = self.kept.get_mut(path) else { continue };
             let resolution = &kept.resolution;
-            let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(org, resolution)));
+            let realm = crate::pipeline::resolve::realm_of(&parts.realms, org);
+            let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(org, realm, resolution)));
             all.merge(judged.clone());
         }
         // Rendered again with bytes only when the reconcile check has something to point at.
         let rerender = |sources: &Sources| {
             let mut every = vec![sovereign_part()];
             for (org, path) in organizations.iter().enumerate() {
-                every.extend(self.kept.get(path).map(|kept| organization_parts(org, &kept.resolution)).unwrap_or_default());
+                let realm = crate::pipeline::resolve::realm_of(&parts.realms, org);
+                every.extend(self.kept.get(path).map(|kept| organization_parts(org, realm, &kept.resolution)).unwrap_or_default());
             }
             crate::pipeline::render::parts(project, sources, &schemas, &pinned, Keep { bytes: true, facts: false }, &every).output
         };
@@ -180,8 +182,8 @@ impl Session {
 }
 
 /// The parts of one Organization: its CR and its Environments.
-fn organization_parts(org: usize, resolution: &OrgResolution) -> Vec<Part<'_>> {
-    std::iter::once(Part::Organization(org)).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
+fn organization_parts<'a>(org: usize, realm: Option<&'a Realm>, resolution: &'a OrgResolution) -> Vec<Part<'a>> {
+    std::iter::once(Part::Organization { index: org, realm }).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

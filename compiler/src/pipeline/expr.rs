@@ -42,6 +42,20 @@ pub fn sovereign_variables(sovereign: &crate::model::Sovereign) -> Json {
 pub const SOVEREIGN_VALUES: [&str; 10] =
     ["fqdn", "name", "provider", "zone", "regions", "hosts.gitea", "hosts.auth", "hosts.console", "hosts.api", "hosts.bao"];
 
+/// The values of an Organization a configSchema property takes with `x-catalyst-organization`
+/// (see [`ORGANIZATION_VALUES`]): its slug, its realm and the realm's OIDC issuer, which
+/// depends on where the Sovereign runs the realm (`keycloakTopology`).
+pub fn organization_variables(sovereign: &crate::model::Sovereign, slug: &str) -> Json {
+    let auth = match sovereign.spec.keycloak_topology.as_str() {
+        "per-organization" => crate::check::releases::sovereign_host(&sovereign.spec.fqdn, &format!("auth.{slug}")),
+        _ => crate::check::releases::sovereign_host(&sovereign.spec.fqdn, "auth"),
+    };
+    serde_json::json!({"slug": slug, "realm": slug, "issuer": format!("https://{auth}/realms/{slug}")})
+}
+
+/// Every value [`organization_variables`] holds.
+pub const ORGANIZATION_VALUES: [&str; 3] = ["slug", "realm", "issuer"];
+
 /// Instructions one expression or template may execute.
 pub const FUEL: u64 = 200_000;
 

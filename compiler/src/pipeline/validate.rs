@@ -38,12 +38,29 @@ pub struct ConfigSchema {
     schema: Json,
     /// Config pointers (e.g. `/smtp/password`) of fields marked secret.
     pub secrets: Vec<String>,
+    /// Whether a property takes a value of the Organization (`x-catalyst-organization`).
+    marks_organization: bool,
 }
 
+/// The marker of properties that take a value of the Sovereign (see [`crate::pipeline::expr::SOVEREIGN_VALUES`]).
+pub const SOVEREIGN_MARKER: &str = "x-catalyst-sovereign";
+/// The marker of properties that take a value of the Application's Organization
+/// (see [`crate::pipeline::expr::ORGANIZATION_VALUES`]).
+pub const ORGANIZATION_MARKER: &str = "x-catalyst-organization";
+
 impl ConfigSchema {
-    /// The Sovereign values this schema's properties take (see `sovereign_layer`).
+    /// The Sovereign values this schema's properties take (see `marked_layer`).
     pub fn sovereign_layer(&self, sovereign: &Json) -> Json {
-        sovereign_layer(&self.schema, sovereign)
+        marked_layer(&self.schema, SOVEREIGN_MARKER, sovereign)
+    }
+
+    /// The values of an Organization (its realm, its issuer…) this schema's properties take.
+    pub fn organization_layer(&self, organization: &Json) -> Json {
+        if self.marks_organization {
+            marked_layer(&self.schema, ORGANIZATION_MARKER, organization)
+        } else {
+            Json::Null
+        }
     }
 
     pub fn compile(blueprint: &Blueprint, sources: &Sources) -> Result<ConfigSchema, Diagnostic> {
@@ -72,7 +89,8 @@ impl ConfigSchema {
         }
         secrets.sort();
         secrets.dedup();
-        Ok(ConfigSchema { validator, schema, secrets })
+        let marks_organization = serde_json::to_string(&schema).is_ok_and(|text| text.contains(ORGANIZATION_MARKER));
+        Ok(ConfigSchema { validator, schema, secrets, marks_organization })
     }
 
     pub fn is_secret(&self, pointer: &str) -> bool {
@@ -165,15 +183,15 @@ fn subschema_at<'s>(root: &'s Json, pointer: &str) -> Option<&'s Json> {
     Some(schema)
 }
 
-/// The values of the Sovereign that properties marked `x-catalyst-sovereign: <value>` take
-/// (`fqdn`, `zone`, `regions`, `hosts.console`…, see [`crate::pipeline::expr::SOVEREIGN_VALUES`]),
-/// as a layer under the ones written: a property of type `array` takes a single value as its one item.
-fn sovereign_layer(schema: &Json, sovereign: &Json) -> Json {
+/// The values that properties marked `<marker>: <value>` take from `values` (the Sovereign's
+/// `fqdn`, `zone`, `hosts.console`…, or the Organization's `issuer`…), as a layer under the
+/// ones written: a property of type `array` takes a single value as its one item.
+fn marked_layer(schema: &Json, marker: &str, values: &Json) -> Json {
     let Some(properties) = schema.get("properties").and_then(Json::as_object) else { return Json::Null };
     let mut layer = Map::new();
     for (key, property) in properties {
-        let value = match property.get("x-catalyst-sovereign").and_then(Json::as_str) {
-            Some(name) => name.split('.').try_fold(sovereign, |value, segment| value.get(segment)).cloned().map(|value| {
+        let value = match property.get(marker).and_then(Json::as_str) {
+            Some(name) => name.split('.').try_fold(values, |value, segment| value.get(segment)).cloned().map(|value| {
                 let array = property.get("type").and_then(Json::as_str) == Some("array");
                 if array && !value.is_array() {
                     Json::Array(vec![value])
@@ -181,7 +199,7 @@ fn sovereign_layer(schema: &Json, sovereign: &Json) -> Json {
                     value
                 }
             }),
-            None => Some(sovereign_layer(property, sovereign)).filter(|nested| !nested.is_null()),
+            None => Some(marked_layer(property, marker, values)).filter(|nested| !nested.is_null()),
         };
         if let Some(value) = value {
             layer.insert(key.clone(), value);

@@ -129,8 +129,8 @@ rules! {
         "A dependency on a bootstrap-kit Blueprint (cert-manager, Flux, Keycloak, OpenBao…) is satisfied by the kit's one release, never by a copy per Application, so `values` passed to it are ignored; the kit is configured in the Sovereign's `bootstrapKit`.",
         bad: "depends:\n  - blueprint: bp-cert-manager\n    values: {installCRDs: true}",
         good: "depends:\n  - blueprint: bp-cert-manager";
-    SOVEREIGN_VALUE "sovereign-value" Error "`x-catalyst-sovereign` naming no Sovereign value",
-        "A configSchema property marked `x-catalyst-sovereign: <value>` takes that value of the Sovereign it runs in (fqdn, name, provider, zone, regions, hosts.gitea, hosts.auth, hosts.console, hosts.api), under what the Sovereign and the Application write. A name that is none of them gives the property nothing.",
+    SOVEREIGN_VALUE "sovereign-value" Error "`x-catalyst-sovereign` or `x-catalyst-organization` naming no such value",
+        "A configSchema property marked `x-catalyst-sovereign: <value>` takes that value of the Sovereign it runs in (fqdn, name, provider, zone, regions, hosts.gitea, hosts.auth, hosts.console, hosts.api, hosts.bao); one marked `x-catalyst-organization: <value>` takes that value of the Application's Organization (slug, realm, issuer: the OIDC issuer of its realm). Either sits under what the Sovereign and the Application write. A name that is none of them gives the property nothing.",
         bad: "zones: {type: array, x-catalyst-sovereign: domain}",
         good: "zones: {type: array, x-catalyst-sovereign: zone}";
     MANIFESTS_PATH "manifests-path" Error "a manifest path that leaves the Blueprint folder or does not exist",

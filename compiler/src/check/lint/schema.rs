@@ -6,8 +6,8 @@ use serde_json::Value as Json;
 use super::rules;
 use super::Catalog;
 use crate::diagnostic::{Diagnostic, Label};
-use crate::pipeline::expr::SOVEREIGN_VALUES;
-use crate::pipeline::validate::{is_secret_schema, schema_validator};
+use crate::pipeline::expr::{ORGANIZATION_VALUES, SOVEREIGN_VALUES};
+use crate::pipeline::validate::{is_secret_schema, schema_validator, ORGANIZATION_MARKER, SOVEREIGN_MARKER};
 use crate::support::pointer;
 use crate::support::source::{FileId, Sources};
 
@@ -84,12 +84,15 @@ fn subschema(schema: &Json, pointer: &str, file: FileId, sources: &Sources, foun
             found.push(d);
         }
     }
-    if let Some(name) = schema.get("x-catalyst-sovereign").filter(|n| !n.as_str().is_some_and(|n| SOVEREIGN_VALUES.contains(&n))) {
-        found.push(
-            Diagnostic::error(rules::SOVEREIGN_VALUE, format!("`x-catalyst-sovereign: {name}` names no Sovereign value"))
-                .with_label(Label::primary(at("/x-catalyst-sovereign"), "unknown value"))
-                .with_help(format!("the Sovereign values are {}", SOVEREIGN_VALUES.join(", "))),
-        );
+    let markers = [(SOVEREIGN_MARKER, "Sovereign", &SOVEREIGN_VALUES[..]), (ORGANIZATION_MARKER, "Organization", &ORGANIZATION_VALUES[..])];
+    for (marker, whose, values) in markers {
+        if let Some(name) = schema.get(marker).filter(|n| !n.as_str().is_some_and(|n| values.contains(&n))) {
+            found.push(
+                Diagnostic::error(rules::SOVEREIGN_VALUE, format!("`{marker}: {name}` names no {whose} value"))
+                    .with_label(Label::primary(at(&format!("/{marker}")), "unknown value"))
+                    .with_help(format!("the {whose} values are {}", values.join(", "))),
+            );
+        }
     }
     let Some(default) = schema.get("default") else { return };
     if is_secret_schema(schema) {

@@ -344,7 +344,6 @@ impl<'f> Walk<'f> {
         definer
     }
 
-    /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
     /// Whether a release of the kit Blueprint `what` runs on another cluster.
     fn served_elsewhere(&self, what: &str) -> bool {
         [what.to_string(), crate::model::other_spelling(what)]
@@ -352,6 +351,7 @@ impl<'f> Walk<'f> {
             .any(|name| self.facts.sym(name).is_some_and(|sym| self.served.contains(&sym)))
     }
 
+    /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
     fn installer_of(&self, what: &str) -> Option<usize> {
         // A kit Blueprint is labelled with the name its catalog spells (`bp-gitea` or `gitea`).
         let spelled = [what.to_string(), crate::model::other_spelling(what)];

@@ -1,6 +1,7 @@
 //! Stage 4: decide every file of the output tree and the objects in it.
 //! Nothing is serialized here; [`crate::pipeline::render`] turns the plan into bytes.
 
+mod identity;
 mod infra;
 mod platform;
 
@@ -14,7 +15,7 @@ use crate::check::pins::BringUpPins;
 use crate::check::releases::Pinned;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
 use crate::pipeline::load::Project;
-use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Resolution, ResolvedEnvironment};
+use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Realm, Resolution, ResolvedEnvironment};
 use crate::pipeline::validate::secret_property;
 use crate::support::pointer;
 use crate::support::source::Origin;
@@ -85,8 +86,8 @@ pub enum Part<'a> {
     /// The Sovereign's own files: the cluster tree and the bootstrap kit, the
     /// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
     Sovereign { resolution: &'a Resolution, pins: Option<&'a BringUpPins> },
-    /// An Organization's CR.
-    Organization(usize),
+    /// An Organization's CR and its realm (with the Keycloak of its own, per-organization).
+    Organization { index: usize, realm: Option<&'a Realm> },
     /// An Environment's cluster tree, its Application repositories and its CRs.
     Environment(&'a ResolvedEnvironment),
 }
@@ -98,11 +99,17 @@ impl Part<'_> {
         match self {
             Part::Sovereign { resolution, pins } => {
                 planner.clusters(resolution);
+                planner.identity(resolution);
                 planner.infra(resolution, *pins);
                 planner.catalyst_config(resolution);
                 planner.lock(resolution, *pins);
             }
-            Part::Organization(org) => planner.organization_cr(*org),
+            Part::Organization { index, realm } => {
+                planner.organization_cr(*index);
+                if let Some(realm) = realm {
+                    planner.realm(realm);
+                }
+            }
             Part::Environment(environment) => {
                 planner.environment(environment);
                 planner.environment_crs(environment);
@@ -116,7 +123,7 @@ impl Part<'_> {
 /// Every part of a Sovereign's output.
 pub fn parts<'a>(project: &Project, resolution: &'a Resolution, pins: Option<&'a BringUpPins>) -> Vec<Part<'a>> {
     let mut parts = vec![Part::Sovereign { resolution, pins }];
-    parts.extend((0..project.sovereign.organizations.len()).map(Part::Organization));
+    parts.extend((0..project.sovereign.organizations.len()).map(|index| Part::Organization { index, realm: resolution.realm_of(index) }));
     parts.extend(resolution.environments.iter().map(Part::Environment));
     parts
 }
@@ -566,6 +573,10 @@ impl Planner<'_, '_> {
         });
         if !org.spec.owners.is_empty() {
             spec["owners"] = json!(org.spec.owners);
+        }
+        let identity = &org.spec.identity;
+        if let Some(config) = identity.federation_config.as_ref().filter(|_| !identity.federation_provider.is_empty()) {
+            spec["identity"] = json!({"federationProvider": identity.federation_provider, "federationConfig": config});
         }
         let object = json!({"apiVersion": "orgs.openova.io/v1", "kind": "Organization", "metadata": {"name": org.slug}, "spec": spec});
         self.add_for(org.origin.clone(), format!("{CATALYST_CONFIG}/{}", organization_file(&org.slug)), Planned::Objects(vec![object]));

@@ -57,6 +57,8 @@ pub(super) struct Cluster<'r> {
     /// Environments whose Namespace exists here: those that run here and, on the control
     /// plane, every one (its Catalyst CRs are namespaced).
     pub namespaces: Vec<&'r ResolvedEnvironment>,
+    /// Whether the Organizations' realms are applied here (the control plane).
+    pub realms: bool,
     names: Vec<&'r str>,
 }
 
@@ -68,7 +70,8 @@ impl<'r> Cluster<'r> {
         let environments: Vec<&ResolvedEnvironment> =
             resolution.environments.iter().filter(|e| e.regions.iter().any(|r| r == region)).collect();
         let namespaces = if block == BuildingBlock::Mgt { resolution.environments.iter().collect() } else { environments.clone() };
-        Some(Cluster { region, block, root: cluster_root(fqdn, region), kit, environments, namespaces, names })
+        let realms = block == BuildingBlock::Mgt && !resolution.realms.is_empty();
+        Some(Cluster { region, block, root: cluster_root(fqdn, region), kit, environments, namespaces, realms, names })
     }
 
     /// Whether the kit Blueprint `name` (written `bp-x`) runs here.
@@ -216,6 +219,14 @@ impl Planner<'_, '_> {
             objects.push(self.flux_kustomization(
                 "infrastructure-config",
                 &path("infrastructure-config"),
+                "flux-system",
+                &["infrastructure"],
+            ));
+        }
+        if cluster.realms {
+            objects.push(self.flux_kustomization(
+                super::identity::IDENTITY,
+                &path(super::identity::IDENTITY),
                 "flux-system",
                 &["infrastructure"],
             ));
