@@ -217,7 +217,7 @@ fn catalyst_toml_names_the_crds_check_and_build_validate_against() {
     assert!(!found.is_empty() && found.iter().all(|(code, _, _)| code == "catalyst::conform::unknown-field"), "{found:?}");
     let expected = (
         "catalyst::conform::unknown-field".to_string(),
-        "out/base.example.com/clusters/base.example.com/hz-fsn-rtz-prod/environments/acme-prod/web.yaml".to_string(),
+        "out/base.example.com/clusters/base.example.com/hz-fsn-rtz-prod/organizations/acme/acme-prod/web.yaml".to_string(),
         9,
     );
     assert!(found.contains(&expected), "the `ref:` of web's GitRepository, at its line: {found:?}");

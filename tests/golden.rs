@@ -12,6 +12,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{compile_ok, example_sovereigns, repo};
+use serde_json::json;
 
 fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(root)
@@ -155,9 +156,11 @@ fn each_region_runs_what_its_building_block_does() {
             let kit =
                 |name: &str| tree.keys().any(|p| p.starts_with(&format!("{root}/bootstrap-kit/")) && p.ends_with(&format!("-{name}.yaml")));
             // Organization workloads: only rtz clusters apply Environments, and each applies those placed in it.
-            let environments: Vec<&str> = (tree.keys())
-                .filter_map(|p| p.strip_prefix(&format!("{root}/environments/"))?.split_once('/').map(|(env, _)| env))
+            // In each Organization's vcluster: `organizations/<org>/<org>-<env>/`.
+            let mut environments: Vec<&str> = (tree.keys())
+                .filter_map(|p| p.strip_prefix(&format!("{root}/organizations/"))?.split('/').nth(1).filter(|env| !env.ends_with(".yaml")))
                 .collect();
+            environments.dedup();
             let app_sources = tree.iter().filter(|(p, _)| p.starts_with(&format!("{root}/"))).any(|(_, bytes)| {
                 String::from_utf8_lossy(bytes).contains(&format!("url: \"https://gitea.{fqdn}/"))
                     && !String::from_utf8_lossy(bytes).contains("system/catalyst-config")
@@ -174,7 +177,7 @@ fn each_region_runs_what_its_building_block_does() {
                 }
             } else {
                 assert!(environments.is_empty() && !app_sources, "{fqdn}: the {block} cluster {cluster} reconciles Organization workloads");
-                assert!(!sync.contains("name: environments\n"), "{fqdn}: {cluster} has an environments Kustomization");
+                assert!(!sync.contains("name: organizations\n"), "{fqdn}: {cluster} has an organizations Kustomization");
             }
             // The control plane runs once, on mgt, and applies the Catalyst CRs.
             for component in control_plane {
@@ -229,5 +232,56 @@ fn identity_follows_the_keycloak_topology() {
             }
         }
         assert!(!orgs.is_empty() && issuers > 0, "{fqdn}: no Organization, or no Application that signs in");
+    }
+}
+
+#[test]
+fn each_organization_runs_in_its_own_vcluster() {
+    let parse = |bytes: &[u8]| catalyst::support::yaml::parse_stream(std::str::from_utf8(bytes).expect("UTF-8")).expect("YAML");
+    for sovereign in example_sovereigns() {
+        let fqdn = sovereign.file_name().expect("named").to_string_lossy().into_owned();
+        let tree = read_tree(&repo().join("golden").join(&fqdn));
+        let mut vclusters = 0;
+        for cluster in clusters_of(&tree, &fqdn).iter().filter(|c| c.contains("-rtz-")) {
+            let root = format!("clusters/{fqdn}/{cluster}");
+            let orgs: Vec<String> = (tree.keys())
+                .filter_map(|p| p.strip_prefix(&format!("{root}/vclusters/"))?.strip_suffix(".yaml").map(str::to_string))
+                .filter(|name| !["kustomization", "source"].contains(&name.as_str()))
+                .collect();
+            for org in &orgs {
+                let host = parse(&tree[&format!("{root}/vclusters/{org}.yaml")]);
+                let find = |kind: &str, name: &str| host.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name);
+                let vcluster = find("HelmRelease", &format!("vcluster-{org}")).unwrap_or_else(|| panic!("{fqdn}: no vcluster for {org}"));
+                assert_eq!(
+                    (&vcluster["spec"]["releaseName"], &vcluster["spec"]["targetNamespace"]),
+                    (&json!(org), &json!(org)),
+                    "{fqdn}: named as the seeds name it"
+                );
+                // The Organization's own Flux and External Secrets, installed into the vcluster.
+                for component in ["flux", "external-secrets"] {
+                    let release = find("HelmRelease", component).unwrap_or_else(|| panic!("{fqdn}: {org}'s vcluster has no {component}"));
+                    assert_eq!(
+                        release["spec"]["kubeConfig"]["secretRef"]["name"],
+                        json!(format!("vc-{org}")),
+                        "{fqdn}: {org}'s {component}"
+                    );
+                }
+                let sync = parse(&tree[&format!("{root}/organizations/{org}.yaml")]).remove(0);
+                assert_eq!(
+                    sync["spec"]["kubeConfig"]["secretRef"]["name"],
+                    json!(format!("vc-{org}")),
+                    "{fqdn}: {org} applies into its vcluster"
+                );
+                assert_eq!(sync["spec"]["path"], json!(format!("./{root}/organizations/{org}")), "{fqdn}: {org}");
+                // Inside: each Environment's Applications, synced by the Organization's Flux.
+                let inside = format!("{root}/organizations/{org}/");
+                assert!(
+                    tree.keys().any(|p| p.starts_with(&inside) && p.ends_with("/environment.yaml")),
+                    "{fqdn}: {org}'s vcluster holds no Environment"
+                );
+                vclusters += 1;
+            }
+        }
+        assert!(vclusters > 0, "{fqdn}: no vcluster");
     }
 }

@@ -135,11 +135,14 @@ fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
         "  path: \"./clusters/sme.openova.cloud/hz-fsn-mgt-prod/namespaces\"\n",
         "  path: \"./clusters/sme.openova.cloud/hz-fsn-mgt-prod/namespaces\"\n  dependsOn:\n    - name: catalyst-config\n",
     );
-    // An Environment without the pull secret its chart sources read (the ghcr-pull incident).
-    edit(tree, "clusters/sme.openova.cloud/hz-fsn-rtz-prod/environments/rosa-bakery-prod/kustomization.yaml", "  - credentials.yaml\n", "");
+    // An Environment of a vcluster without the Secrets its sources read (the ghcr-pull incident).
+    let environment = "clusters/sme.openova.cloud/hz-fsn-rtz-prod/organizations/rosa-bakery/rosa-bakery-prod";
+    let objects = tree.join(environment).join("environment.yaml");
+    let text = fs::read_to_string(&objects).expect("environment.yaml");
+    let secrets = text.find("---\napiVersion: v1\nkind: Secret").expect("the Environment's Secrets");
+    fs::write(&objects, &text[..secrets]).expect("write");
     let found = reconcile_findings(tree);
     let at = |code: &str, file: &str, line: u64| (format!("catalyst::reconcile::{code}"), file.to_string(), line);
-    let environment = "clusters/sme.openova.cloud/hz-fsn-rtz-prod/environments/rosa-bakery-prod";
     let mut expected = Vec::new();
     for app in ["website-db", "website"] {
         // The Application's GitRepository reads the Environment's Gitea credentials…
@@ -148,7 +151,6 @@ fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
         expected.push(at("dangling", &format!("repos/rosa-bakery/{app}/main/source.yaml"), 12));
     }
     expected.push(at("deadlock", sync, 53));
-    expected.push(at("unreached", &format!("{environment}/credentials.yaml"), 3));
     expected.sort();
     assert_eq!(found, expected);
 }

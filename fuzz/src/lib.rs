@@ -685,6 +685,11 @@ impl GenProject {
         for (i, blueprint) in self.blueprints.iter().take(5).enumerate() {
             blueprint.write(&root.join("blueprints").join(i.to_string()));
         }
+        // The Organizations' virtual clusters, which every Sovereign with an Environment needs.
+        let vcluster = root.join("blueprints").join("vcluster");
+        let chart = "apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\nmetadata:\n  name: bp-vcluster\nspec:\n  version: 1.0.0\n  card: {title: vCluster}\n  manifests:\n    chart: ./chart\n";
+        write(&vcluster.join("blueprint.yaml"), chart);
+        write(&vcluster.join("chart").join("Chart.yaml"), "apiVersion: v2\nname: bp-vcluster\nversion: 1.0.0\n");
         let sovereign = root.join("sovereigns").join(FQDN);
         let mut spec = json!({
             "fqdn": FQDN,

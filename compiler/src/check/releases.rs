@@ -421,8 +421,10 @@ fn kubernetes_version(k3s: &str) -> Option<semver::Version> {
 /// Who installs the definitions of an API group, when Flux is not the one: a kit
 /// Blueprint's HelmRelease, or an object of the tree (a Crossplane provider package).
 pub enum Installer {
-    /// Served before Flux starts: Kubernetes itself, and the Flux that cloud-init installs.
+    /// Served before Flux starts: Kubernetes itself.
     BringUp,
+    /// Flux, which cloud-init installs on a region's cluster; a vcluster's comes from its host.
+    Flux,
     /// The CRDs come with this kit Blueprint's chart.
     Blueprint(&'static str),
     /// The CRDs come with this Crossplane Provider object.
@@ -432,10 +434,10 @@ pub enum Installer {
 /// Who installs the kinds of `group`; `None`: not known here.
 pub fn installer(group: &str) -> Option<Installer> {
     const BY_GROUP: [(&str, Installer); 11] = [
-        ("source.toolkit.fluxcd.io", Installer::BringUp),
-        ("kustomize.toolkit.fluxcd.io", Installer::BringUp),
-        ("helm.toolkit.fluxcd.io", Installer::BringUp),
-        ("notification.toolkit.fluxcd.io", Installer::BringUp),
+        ("source.toolkit.fluxcd.io", Installer::Flux),
+        ("kustomize.toolkit.fluxcd.io", Installer::Flux),
+        ("helm.toolkit.fluxcd.io", Installer::Flux),
+        ("notification.toolkit.fluxcd.io", Installer::Flux),
         ("external-secrets.io", Installer::Blueprint("bp-external-secrets")),
         ("pkg.crossplane.io", Installer::Blueprint("bp-crossplane")),
         ("cert-manager.io", Installer::Blueprint("bp-cert-manager")),
@@ -459,6 +461,10 @@ pub const HOSTS: [(&str, &str); 5] = [
     ("api", "bp-catalyst-platform"),
     ("bao", "bp-openbao"),
 ];
+
+/// Charts that write a kubeconfig Secret beside their release: (Blueprint, Secret name prefix);
+/// the vCluster chart writes `vc-<release>` in its namespace.
+pub const KUBECONFIG_SECRETS: [(&str, &str); 1] = [("bp-vcluster", "vc-")];
 
 /// The Sovereign's host `label` (`gitea` → `gitea.<fqdn>`).
 pub fn sovereign_host(fqdn: &str, label: &str) -> String {

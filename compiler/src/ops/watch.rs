@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostics;
 use crate::pipeline::load::Project;
 use crate::pipeline::plan::Part;
 use crate::pipeline::render::{Keep, Rendered};
-use crate::pipeline::resolve::{OrgResolution, Realm, Resolution, ResolvedEnvironment};
+use crate::pipeline::resolve::{OrgResolution, Resolution, ResolvedEnvironment};
 use crate::pipeline::Loaded;
 use crate::support::source::Sources;
 use crate::support::vfs::Vfs;
@@ -153,25 +153,29 @@ impl Session {
             let resolution = resolution.get_or_init(|| {
                 let environments: Vec<ResolvedEnvironment> =
                     parts.organizations.iter().flat_map(|r| r.iter().map(|(environment, _)| environment.clone())).collect();
-                Resolution { kit: kit.clone(), environments, realms: parts.realms.clone() }
+                Resolution { kit: kit.clone(), environments, realms: parts.realms.clone(), vcluster: parts.vcluster.clone() }
             });
             Part::Sovereign { resolution, pins: pins.as_ref() }
+        };
+        let organization = |index| Part::Organization {
+            index,
+            realm: crate::pipeline::resolve::realm_of(&parts.realms, index),
+            kit: &kit,
+            vcluster: parts.vcluster.as_ref(),
         };
         let sovereign = self.sovereign_judged.get_or_insert_with(|| judge(&[sovereign_part()]));
         let mut all = sovereign.clone();
         for (org, path) in organizations.iter().enumerate() {
             let Some(kept) = self.kept.get_mut(path) else { continue };
             let resolution = &kept.resolution;
-            let realm = crate::pipeline::resolve::realm_of(&parts.realms, org);
-            let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(org, realm, resolution)));
+            let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(organization(org), resolution)));
             all.merge(judged.clone());
         }
         // Rendered again with bytes only when the reconcile check has something to point at.
         let rerender = |sources: &Sources| {
             let mut every = vec![sovereign_part()];
             for (org, path) in organizations.iter().enumerate() {
-                let realm = crate::pipeline::resolve::realm_of(&parts.realms, org);
-                every.extend(self.kept.get(path).map(|kept| organization_parts(org, realm, &kept.resolution)).unwrap_or_default());
+                every.extend(self.kept.get(path).map(|kept| organization_parts(organization(org), &kept.resolution)).unwrap_or_default());
             }
             crate::pipeline::render::parts(project, sources, &schemas, &pinned, Keep { bytes: true, facts: false }, &every).output
         };
@@ -182,8 +186,8 @@ impl Session {
 }
 
 /// The parts of one Organization: its CR and its Environments.
-fn organization_parts<'a>(org: usize, realm: Option<&'a Realm>, resolution: &'a OrgResolution) -> Vec<Part<'a>> {
-    std::iter::once(Part::Organization { index: org, realm }).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
+fn organization_parts<'a>(organization: Part<'a>, resolution: &'a OrgResolution) -> Vec<Part<'a>> {
+    std::iter::once(organization).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

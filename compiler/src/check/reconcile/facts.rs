@@ -224,6 +224,10 @@ pub struct Role {
     pub installs: Option<Sym>,
     /// What else the object is found by: a Sovereign by its FQDN.
     pub alias: Option<Sym>,
+    /// A HelmRelease or Kustomization that acts on another cluster: its kubeconfig Secret.
+    pub kube_config: Option<Sym>,
+    /// Where the Secret a HelmRelease creates is (its target namespace).
+    pub secret_namespace: Option<Sym>,
 }
 
 /// The records of a part of the tree, whose strings are numbers into a table kept beside them.
@@ -271,7 +275,9 @@ impl Records {
             if let Some(g) = &mut r.git {
                 (g.url, g.branch) = (map(g.url), map(g.branch));
             }
-            for sym in [&mut r.creates_secret, &mut r.reads_namespace, &mut r.installs, &mut r.alias] {
+            let syms =
+                [&mut r.creates_secret, &mut r.reads_namespace, &mut r.installs, &mut r.alias, &mut r.kube_config, &mut r.secret_namespace];
+            for sym in syms {
                 renumber(sym, map);
             }
         }
@@ -497,7 +503,8 @@ impl Sink<'_> {
             || role.creates_secret.is_some()
             || role.reads_namespace.is_some()
             || role.installs.is_some()
-            || role.alias.is_some();
+            || role.alias.is_some()
+            || role.kube_config.is_some();
         let role = has_role.then(|| {
             self.records.roles.push(role);
             self.records.roles.len() as u32 - 1
@@ -514,6 +521,11 @@ impl Sink<'_> {
         self.records.objects.push(obj);
         Some(())
     }
+}
+
+/// The text at `pointer`, else at `fallback`.
+fn text_or<'j>(object: &'j Json, pointer: &str, fallback: &str) -> Option<&'j str> {
+    pointer::get(object, pointer).or_else(|| pointer::get(object, fallback)).and_then(Json::as_str)
 }
 
 fn group(api_version: &str) -> &str {
@@ -598,6 +610,14 @@ impl Building<'_, '_> {
             self.named("/spec/targetNamespace", "Namespace", Scope::Cluster, When::Reconcile);
         }
         self.role.installs = self.text("/metadata/labels/catalyst.openova.io~1blueprint");
+        self.role.kube_config = self.text("/spec/kubeConfig/secretRef/name");
+        // A virtual cluster's chart writes its kubeconfig to a Secret beside it.
+        let installs = self.role.installs.map(|sym| self.facts.strings.str(sym).to_string());
+        if let Some((_, prefix)) = crate::check::releases::KUBECONFIG_SECRETS.iter().find(|(bp, _)| installs.as_deref() == Some(*bp)) {
+            let release = text_or(self.object, "/spec/releaseName", "/metadata/name");
+            self.role.creates_secret = release.map(|name| self.facts.strings.intern(&format!("{prefix}{name}")));
+            self.role.secret_namespace = self.text("/spec/targetNamespace");
+        }
     }
 
     fn kustomization(&mut self) {
@@ -607,6 +627,7 @@ impl Building<'_, '_> {
         self.secret_at("/spec/kubeConfig/secretRef", When::Reconcile);
         self.sourced("/spec/postBuild/substituteFrom", When::Apply);
         self.named("/spec/targetNamespace", "Namespace", Scope::Cluster, When::Apply);
+        self.role.kube_config = self.text("/spec/kubeConfig/secretRef/name");
         let source_kind = match pointer::get(self.object, "/spec/sourceRef/kind").and_then(Json::as_str) {
             Some(kind) => self.facts.strings.intern(kind),
             None => Sym::GIT_REPOSITORY,

@@ -216,7 +216,7 @@ impl<'f> Walk<'f> {
         if kind == Sym::NAMESPACE && BRING_UP_NAMESPACES.contains(&name_text) {
             return Some(Creator::BringUp);
         }
-        if kind == Sym::SECRET && namespace == Sym::FLUX_SYSTEM && BRING_UP_SECRETS.contains(&name_text) {
+        if kind == Sym::SECRET && namespace == Sym::FLUX_SYSTEM && BRING_UP_SECRETS.contains(&name_text) && self.is_host() {
             return Some(Creator::BringUp);
         }
         if namespace != Sym::EMPTY && PER_NAMESPACE.contains(&(kind_text, name_text)) {
@@ -331,6 +331,8 @@ impl<'f> Walk<'f> {
         let group = self.str(api_version).rsplit_once('/').map_or("", |(g, _)| g);
         let needed = match installer(group) {
             None | Some(Installer::BringUp) => None,
+            Some(Installer::Flux) if self.is_host() => None,
+            Some(Installer::Flux) => Some(("bp-flux", "bp-flux, which the host does not install into this vcluster".to_string())),
             Some(Installer::Blueprint(bp)) => Some((bp, format!("{bp}, which this tree does not install"))),
             Some(Installer::CrossplaneProvider(package)) => {
                 Some((package, format!("the Crossplane package {package}, which this tree does not install")))
@@ -338,7 +340,12 @@ impl<'f> Walk<'f> {
         };
         let definer = match needed {
             None => Definer::Given,
-            Some((what, by)) => self.installer_of(what).map_or(Definer::Missing(by), Definer::Installed),
+            Some((what, by)) => match self.installer_of(what) {
+                Some(installer) => Definer::Installed(installer),
+                // Installed into this virtual cluster by its host, before anything is applied here.
+                None if self.spelled(what).any(|sym| self.given(sym)) => Definer::Given,
+                None => Definer::Missing(by),
+            },
         };
         self.definers.insert(api_version, definer.clone());
         definer
@@ -346,16 +353,18 @@ impl<'f> Walk<'f> {
 
     /// Whether a release of the kit Blueprint `what` runs on another cluster.
     fn served_elsewhere(&self, what: &str) -> bool {
-        [what.to_string(), crate::model::other_spelling(what)]
-            .iter()
-            .any(|name| self.facts.sym(name).is_some_and(|sym| self.served.contains(&sym)))
+        self.spelled(what).any(|sym| self.served.contains(&sym))
+    }
+
+    /// The numbers of a Blueprint name in both spellings (`bp-gitea`, `gitea`), where facts hold them.
+    fn spelled(&self, what: &str) -> impl Iterator<Item = Sym> + '_ {
+        [what.to_string(), crate::model::other_spelling(what)].into_iter().filter_map(|name| self.facts.sym(&name))
     }
 
     /// The HelmRelease that installs Blueprint `what`, or the Crossplane Provider of package `what`.
     fn installer_of(&self, what: &str) -> Option<usize> {
         // A kit Blueprint is labelled with the name its catalog spells (`bp-gitea` or `gitea`).
-        let spelled = [what.to_string(), crate::model::other_spelling(what)];
-        if let Some(found) = spelled.iter().find_map(|name| self.facts.sym(name).and_then(|sym| self.installed_by.get(&sym))) {
+        if let Some(found) = self.spelled(what).find_map(|sym| self.installed_by.get(&sym)) {
             return Some(*found);
         }
         let package = format!("/{what}:");

@@ -92,11 +92,23 @@ pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding>
     let mut walks: Vec<walk::Walk<'_>> = clusters
         .par_iter()
         .map(|cluster| {
-            let mut walk = walk::Walk::new(&tree, schemas, fqdn, cluster);
-            walk.apply_all();
+            let mut walk = walk::Walk::new(&tree, schemas, fqdn, walk::World::Host);
+            walk.apply_all(&[(format!("{cluster}/flux-system"), None)]);
             walk
         })
         .collect();
+    // Each virtual cluster a host's Kustomizations apply into is a cluster of its own.
+    let vclusters: Vec<walk::Vcluster> = walks.iter().flat_map(walk::Walk::vclusters).collect();
+    let virtual_walks: Vec<walk::Walk<'_>> = vclusters
+        .into_par_iter()
+        .map(|vcluster| {
+            let applied_by = vcluster.applied_by.join(", ");
+            let mut walk = walk::Walk::new(&tree, schemas, fqdn, walk::World::Virtual { applied_by, given: vcluster.installs });
+            walk.apply_all(&vcluster.dirs);
+            walk
+        })
+        .collect();
+    walks.extend(virtual_walks);
     let installed: Vec<Vec<facts::Sym>> = walks.iter().map(|w| w.installed_by.keys().copied().collect()).collect();
     for (i, walk) in walks.iter_mut().enumerate() {
         let others = installed.iter().enumerate().filter(|&(j, _)| j != i);

@@ -114,6 +114,27 @@ impl<'f> Tree<'f> {
     }
 }
 
+/// The cluster a walk emulates.
+pub(super) enum World {
+    /// A region's cluster, brought up by cloud-init from `clusters/<fqdn>/<region>/flux-system`.
+    Host,
+    /// A virtual cluster a host's Kustomizations apply into (through a kubeconfig Secret),
+    /// with what the host's HelmReleases install into it.
+    Virtual { applied_by: String, given: HashSet<Sym> },
+}
+
+/// A folder a bring-up applies, with the namespace it applies into.
+pub(super) type Bring = (String, Option<Sym>);
+
+/// A virtual cluster as a host cluster's walk found it: what is applied into it, by whom, and
+/// what is installed into it.
+pub(super) struct Vcluster {
+    pub key: (Sym, Sym),
+    pub dirs: Vec<Bring>,
+    pub applied_by: Vec<String>,
+    pub installs: HashSet<Sym>,
+}
+
 /// One cluster's walk: what Flux applies there, from the cluster's own bring-up. Clusters
 /// share nothing but the Sovereign's hosts, so each is walked, and judged, on its own.
 pub(super) struct Walk<'f> {
@@ -121,8 +142,11 @@ pub(super) struct Walk<'f> {
     tree: &'f Tree<'f>,
     schemas: &'f SchemaSet<'f>,
     pub fqdn: &'f str,
-    /// The cluster's tree, `clusters/<fqdn>/<region>`.
-    pub cluster: &'f str,
+    pub world: World,
+    /// Kustomizations that apply into a virtual cluster: (kubeconfig Secret's namespace and
+    /// name, the folder applied, its targetNamespace, the Kustomization); HelmReleases that install into one.
+    remote_applies: Vec<((Sym, Sym), Bring, usize)>,
+    remote_installs: Vec<((Sym, Sym), Sym)>,
     pub instances: Vec<Instance<'f>>,
     pub appliers: Vec<Applier>,
     /// Flux Kustomizations by (namespace, name) → applier.
@@ -166,20 +190,21 @@ fn join(dir: &str, relative: &str) -> String {
 }
 
 impl<'f> Walk<'f> {
-    pub fn new(tree: &'f Tree<'f>, schemas: &'f SchemaSet<'f>, fqdn: &'f str, cluster: &'f str) -> Self {
+    pub fn new(tree: &'f Tree<'f>, schemas: &'f SchemaSet<'f>, fqdn: &'f str, world: World) -> Self {
         let facts = tree.facts;
         Walk {
             facts,
             tree,
             schemas,
             fqdn,
-            cluster,
+            world,
+            remote_applies: Vec::new(),
+            remote_installs: Vec::new(),
             reached: vec![false; tree.files.len()],
-            // Sized for every object once: growing them would copy, and rehash, the largest tables.
-            instances: Vec::with_capacity(facts.objects()),
+            instances: Vec::new(),
             appliers: vec![Applier { defined_by: None }],
             applier_of: HashMap::new(),
-            index: HashMap::with_capacity(facts.objects()),
+            index: HashMap::new(),
             produced: HashMap::new(),
             installed_by: HashMap::new(),
             fleet_url: None,
@@ -220,7 +245,36 @@ impl<'f> Walk<'f> {
 
     /// The Flux Kustomization of an applier, or the bring-up.
     pub fn applier_label(&self, applier: usize) -> String {
-        self.appliers[applier].defined_by.map_or_else(|| "the bring-up (cloud-init)".to_string(), |d| self.describe(d))
+        match (self.appliers[applier].defined_by, &self.world) {
+            (Some(defined_by), _) => self.describe(defined_by),
+            (None, World::Host) => "the bring-up (cloud-init)".to_string(),
+            (None, World::Virtual { applied_by, .. }) => applied_by.clone(),
+        }
+    }
+
+    /// Whether the walk emulates a region's cluster (where cloud-init made the bring-up's objects).
+    pub fn is_host(&self) -> bool {
+        matches!(self.world, World::Host)
+    }
+
+    /// Whether a release of Blueprint `what` was installed into this virtual cluster from its host.
+    pub fn given(&self, what: Sym) -> bool {
+        matches!(&self.world, World::Virtual { given, .. } if given.contains(&what))
+    }
+
+    /// The virtual clusters this walk's Kustomizations apply into.
+    pub fn vclusters(&self) -> Vec<Vcluster> {
+        let mut found: Vec<Vcluster> = Vec::new();
+        for (key, bring, applier) in &self.remote_applies {
+            let position = found.iter().position(|v| v.key == *key).unwrap_or_else(|| {
+                let installs = self.remote_installs.iter().filter(|(k, _)| k == key).map(|&(_, what)| what).collect();
+                found.push(Vcluster { key: *key, dirs: Vec::new(), applied_by: Vec::new(), installs });
+                found.len() - 1
+            });
+            found[position].dirs.push(bring.clone());
+            found[position].applied_by.push(self.describe(*applier));
+        }
+        found
     }
 
     pub fn place(&self, instance: usize, pointer: &'f str) -> Place<'f> {
@@ -297,10 +351,14 @@ impl<'f> Walk<'f> {
                 self.index.entry((kind, Sym::EMPTY, alias)).or_insert(instance);
             }
             if let Some(secret) = role.creates_secret {
-                self.produced.entry((Sym::SECRET, key.1, secret)).or_insert(instance);
+                self.produced.entry((Sym::SECRET, role.secret_namespace.unwrap_or(key.1), secret)).or_insert(instance);
             }
-            if let (Some(installs), Sym::HELM_RELEASE | Sym::PROVIDER) = (role.installs, kind) {
-                self.installed_by.entry(installs).or_insert(instance);
+            match (role.installs, kind, role.kube_config) {
+                (Some(installs), Sym::HELM_RELEASE, Some(kube_config)) => self.remote_installs.push(((key.1, kube_config), installs)),
+                (Some(installs), Sym::HELM_RELEASE | Sym::PROVIDER, None) => {
+                    self.installed_by.entry(installs).or_insert(instance);
+                }
+                _ => {}
             }
             if role.sync.is_some() && !self.applier_of.contains_key(&(key.1, name)) {
                 self.applier_of.insert((key.1, name), self.appliers.len());
@@ -309,11 +367,13 @@ impl<'f> Walk<'f> {
         }
     }
 
-    /// The cluster's bring-up, then every Flux Kustomization in the order they are found.
-    pub fn apply_all(&mut self) {
+    /// The bring-up (what `bring_up` holds), then every Flux Kustomization in the order they are found.
+    pub fn apply_all(&mut self, bring_up: &[Bring]) {
         let mut missing = Vec::new();
-        let built = self.build(&format!("{}/flux-system", self.cluster), &mut missing, 0);
-        self.register(0, built, None);
+        for (dir, target) in bring_up {
+            let built = self.build(dir, &mut missing, 0);
+            self.register(0, built, *target);
+        }
         self.fleet_url = self
             .index
             .get(&(Sym::GIT_REPOSITORY, Sym::FLUX_SYSTEM, Sym::FLUX_SYSTEM))
@@ -357,6 +417,7 @@ impl<'f> Walk<'f> {
         };
         let own = self.instances[defined_by].namespace_key();
         let key = (source_kind, source_namespace.unwrap_or(own), source_name);
+        let remote = self.role(defined_by).and_then(|r| r.kube_config);
         // A missing source is reported as a dangling reference; an OCI artifact's content is not in the tree.
         let Some(&source) = self.index.get(&key) else { return };
         let Some(git) = self.role(source).and_then(|r| r.git.as_ref()) else { return };
@@ -377,6 +438,11 @@ impl<'f> Walk<'f> {
             let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
             let at = self.place(defined_by, "/spec/path");
             self.find(codes::RECONCILE_MISSING_PATH, message, at, "a Kustomization whose path is missing never becomes ready");
+            return;
+        }
+        if let Some(kube_config) = remote {
+            // Applied into another cluster: walked there, as that cluster's bring-up.
+            self.remote_applies.push(((own, kube_config), (dir, target_namespace), defined_by));
             return;
         }
         let built = self.build(&dir, missing, 0);

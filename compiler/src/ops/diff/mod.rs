@@ -439,7 +439,7 @@ fn unified(before: Option<&Json>, after: Option<&Json>, path: &str) -> String {
 
 /// Which Environment and Application a file belongs to, read from the outputs.
 struct Attribution {
-    /// (Environment, Application) of every Flux source in a cluster's `environments/`, in either output.
+    /// (Environment, Application) of every Flux source in a vcluster's tree, in either output.
     synced: HashSet<(String, String)>,
 }
 
@@ -447,7 +447,7 @@ impl Attribution {
     fn new(base: &Output, head: &Output) -> Self {
         let synced = (head.files.keys().chain(base.files.keys()))
             .filter_map(|path| match path.split('/').collect::<Vec<_>>().as_slice() {
-                ["clusters", _, _, "environments", env, file] => Some((env.to_string(), file.strip_suffix(".yaml")?.to_string())),
+                ["clusters", _, _, "organizations", _, env, file] => Some((env.to_string(), file.strip_suffix(".yaml")?.to_string())),
                 _ => None,
             })
             .collect();
@@ -462,10 +462,10 @@ impl Attribution {
             ["clusters", _, _, "bootstrap-kit", ..] => {
                 (Area::BootstrapKit, name().filter(|_| value.get("kind") == Some(&"HelmRelease".into())))
             }
-            ["clusters", _, _, "environments", env, file] if *file != "kustomization.yaml" => {
+            ["clusters", _, _, "organizations", _, env, file] if !["kustomization.yaml", "environment.yaml"].contains(file) => {
                 (environment(env), Some(file.trim_end_matches(".yaml").to_string()))
             }
-            ["clusters", _, _, "environments", env, ..] => (environment(env), None),
+            ["clusters", _, _, "organizations", _, env, _] => (environment(env), None),
             ["system", "catalyst-config", "applications", env, file] => {
                 (environment(env), Some(file.trim_end_matches(".yaml").to_string()))
             }

@@ -4,8 +4,12 @@
 mod identity;
 mod infra;
 mod platform;
+mod vcluster;
 
-use platform::{CREDENTIALS_FILE, GITEA_CREDENTIALS, OPENBAO_STORE};
+use platform::{GITEA_CREDENTIALS, OPENBAO_STORE};
+
+/// Per Environment, in its Organization's vcluster: its namespace and the Secrets its sources read.
+const ENVIRONMENT_FILE: &str = "environment.yaml";
 
 use std::collections::HashMap;
 
@@ -15,7 +19,7 @@ use crate::check::pins::BringUpPins;
 use crate::check::releases::Pinned;
 use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
 use crate::pipeline::load::Project;
-use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Realm, Resolution, ResolvedEnvironment};
+use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Realm, Resolution, ResolvedEnvironment, VclusterRelease};
 use crate::pipeline::validate::secret_property;
 use crate::support::pointer;
 use crate::support::source::Origin;
@@ -86,8 +90,9 @@ pub enum Part<'a> {
     /// The Sovereign's own files: the cluster tree and the bootstrap kit, the
     /// bring-up inputs, the Sovereign CR, the lists of everything, the lock file.
     Sovereign { resolution: &'a Resolution, pins: Option<&'a BringUpPins> },
-    /// An Organization's CR and its realm (with the Keycloak of its own, per-organization).
-    Organization { index: usize, realm: Option<&'a Realm> },
+    /// An Organization's CR, its realm (with the Keycloak of its own, per-organization) and its
+    /// vclusters, with the kit releases it installs into them.
+    Organization { index: usize, realm: Option<&'a Realm>, kit: &'a [KitRelease], vcluster: Option<&'a VclusterRelease> },
     /// An Environment's cluster tree, its Application repositories and its CRs.
     Environment(&'a ResolvedEnvironment),
 }
@@ -104,10 +109,13 @@ impl Part<'_> {
                 planner.catalyst_config(resolution);
                 planner.lock(resolution, *pins);
             }
-            Part::Organization { index, realm } => {
+            Part::Organization { index, realm, kit, vcluster } => {
                 planner.organization_cr(*index);
                 if let Some(realm) = realm {
                     planner.realm(realm);
+                }
+                if let Some(vcluster) = vcluster {
+                    planner.vclusters(&project.sovereign.organizations[*index], kit, vcluster);
                 }
             }
             Part::Environment(environment) => {
@@ -123,7 +131,12 @@ impl Part<'_> {
 /// Every part of a Sovereign's output.
 pub fn parts<'a>(project: &Project, resolution: &'a Resolution, pins: Option<&'a BringUpPins>) -> Vec<Part<'a>> {
     let mut parts = vec![Part::Sovereign { resolution, pins }];
-    parts.extend((0..project.sovereign.organizations.len()).map(|index| Part::Organization { index, realm: resolution.realm_of(index) }));
+    parts.extend((0..project.sovereign.organizations.len()).map(|index| Part::Organization {
+        index,
+        realm: resolution.realm_of(index),
+        kit: &resolution.kit,
+        vcluster: resolution.vcluster.as_ref(),
+    }));
     parts.extend(resolution.environments.iter().map(Part::Environment));
     parts
 }
@@ -276,16 +289,17 @@ impl Planner<'_, '_> {
         &self.project.sovereign.organizations[environment.org]
     }
 
-    /// In each region the Environment is placed in, the sources and Kustomizations of the
-    /// Applications that run there; once, each Application's repository.
+    /// In the Organization's vcluster on each region the Environment is placed in: its namespace,
+    /// its credentials, and the sources and Kustomizations of the Applications that run there;
+    /// once, each Application's repository.
     fn environment(&mut self, environment: &ResolvedEnvironment) {
         let scope = self.origin.replace(self.environment_origin(environment));
-        self.namespace_files(environment);
+        self.namespace_file(environment);
         let org = self.organization(environment).slug.clone();
         for region in &environment.regions {
-            let dir = format!("{}/environments/{}", platform::cluster_root(&self.fqdn, region), environment.name);
-            self.add(format!("{dir}/{CREDENTIALS_FILE}"), Planned::Objects(self.environment_credentials(&org, &environment.name)));
-            let mut resources = vec![CREDENTIALS_FILE.to_string()];
+            let dir = format!("{}/{}/{org}/{}", platform::cluster_root(&self.fqdn, region), vcluster::ORGANIZATIONS, environment.name);
+            self.add(format!("{dir}/{ENVIRONMENT_FILE}"), Planned::Objects(self.vcluster_environment(&environment.name)));
+            let mut resources = vec![ENVIRONMENT_FILE.to_string()];
             for instance in environment.instances.iter().filter(|i| i.regions.contains(region)) {
                 let environment_scope = self.origin.replace(instance.origin.clone());
                 let file = format!("{}.yaml", instance.name);

@@ -1,29 +1,31 @@
-//! `clusters/<fqdn>/`: the tree Flux applies, ordered so that every
-//! reference is there before it is needed (the reconcile check proves it).
+//! `clusters/<fqdn>/<region>/`: the tree each region's cluster Flux applies, ordered so that
+//! every reference is there before it is needed (the reconcile check proves it).
 //!
-//! | Flux Kustomization | applies | waits for |
-//! |---|---|---|
-//! | `flux-system` | the sync objects themselves (`flux-system/`) | — |
-//! | `namespaces` | every Environment's Namespace (`namespaces/`) | — |
-//! | `bootstrap-kit` | the kit's HelmReleases (`bootstrap-kit/`) | — |
-//! | `infrastructure` | secret stores, platform credentials, Crossplane providers | `bootstrap-kit` |
-//! | `infrastructure-config` | objects of kinds the providers install | `infrastructure` |
-//! | `catalyst-config` | the Catalyst CRs (`system/catalyst-config`) | `infrastructure`, `namespaces` |
-//! | `environments` | each Environment's credentials and Applications | `infrastructure`, `namespaces` |
+//! | Flux Kustomization | applies | waits for | where |
+//! |---|---|---|---|
+//! | `flux-system` | the sync objects themselves (`flux-system/`) | — | every cluster |
+//! | `namespaces` | every Environment's Namespace, for its Catalyst CRs (`namespaces/`) | — | mgt |
+//! | `bootstrap-kit` | the kit's HelmReleases of the cluster's building block (`bootstrap-kit/`) | — | every cluster |
+//! | `infrastructure` | secret stores, platform credentials, Crossplane providers | `bootstrap-kit` | every cluster |
+//! | `infrastructure-config` | objects of kinds the providers install | `infrastructure` | where Crossplane runs |
+//! | `identity` | the Organizations' realms ([`super::identity`]) | `infrastructure` | mgt |
+//! | `catalyst-config` | the Catalyst CRs (`system/catalyst-config`) | `infrastructure`, `namespaces` | mgt |
+//! | `vclusters`, `organizations` | the Organizations' vclusters and what runs in them ([`super::vcluster`]) | `infrastructure` | rtz |
 //!
 //! The fleet is read from a repository outside the Sovereign (its own Gitea
 //! is installed by this very tree), by default the public OpenOva
 //! repository the upstream bring-up reads. Credentials: cloud-init creates
-//! `ghcr-pull` in `flux-system`; each Environment copies it into its own
-//! namespace through the `flux-system` ClusterSecretStore (sources only read
-//! Secrets of their own namespace), and reads its Gitea credentials from
-//! OpenBao through the `openbao` store.
+//! `ghcr-pull` in `flux-system`; the `flux-system` ClusterSecretStore copies
+//! it where it is needed (sources only read Secrets of their own namespace),
+//! and the `openbao` store reads the Gitea credentials from OpenBao.
 
 use serde_json::{json, Value as Json};
 
+use super::identity::IDENTITY;
+use super::vcluster::{ORGANIZATIONS, VCLUSTERS};
 use super::{kustomization, namespace, Planned, Planner, PULL_SECRET};
 use crate::check::releases::sovereign_host;
-use crate::model::BuildingBlock;
+use crate::model::{BuildingBlock, Organization};
 use crate::pipeline::load::Project;
 use crate::pipeline::resolve::{KitRelease, Resolution, ResolvedEnvironment};
 
@@ -31,11 +33,10 @@ use crate::pipeline::resolve::{KitRelease, Resolution, ResolvedEnvironment};
 const DEFAULT_FLEET: (&str, &str) = ("https://github.com/openova-io/openova", "main");
 /// The store that reads OpenBao, and the one that copies Secrets out of `flux-system`.
 pub const OPENBAO_STORE: &str = "openbao";
-const BRING_UP_STORE: &str = "flux-system";
-/// The ServiceAccount the External Secrets chart runs as, which both stores authenticate with.
-const ESO_ACCOUNT: (&str, &str) = ("external-secrets", "external-secrets-system");
-/// Per Environment: the Secrets its sources read.
-pub const CREDENTIALS_FILE: &str = "credentials.yaml";
+pub(super) const BRING_UP_STORE: &str = "flux-system";
+/// The ServiceAccount the External Secrets chart runs as, which the stores authenticate with.
+pub(super) const ESO_ACCOUNT: (&str, &str) = ("external-secrets", "external-secrets-system");
+/// Per Environment: the Secret its Git sources read.
 pub const GITEA_CREDENTIALS: &str = "gitea-credentials";
 /// In `flux-system`: the credentials of the platform repositories on the Sovereign's Gitea.
 const PLATFORM_GITEA_CREDENTIALS: &str = "gitea-flux";
@@ -52,10 +53,11 @@ pub(super) struct Cluster<'r> {
     pub block: BuildingBlock,
     pub root: String,
     pub kit: Vec<(usize, &'r KitRelease)>,
-    /// Environments whose Applications run here.
+    /// Environments whose Applications run here (in their Organizations' vclusters).
     pub environments: Vec<&'r ResolvedEnvironment>,
-    /// Environments whose Namespace exists here: those that run here and, on the control
-    /// plane, every one (its Catalyst CRs are namespaced).
+    /// The Organizations those Environments belong to.
+    pub organizations: Vec<&'r Organization>,
+    /// On the control plane, every Environment: its Namespace holds its Catalyst CRs.
     pub namespaces: Vec<&'r ResolvedEnvironment>,
     /// Whether the Organizations' realms are applied here (the control plane).
     pub realms: bool,
@@ -69,9 +71,11 @@ impl<'r> Cluster<'r> {
         let names = kit.iter().map(|(_, r)| project.catalog.blueprints[r.blueprint].name.as_str()).collect();
         let environments: Vec<&ResolvedEnvironment> =
             resolution.environments.iter().filter(|e| e.regions.iter().any(|r| r == region)).collect();
-        let namespaces = if block == BuildingBlock::Mgt { resolution.environments.iter().collect() } else { environments.clone() };
+        let namespaces = if block == BuildingBlock::Mgt { resolution.environments.iter().collect() } else { Vec::new() };
+        let organizations = project.sovereign.organizations.iter().filter(|o| super::vcluster::runs_in(o, region)).collect();
         let realms = block == BuildingBlock::Mgt && !resolution.realms.is_empty();
-        Some(Cluster { region, block, root: cluster_root(fqdn, region), kit, environments, namespaces, realms, names })
+        let root = cluster_root(fqdn, region);
+        Some(Cluster { region, block, root, kit, environments, organizations, namespaces, realms, names })
     }
 
     /// Whether the kit Blueprint `name` (written `bp-x`) runs here.
@@ -88,10 +92,11 @@ impl<'r> Cluster<'r> {
         let present = |part: &str| match part {
             "namespaces" => !self.namespaces.is_empty(),
             "infrastructure-config" => self.runs("bp-crossplane"),
-            "environments" => !self.environments.is_empty(),
+            IDENTITY => self.realms,
+            VCLUSTERS | ORGANIZATIONS => !self.environments.is_empty(),
             _ => true,
         };
-        ["flux-system", "namespaces", "bootstrap-kit", "infrastructure", "infrastructure-config", "environments"]
+        ["flux-system", "namespaces", "bootstrap-kit", "infrastructure", "infrastructure-config", IDENTITY, VCLUSTERS, ORGANIZATIONS]
             .into_iter()
             .filter(move |p| present(p))
     }
@@ -150,12 +155,12 @@ impl Planner<'_, '_> {
     pub(super) fn clusters(&mut self, resolution: &Resolution) {
         for region in &self.project.sovereign.spec.regions {
             if let Some(cluster) = Cluster::of(self.project, resolution, &self.fqdn, region) {
-                self.cluster(&cluster);
+                self.cluster(&cluster, resolution);
             }
         }
     }
 
-    fn cluster(&mut self, cluster: &Cluster<'_>) {
+    fn cluster(&mut self, cluster: &Cluster<'_>, resolution: &Resolution) {
         let root = &cluster.root;
         self.add(format!("{root}/kustomization.yaml"), Planned::Document(kustomization(cluster.parts().map(String::from).collect())));
         let objects = self.flux_sync_objects(cluster);
@@ -175,18 +180,15 @@ impl Planner<'_, '_> {
             kit_files.push(file);
         }
         self.add(format!("{root}/bootstrap-kit/kustomization.yaml"), Planned::Document(kustomization(kit_files)));
-        if !cluster.environments.is_empty() {
-            let environments = cluster.environments.iter().map(|e| e.name.clone()).collect();
-            self.add(format!("{root}/environments/kustomization.yaml"), Planned::Document(kustomization(environments)));
+        if let (false, Some(vcluster)) = (cluster.environments.is_empty(), &resolution.vcluster) {
+            self.vcluster_lists(root, &cluster.organizations, vcluster);
         }
     }
 
-    /// An Environment's Namespace in each cluster that needs it: the ones its Applications run in,
-    /// and the control plane's, where its Catalyst CRs live.
-    pub(super) fn namespace_files(&mut self, environment: &ResolvedEnvironment) {
+    /// An Environment's Namespace on the control plane, where its Catalyst CRs live.
+    pub(super) fn namespace_file(&mut self, environment: &ResolvedEnvironment) {
         let regions = &self.project.sovereign.spec.regions;
-        for region in regions.iter().filter(|r| environment.regions.contains(r) || BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt))
-        {
+        for region in regions.iter().filter(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt)) {
             let path = format!("{}/namespaces/{}.yaml", cluster_root(&self.fqdn, region), environment.name);
             self.add(path, Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
         }
@@ -224,12 +226,7 @@ impl Planner<'_, '_> {
             ));
         }
         if cluster.realms {
-            objects.push(self.flux_kustomization(
-                super::identity::IDENTITY,
-                &path(super::identity::IDENTITY),
-                "flux-system",
-                &["infrastructure"],
-            ));
+            objects.push(self.flux_kustomization(IDENTITY, &path(IDENTITY), "flux-system", &["infrastructure"]));
         }
         if cluster.block == BuildingBlock::Mgt {
             let config = self.gitea("system", "catalyst-config");
@@ -237,7 +234,8 @@ impl Planner<'_, '_> {
             objects.push(self.flux_kustomization("catalyst-config", "./", "catalyst-config", &ready));
         }
         if !cluster.environments.is_empty() {
-            objects.push(self.flux_kustomization("environments", &path("environments"), "flux-system", &ready));
+            objects.push(self.flux_kustomization(VCLUSTERS, &path(VCLUSTERS), "flux-system", &["infrastructure"]));
+            objects.push(self.flux_kustomization(ORGANIZATIONS, &path(ORGANIZATIONS), "flux-system", &[VCLUSTERS]));
         }
         objects
     }
@@ -320,18 +318,5 @@ impl Planner<'_, '_> {
             "subjects": [{"kind": "ServiceAccount", "name": ESO_ACCOUNT.0, "namespace": ESO_ACCOUNT.1}],
         });
         vec![openbao, bring_up, role, binding]
-    }
-
-    /// The Secrets an Environment's sources read, in its namespace: the chart pull secret copied
-    /// from `flux-system`, and the Organization's Gitea credentials from OpenBao.
-    pub(super) fn environment_credentials(&self, org: &str, namespace: &str) -> Vec<Json> {
-        let mut pull = self.external_secret(
-            PULL_SECRET,
-            Some(namespace),
-            BRING_UP_STORE,
-            vec![json!({"secretKey": ".dockerconfigjson", "remoteRef": {"key": PULL_SECRET, "property": ".dockerconfigjson"}})],
-        );
-        pull["spec"]["target"]["template"] = json!({"type": "kubernetes.io/dockerconfigjson"});
-        vec![pull, self.gitea_credentials(GITEA_CREDENTIALS, namespace, &format!("org/{org}/gitea/flux"))]
     }
 }

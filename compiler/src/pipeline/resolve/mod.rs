@@ -59,7 +59,19 @@ pub struct Resolution {
     pub environments: Vec<ResolvedEnvironment>,
     /// Every Organization's realm (see [`identity`]).
     pub realms: Vec<Realm>,
+    /// The virtual cluster each Organization runs in on each of its workload clusters.
+    pub vcluster: Option<VclusterRelease>,
 }
+
+/// The Blueprint of the Organizations' virtual clusters (bp-vcluster), with its values.
+#[derive(Debug, Clone)]
+pub struct VclusterRelease {
+    pub blueprint: usize,
+    pub values: Json,
+}
+
+/// The Blueprint the Organizations' virtual clusters are made of.
+pub const VCLUSTER_BLUEPRINT: &str = "bp-vcluster";
 
 impl Resolution {
     /// The realm of Organization `org`, if it has one.
@@ -174,7 +186,7 @@ pub fn resolve_partial(project: &Project, sources: &Sources, diagnostics: &mut D
             environments.push(environment);
         }
     }
-    (Resolution { kit: parts.kit.unwrap_or_default(), environments, realms: parts.realms }, kit_ok)
+    (Resolution { kit: parts.kit.unwrap_or_default(), environments, realms: parts.realms, vcluster: parts.vcluster }, kit_ok)
 }
 
 /// The resolved Environments of one Organization with their diagnostics: the
@@ -185,6 +197,7 @@ pub type OrgResolution = Vec<(ResolvedEnvironment, Vec<Diagnostic>)>;
 pub struct Parts {
     pub kit: Option<Vec<KitRelease>>,
     pub realms: Vec<Realm>,
+    pub vcluster: Option<VclusterRelease>,
     /// One entry per Organization, in the order of the Sovereign's.
     pub organizations: Vec<std::sync::Arc<OrgResolution>>,
 }
@@ -213,6 +226,7 @@ pub fn resolve_parts(
     let kit = resolve_kit(&context, diagnostics);
     let kit_releases = kit.as_deref().unwrap_or_default();
     let realms = if kit.is_some() { identity::resolve_identity(&context, kit_releases, diagnostics) } else { Vec::new() };
+    let vcluster = resolve_vcluster(&context, diagnostics);
     let organizations = (0..project.sovereign.organizations.len())
         .into_par_iter()
         .map(|org| {
@@ -224,7 +238,7 @@ pub fn resolve_parts(
             })
         })
         .collect();
-    Parts { kit, realms, organizations }
+    Parts { kit, realms, vcluster, organizations }
 }
 
 struct Context<'a> {
@@ -627,6 +641,19 @@ fn find_cycle<N>(graph: &DiGraph<N, ()>) -> Vec<NodeIndex> {
     let mut cycle = cycles(graph).into_iter().next().unwrap_or_default();
     cycle.reverse();
     cycle
+}
+
+/// The newest bp-vcluster, when some Organization has an Environment: each runs in a virtual
+/// cluster of its own on every workload cluster it is placed in.
+fn resolve_vcluster(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<VclusterRelease> {
+    let sovereign = &cx.project.sovereign;
+    let org = sovereign.organizations.iter().find(|o| !o.spec.environments.is_empty())?;
+    let at = org.origin.join("/spec/environments");
+    let requirement =
+        cx.requirement(None, format!("the virtual cluster of {}", org.slug), at.clone()).map_err(|d| diagnostics.push(d)).ok()?;
+    let blueprint = cx.choose(VCLUSTER_BLUEPRINT, &[requirement], &at).map_err(|d| diagnostics.push(d)).ok()?;
+    let (values, _) = cx.validated(blueprint, None, &[], &at).map_err(|d| diagnostics.extend(d)).ok()?;
+    Some(VclusterRelease { blueprint, values })
 }
 
 // ------------------------------------------------------------ environments
