@@ -59,7 +59,7 @@ impl Planner<'_, '_> {
             (regions.iter()).filter(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Rtz)).filter(|r| runs_in(org, r)).collect();
         for region in here {
             let root = cluster_root(&self.fqdn, region);
-            let host = self.vcluster_host(org, kit, vcluster);
+            let host = self.vcluster_host(org, region, kit, vcluster);
             self.add_for(org.origin.clone(), format!("{root}/{VCLUSTERS}/{}.yaml", org.slug), Planned::Objects(host));
             let sync = self.vcluster_sync(org, &root);
             self.add_for(org.origin.clone(), format!("{root}/{ORGANIZATIONS}/{}.yaml", org.slug), Planned::Objects(vec![sync]));
@@ -80,13 +80,19 @@ impl Planner<'_, '_> {
 
     /// What the host runs for the Organization: its namespace, the vcluster, the releases it
     /// installs into it, and the host copies of the credentials it substitutes there.
-    fn vcluster_host(&self, org: &Organization, kit: &[KitRelease], vcluster: &VclusterRelease) -> Vec<Json> {
+    fn vcluster_host(&self, org: &Organization, region: &str, kit: &[KitRelease], vcluster: &VclusterRelease) -> Vec<Json> {
         let slug = &org.slug;
         let bp = self.blueprint(vcluster.blueprint);
         let mut values = vcluster.values.clone();
         values["vcluster"] = json!({"exportKubeConfig": {"server": format!("https://{slug}.{slug}.svc:443")}});
         let name = format!("vcluster-{slug}");
-        let mut objects = vec![namespace(slug, &self.fqdn), self.helm_release(bp, &name, "flux-system", slug, slug, &[], &values)];
+        let mut release = self.helm_release(bp, &name, "flux-system", slug, slug, &[], &values);
+        // The workload tags of the seeds: the fully qualified name is `<region>-<org>`.
+        let labels = &mut release["metadata"]["labels"];
+        labels["openova.io/organization"] = json!(slug);
+        labels["openova.io/host-cluster"] = json!(region);
+        labels["openova.io/vcluster"] = json!(format!("{region}-{slug}"));
+        let mut objects = vec![namespace(slug, &self.fqdn), release];
         // The Organization's own Flux and External Secrets, installed into the vcluster.
         for (component, target) in [("bp-flux", "flux-system"), ("bp-external-secrets", "external-secrets-system")] {
             let Some(release) = kit_release(self.project, kit, component) else { continue };

@@ -8,6 +8,7 @@ use serde_json::{json, Value as Json};
 use super::{kit_release, Context, KitRelease};
 use crate::diagnostic::codes;
 use crate::diagnostic::{Diagnostic, Diagnostics, Label};
+use crate::model::Organization;
 use crate::pipeline::validate::Layer;
 
 /// The Blueprint that applies a realm (keycloak-config-cli).
@@ -78,58 +79,69 @@ pub(super) fn resolve_identity(cx: &Context<'_>, kit: &[KitRelease], diagnostics
     if shared {
         single_keycloak(cx, kit_keycloak, diagnostics);
     }
-    let kit_bp = cx.blueprint(kit_keycloak.blueprint);
     let mut realms = Vec::new();
     for (index, org) in sovereign.organizations.iter().enumerate() {
-        let at = org.origin.join("/spec/identity");
-        let keycloak = if shared {
-            let namespace = kit_bp.spec.manifests.helm_release.namespace.clone().unwrap_or_else(|| kit_bp.short_name().to_string());
-            Keycloak {
-                blueprint: kit_keycloak.blueprint,
-                helm_release: kit_bp.name.clone(),
-                release_name: kit_bp.short_name().to_string(),
-                namespace,
-                own: None,
-            }
-        } else {
-            let name = format!("keycloak-{}", org.slug);
-            let host = crate::check::releases::sovereign_host(&sovereign.spec.fqdn, &format!("auth.{}", org.slug));
-            // A minimal Keycloak: one replica, on the Organization's own host.
-            let written = json!({"replicas": 1, "hostname": host});
-            let layers = [Layer { value: &written, origin: at.clone() }];
-            let Ok((values, _)) = cx.validated(kit_keycloak.blueprint, None, &layers, &org.origin).map_err(|d| diagnostics.extend(d))
-            else {
-                continue;
-            };
-            Keycloak {
-                blueprint: kit_keycloak.blueprint,
-                helm_release: name.clone(),
-                release_name: name.clone(),
-                namespace: name,
-                own: Some(values),
-            }
+        let keycloak = match shared {
+            true => Ok(kit_keycloak_of(cx, kit_keycloak)),
+            false => own_keycloak(cx, kit_keycloak, org),
         };
-        let identity = &org.spec.identity;
-        let mut written = json!({
-            "realm": org.slug,
-            "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
-            "keycloakUrl": keycloak.url(),
-            "redirectUris": identity.redirect_uris,
-        });
-        if let Some(config) = identity.federation_config.as_ref().filter(|_| !identity.federation_provider.is_empty()) {
-            let mut federation = json!({"provider": identity.federation_provider, "issuer": config.issuer, "clientId": config.client_id});
-            if let Some(tenant) = &config.tenant_id {
-                federation["tenantId"] = json!(tenant);
-            }
-            written["federation"] = federation;
-        }
-        let layers = [Layer { value: &written, origin: at }];
-        match cx.validated(realm_bp, Some(&org.slug), &layers, &org.origin) {
-            Ok((values, _)) => realms.push(Realm { org: index, blueprint: realm_bp, values, keycloak }),
+        match keycloak.and_then(|keycloak| realm(cx, realm_bp, index, keycloak)) {
+            Ok(realm) => realms.push(realm),
             Err(problems) => diagnostics.extend(problems),
         }
     }
     realms
+}
+
+/// The kit's Keycloak, which holds every realm (`shared-sovereign`).
+fn kit_keycloak_of(cx: &Context<'_>, kit_keycloak: &KitRelease) -> Keycloak {
+    let bp = cx.blueprint(kit_keycloak.blueprint);
+    Keycloak {
+        blueprint: kit_keycloak.blueprint,
+        helm_release: bp.name.clone(),
+        release_name: bp.short_name().to_string(),
+        namespace: bp.spec.manifests.helm_release.namespace.clone().unwrap_or_else(|| bp.short_name().to_string()),
+        own: None,
+    }
+}
+
+/// A minimal Keycloak of the Organization's own (`per-organization`): the kit's Blueprint, one
+/// replica, on the Organization's own host.
+fn own_keycloak(cx: &Context<'_>, kit_keycloak: &KitRelease, org: &Organization) -> Result<Keycloak, Vec<Diagnostic>> {
+    let name = format!("keycloak-{}", org.slug);
+    let host = crate::check::releases::sovereign_host(&cx.project.sovereign.spec.fqdn, &format!("auth.{}", org.slug));
+    let written = json!({"replicas": 1, "hostname": host});
+    let layers = [Layer { value: &written, origin: org.origin.join("/spec/identity") }];
+    let (values, _) = cx.validated(kit_keycloak.blueprint, None, &layers, &org.origin)?;
+    Ok(Keycloak {
+        blueprint: kit_keycloak.blueprint,
+        helm_release: name.clone(),
+        release_name: name.clone(),
+        namespace: name,
+        own: Some(values),
+    })
+}
+
+/// Organization `index`'s realm in `keycloak`, from its `identity`, validated against bp-keycloak-realm.
+fn realm(cx: &Context<'_>, realm_bp: usize, index: usize, keycloak: Keycloak) -> Result<Realm, Vec<Diagnostic>> {
+    let org = &cx.project.sovereign.organizations[index];
+    let identity = &org.spec.identity;
+    let mut written = json!({
+        "realm": org.slug,
+        "displayName": org.spec.display_name.clone().unwrap_or_else(|| org.slug.clone()),
+        "keycloakUrl": keycloak.url(),
+        "redirectUris": identity.redirect_uris,
+    });
+    if let Some(config) = identity.federation_config.as_ref().filter(|_| !identity.federation_provider.is_empty()) {
+        let mut federation = json!({"provider": identity.federation_provider, "issuer": config.issuer, "clientId": config.client_id});
+        if let Some(tenant) = &config.tenant_id {
+            federation["tenantId"] = json!(tenant);
+        }
+        written["federation"] = federation;
+    }
+    let layers = [Layer { value: &written, origin: org.origin.join("/spec/identity") }];
+    let (values, _) = cx.validated(realm_bp, Some(&org.slug), &layers, &org.origin)?;
+    Ok(Realm { org: index, blueprint: realm_bp, values, keycloak })
 }
 
 /// One Keycloak serves every Organization: with a single replica, one restart logs them all out.
