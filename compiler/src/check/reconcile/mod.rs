@@ -114,12 +114,6 @@ pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding>
         let others = installed.iter().enumerate().filter(|&(j, _)| j != i);
         walk.served = others.flat_map(|(_, keys)| keys.iter().copied()).collect();
     }
-    let mut reached = vec![false; walks[0].reached.len()];
-    for walk in &walks {
-        for (seen, &here) in reached.iter_mut().zip(&walk.reached) {
-            *seen |= here;
-        }
-    }
     let judged: Vec<Vec<Finding>> = walks.into_par_iter().map(walk::Walk::judge).collect();
     let mut findings = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -128,7 +122,7 @@ pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding>
             findings.push(finding);
         }
     }
-    tree.unreached(&reached, &mut findings);
+    tree.unreached(&mut findings);
     findings
 }
 

@@ -3,6 +3,8 @@
 //! known by the numbers of their strings, so a tree of 100,000 objects is
 //! walked without copying or comparing one name.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::facts::{Facts, FileView, Git, Object, Role, Sym, Sync};
@@ -57,6 +59,8 @@ pub(super) struct Tree<'f> {
     sorted: Vec<(&'f str, usize)>,
     by_path: HashMap<&'f str, usize>,
     folders: HashSet<&'f str>,
+    /// Whether some cluster's walk applies each file; the walks run in parallel and share it.
+    reached: Vec<AtomicBool>,
 }
 
 impl<'f> Tree<'f> {
@@ -75,7 +79,8 @@ impl<'f> Tree<'f> {
                 path = folder;
             }
         }
-        Tree { facts, files, sorted, by_path, folders }
+        let reached = files.iter().map(|_| AtomicBool::new(false)).collect();
+        Tree { facts, files, sorted, by_path, folders, reached }
     }
 
     /// The cluster trees Flux starts from: `clusters/<fqdn>/<region>`, each with its `flux-system`.
@@ -87,9 +92,9 @@ impl<'f> Tree<'f> {
     }
 
     /// `unreached` for every file of objects no cluster's walk applied.
-    pub fn unreached(&self, reached: &[bool], findings: &mut Vec<Finding>) {
+    pub fn unreached(&self, findings: &mut Vec<Finding>) {
         for &(path, file) in &self.sorted {
-            if let (false, Some(first)) = (reached[file], self.files[file].objects().next()) {
+            if let (false, Some(first)) = (self.reached[file].load(Ordering::Relaxed), self.files[file].objects().next()) {
                 findings.push(Finding {
                     code: codes::RECONCILE_UNREACHED,
                     message: format!("no Flux Kustomization applies `{path}`: its objects never reach a cluster"),
@@ -158,8 +163,6 @@ pub(super) struct Walk<'f> {
     /// What HelmReleases and Crossplane Providers install (a Blueprint name, a package) → the first instance.
     pub installed_by: HashMap<Sym, usize>,
     fleet_url: Option<Sym>,
-    /// Whether some applier applies each file.
-    pub reached: Vec<bool>,
     /// Whether objects of (apiVersion, kind) live in a namespace, as the schemas say.
     scopes: HashMap<(Sym, Sym), bool>,
     /// What the Sovereign's other clusters install (as `installed_by` keys): their hosts serve this one too.
@@ -200,7 +203,6 @@ impl<'f> Walk<'f> {
             world,
             remote_applies: Vec::new(),
             remote_installs: Vec::new(),
-            reached: vec![false; tree.files.len()],
             instances: Vec::new(),
             appliers: vec![Applier { defined_by: None }],
             applier_of: HashMap::new(),
@@ -333,7 +335,7 @@ impl<'f> Walk<'f> {
     /// Registers what `applier` applies from `built`, with `target` as the targetNamespace.
     fn register(&mut self, applier: usize, built: Vec<Built<'f>>, target: Option<Sym>) {
         for b in built {
-            self.reached[b.file] = true;
+            self.tree.reached[b.file].store(true, Ordering::Relaxed);
             let (object, kind, name) = match (b.object, b.generated) {
                 (Some(obj), _) => (Some(obj), obj.kind, obj.name),
                 (None, Some((kind, name))) => (None, kind, name),
