@@ -267,6 +267,13 @@ pub struct Sovereign {
     pub organizations: Vec<Organization>,
 }
 
+impl Sovereign {
+    /// The control plane's region: the one `mgt` region (`check::regions` refuses any other count).
+    pub fn control_plane(&self) -> Option<&str> {
+        self.spec.regions.iter().map(String::as_str).find(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt))
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SovereignSpec {

@@ -612,8 +612,11 @@ impl Building<'_, '_> {
         self.role.installs = self.text("/metadata/labels/catalyst.openova.io~1blueprint");
         self.role.kube_config = self.text("/spec/kubeConfig/secretRef/name");
         // A virtual cluster's chart writes its kubeconfig to a Secret beside it.
-        let installs = self.role.installs.map(|sym| self.facts.strings.str(sym).to_string());
-        if let Some((_, prefix)) = crate::check::releases::KUBECONFIG_SECRETS.iter().find(|(bp, _)| installs.as_deref() == Some(*bp)) {
+        let prefix = self.role.installs.and_then(|sym| {
+            let installs = self.facts.strings.str(sym);
+            crate::check::releases::KUBECONFIG_SECRETS.iter().find(|(bp, _)| *bp == installs).map(|&(_, prefix)| prefix)
+        });
+        if let Some(prefix) = prefix {
             let release = text_or(self.object, "/spec/releaseName", "/metadata/name");
             self.role.creates_secret = release.map(|name| self.facts.strings.intern(&format!("{prefix}{name}")));
             self.role.secret_namespace = self.text("/spec/targetNamespace");

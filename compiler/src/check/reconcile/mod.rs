@@ -109,10 +109,14 @@ pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding>
         })
         .collect();
     walks.extend(virtual_walks);
-    let installed: Vec<Vec<facts::Sym>> = walks.iter().map(|w| w.installed_by.keys().copied().collect()).collect();
-    for (i, walk) in walks.iter_mut().enumerate() {
-        let others = installed.iter().enumerate().filter(|&(j, _)| j != i);
-        walk.served = others.flat_map(|(_, keys)| keys.iter().copied()).collect();
+    // What each cluster installs serves the others: counted once, so that each walk subtracts only itself.
+    let mut installers: std::collections::HashMap<facts::Sym, usize> = std::collections::HashMap::new();
+    for sym in walks.iter().flat_map(|w| w.installed_by.keys()) {
+        *installers.entry(*sym).or_default() += 1;
+    }
+    for walk in &mut walks {
+        let elsewhere = |(sym, count): (&facts::Sym, &usize)| (*count > usize::from(walk.installed_by.contains_key(sym))).then_some(*sym);
+        walk.served = installers.iter().filter_map(elsewhere).collect();
     }
     let judged: Vec<Vec<Finding>> = walks.into_par_iter().map(walk::Walk::judge).collect();
     let mut findings = Vec::new();

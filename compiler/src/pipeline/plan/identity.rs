@@ -7,7 +7,6 @@ use serde_json::{json, Value as Json};
 
 use super::platform::{cluster_root, OPENBAO_STORE};
 use super::{kustomization, namespace, Planned, Planner};
-use crate::model::BuildingBlock;
 use crate::pipeline::resolve::{Realm, Resolution};
 
 /// The folder below the control plane's tree.
@@ -69,9 +68,7 @@ impl Planner<'_, '_> {
     }
 
     /// The tree of the control plane's cluster.
-    fn control_plane_root(&self) -> Option<String> {
-        let regions = &self.project.sovereign.spec.regions;
-        let mgt = regions.iter().find(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt))?;
-        Some(cluster_root(&self.fqdn, mgt))
+    pub(super) fn control_plane_root(&self) -> Option<String> {
+        Some(cluster_root(&self.fqdn, self.project.sovereign.control_plane()?))
     }
 }

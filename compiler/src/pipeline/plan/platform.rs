@@ -146,7 +146,7 @@ impl Planner<'_, '_> {
     }
 
     /// Username and password of a Gitea token kept in OpenBao at `key`.
-    fn gitea_credentials(&self, name: &str, namespace: &str, key: &str) -> Json {
+    pub(super) fn gitea_credentials(&self, name: &str, namespace: &str, key: &str) -> Json {
         let field = |property: &str| json!({"secretKey": property, "remoteRef": {"key": key, "property": property}});
         self.external_secret(name, Some(namespace), OPENBAO_STORE, vec![field("username"), field("password")])
     }
@@ -187,10 +187,11 @@ impl Planner<'_, '_> {
 
     /// An Environment's Namespace on the control plane, where its Catalyst CRs live.
     pub(super) fn namespace_file(&mut self, environment: &ResolvedEnvironment) {
-        let regions = &self.project.sovereign.spec.regions;
-        for region in regions.iter().filter(|r| BuildingBlock::of_region(r) == Some(BuildingBlock::Mgt)) {
-            let path = format!("{}/namespaces/{}.yaml", cluster_root(&self.fqdn, region), environment.name);
-            self.add(path, Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]));
+        if let Some(root) = self.control_plane_root() {
+            self.add(
+                format!("{root}/namespaces/{}.yaml", environment.name),
+                Planned::Objects(vec![namespace(&environment.name, &self.fqdn)]),
+            );
         }
     }
 
@@ -280,6 +281,21 @@ impl Planner<'_, '_> {
 
     /// The OpenBao store (address and mount from the External Secrets release's values) and the
     /// store that copies the bring-up's Secrets out of `flux-system`, with the Role that lets it.
+    /// The `openbao` ClusterSecretStore: OpenBao at `server`, logged in to through the
+    /// Kubernetes auth mount `mount` as the External Secrets ServiceAccount.
+    pub(super) fn openbao_store(&self, server: &str, path: &str, mount: &str) -> Json {
+        let account = json!({"name": ESO_ACCOUNT.0, "namespace": ESO_ACCOUNT.1});
+        json!({
+            "apiVersion": self.pinned.api("ClusterSecretStore"), "kind": "ClusterSecretStore", "metadata": {"name": OPENBAO_STORE},
+            "spec": {"provider": {"vault": {
+                "server": server,
+                "path": path,
+                "version": "v2",
+                "auth": {"kubernetes": {"mountPath": mount, "role": "external-secrets", "serviceAccountRef": account}},
+            }}},
+        })
+    }
+
     /// OpenBao runs on the control plane: another cluster reaches it at its Sovereign host and
     /// logs in through an auth mount of its own, as each cluster signs its own tokens.
     fn secret_stores(&self, eso: &KitRelease, cluster: &Cluster<'_>) -> Vec<Json> {
@@ -288,17 +304,9 @@ impl Planner<'_, '_> {
             BuildingBlock::Mgt => (value("/openbao/address", "http://openbao.openbao.svc.cluster.local:8200"), "kubernetes".to_string()),
             _ => (format!("https://{}", sovereign_host(&self.fqdn, "bao")), format!("kubernetes-{}", cluster.region)),
         };
+        let openbao = self.openbao_store(&server, &value("/openbao/kvMount", "secret"), &mount);
         let account = json!({"name": ESO_ACCOUNT.0, "namespace": ESO_ACCOUNT.1});
         let store_api = self.pinned.api("ClusterSecretStore");
-        let openbao = json!({
-            "apiVersion": store_api, "kind": "ClusterSecretStore", "metadata": {"name": OPENBAO_STORE},
-            "spec": {"provider": {"vault": {
-                "server": server,
-                "path": value("/openbao/kvMount", "secret"),
-                "version": "v2",
-                "auth": {"kubernetes": {"mountPath": mount, "role": "external-secrets", "serviceAccountRef": account}},
-            }}},
-        });
         let bring_up = json!({
             "apiVersion": store_api, "kind": "ClusterSecretStore", "metadata": {"name": BRING_UP_STORE},
             "spec": {"provider": {"kubernetes": {

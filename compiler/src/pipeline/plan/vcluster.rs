@@ -18,7 +18,7 @@
 
 use serde_json::{json, Value as Json};
 
-use super::platform::{cluster_root, OPENBAO_STORE};
+use super::platform::cluster_root;
 use super::{kustomization, namespace, Planned, Planner, PULL_SECRET};
 use crate::model::{BuildingBlock, Organization};
 use crate::pipeline::resolve::{kit_release, KitRelease, VclusterRelease};
@@ -106,8 +106,7 @@ impl Planner<'_, '_> {
             spec["dependsOn"] = json!([{"name": name, "namespace": "flux-system"}]);
             objects.push(installed);
         }
-        let field = |key: &str| json!({"secretKey": key, "remoteRef": {"key": format!("org/{slug}/gitea/flux"), "property": key}});
-        let mut gitea = self.external_secret(GITEA_VARIABLES, Some(slug), OPENBAO_STORE, vec![field("username"), field("password")]);
+        let mut gitea = self.gitea_credentials(GITEA_VARIABLES, slug, &format!("org/{slug}/gitea/flux"));
         gitea["spec"]["target"]["template"] =
             json!({"data": {"GITEA_USERNAME": "{{ .username | toJson }}", "GITEA_PASSWORD": "{{ .password | toJson }}"}});
         let copy = json!({"secretKey": "dockerconfigjson", "remoteRef": {"key": PULL_SECRET, "property": ".dockerconfigjson"}});
@@ -133,16 +132,8 @@ impl Planner<'_, '_> {
 
     /// The vcluster's OpenBao store: OpenBao on the control plane, through an auth mount of the vcluster's own.
     fn vcluster_store(&self, slug: &str, region: &str) -> Json {
-        let account = json!({"name": super::platform::ESO_ACCOUNT.0, "namespace": super::platform::ESO_ACCOUNT.1});
-        json!({
-            "apiVersion": self.pinned.api("ClusterSecretStore"), "kind": "ClusterSecretStore", "metadata": {"name": OPENBAO_STORE},
-            "spec": {"provider": {"vault": {
-                "server": format!("https://{}", crate::check::releases::sovereign_host(&self.fqdn, "bao")),
-                "path": "secret",
-                "version": "v2",
-                "auth": {"kubernetes": {"mountPath": format!("kubernetes-{region}-{slug}"), "role": "external-secrets", "serviceAccountRef": account}},
-            }}},
-        })
+        let server = format!("https://{}", crate::check::releases::sovereign_host(&self.fqdn, "bao"));
+        self.openbao_store(&server, "secret", &format!("kubernetes-{region}-{slug}"))
     }
 
     /// An Environment's namespace and Secrets inside its Organization's vcluster, the

@@ -71,8 +71,7 @@ pub(super) fn resolve_identity(cx: &Context<'_>, kit: &[KitRelease], diagnostics
         }
         return Vec::new();
     };
-    let requirement = cx.requirement(None, "the Organizations' realms".into(), topology_at.clone()).map_err(|d| diagnostics.push(d));
-    let Ok(realm_bp) = requirement.and_then(|r| cx.choose(REALM_BLUEPRINT, &[r], &topology_at).map_err(|d| diagnostics.push(d))) else {
+    let Ok(realm_bp) = cx.newest(REALM_BLUEPRINT, "the Organizations' realms".into(), &topology_at).map_err(|d| diagnostics.push(d)) else {
         return Vec::new();
     };
     let shared = sovereign.spec.keycloak_topology != "per-organization";

@@ -297,6 +297,12 @@ impl Context<'_> {
             .with_help("relax the requirement or add a matching version to the catalog"))
     }
 
+    /// The newest version of `name`, which `asked_by` (written at `at`) needs.
+    fn newest(&self, name: &str, asked_by: String, at: &Origin) -> Result<usize, Diagnostic> {
+        let requirement = self.requirement(None, asked_by, at.clone())?;
+        self.choose(name, &[requirement], at)
+    }
+
     /// Parses a requirement as written (`None` = any version).
     fn requirement(&self, text: Option<&str>, asked_by: String, origin: Origin) -> Result<Requirement, Diagnostic> {
         let text = text.unwrap_or("*").trim().to_string();
@@ -568,18 +574,16 @@ fn release_of(
         depends.push(dep.blueprint.clone());
     }
     let blocks = entry.building_blocks.as_deref().or(bp.spec.building_blocks.as_deref()).unwrap_or(&BuildingBlock::ALL);
-    Some(KitRelease { blueprint: index, values: config, depends, regions: kit_regions(&cx.project.sovereign.spec.regions, blocks) })
+    Some(KitRelease { blueprint: index, values: config, depends, regions: kit_regions(&cx.project.sovereign, blocks) })
 }
 
 /// The regions whose building block is one of `blocks`; a release no region would run (the
 /// edge of a Sovereign without a dmz region) runs in the control-plane region.
-fn kit_regions(regions: &[String], blocks: &[BuildingBlock]) -> Vec<String> {
-    let of = |wanted: &dyn Fn(BuildingBlock) -> bool| -> Vec<String> {
-        regions.iter().filter(|r| BuildingBlock::of_region(r).is_some_and(wanted)).cloned().collect()
-    };
-    let chosen = of(&|b| blocks.contains(&b));
+fn kit_regions(sovereign: &crate::model::Sovereign, blocks: &[BuildingBlock]) -> Vec<String> {
+    let regions = sovereign.spec.regions.iter();
+    let chosen: Vec<String> = regions.filter(|r| BuildingBlock::of_region(r).is_some_and(|b| blocks.contains(&b))).cloned().collect();
     if chosen.is_empty() {
-        of(&|b| b == BuildingBlock::Mgt)
+        sovereign.control_plane().into_iter().map(String::from).collect()
     } else {
         chosen
     }
@@ -649,9 +653,8 @@ fn resolve_vcluster(cx: &Context<'_>, diagnostics: &mut Diagnostics) -> Option<V
     let sovereign = &cx.project.sovereign;
     let org = sovereign.organizations.iter().find(|o| !o.spec.environments.is_empty())?;
     let at = org.origin.join("/spec/environments");
-    let requirement =
-        cx.requirement(None, format!("the virtual cluster of {}", org.slug), at.clone()).map_err(|d| diagnostics.push(d)).ok()?;
-    let blueprint = cx.choose(VCLUSTER_BLUEPRINT, &[requirement], &at).map_err(|d| diagnostics.push(d)).ok()?;
+    let blueprint =
+        cx.newest(VCLUSTER_BLUEPRINT, format!("the virtual cluster of {}", org.slug), &at).map_err(|d| diagnostics.push(d)).ok()?;
     let (values, _) = cx.validated(blueprint, None, &[], &at).map_err(|d| diagnostics.extend(d)).ok()?;
     Some(VclusterRelease { blueprint, values })
 }
