@@ -1,8 +1,9 @@
 //! Scale benchmark: synthetic Sovereigns of 100, 1,000 and 10,000
 //! Applications (each in dev, stg and prod), compiled by the release binary.
-//! Reports wall time and peak RSS of `check`, a cold `build` and a no-change
-//! rebuild, and the I/O floor: the time to write the same files with a plain
-//! loop and flush them once, as the build does.
+//! Reports wall time and peak RSS of `check`, a cold `build`, a no-change
+//! rebuild and a one-change rebuild (one Application's config edited), and the
+//! I/O floor: the time to write the same files with a plain loop and flush
+//! them once, as the first build does.
 //!
 //! `cargo bench --bench scale` (all sizes) or `cargo bench --bench scale -- 100 1000`.
 //! Needs GNU time at /usr/bin/time (Debian package `time`) for peak RSS.
@@ -56,8 +57,8 @@ fn main() {
     }
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![100, 1_000, 10_000] } else { sizes };
-    println!("| Applications | files | check | cold build | no-change rebuild | I/O floor | build / floor |");
-    println!("|---:|---:|---|---|---|---:|---:|");
+    println!("| Applications | files | check | cold build | no-change rebuild | one-change rebuild | I/O floor | build / floor |");
+    println!("|---:|---:|---|---|---|---|---:|---:|");
     for apps in sizes {
         // Medians of three where a run is short; one run of the largest size.
         let runs = if apps <= 1_000 { 3 } else { 1 };
@@ -84,6 +85,21 @@ fn main() {
         );
         measure(&["build", s, "-o", out.to_str().expect("utf-8")]);
         let rebuild = median(runs, || measure(&["build", s, "-o", out.to_str().expect("utf-8")]), |r| r.seconds);
+        // Each run edits the first Application's hostname, back and forth.
+        let organization = sovereign.join("organizations/org-0000.yaml");
+        let mut hostnames = ["site0.example.com", "site0.example.org"];
+        let one_change = median(
+            runs,
+            || {
+                let text = fs::read_to_string(&organization).expect("organization");
+                fs::write(&organization, text.replace(hostnames[0], hostnames[1])).expect("edit the organization");
+                hostnames.swap(0, 1);
+                let run = measure(&["build", s, "-o", out.to_str().expect("utf-8")]);
+                assert!(!run.stderr.contains("(0 written"), "the edit changes files: {}", run.stderr);
+                run
+            },
+            |r| r.seconds,
+        );
         let floor = median(
             runs,
             || {
@@ -94,13 +110,14 @@ fn main() {
             },
             |f| *f,
         );
-        let files = fs::read_to_string(out.join(".catalyst-manifest")).expect("manifest").lines().filter(|l| !l.starts_with('#')).count();
+        let files = fs::read_to_string(out.join(".catalyst-manifest")).expect("manifest").lines().count();
         let cell = |r: &Run| format!("{:.2} s, {:.0} MiB", r.seconds, r.peak_mib);
         println!(
-            "| {apps} | {files} | {} | {} | {} | {floor:.2} s | {:.2} |",
+            "| {apps} | {files} | {} | {} | {} | {} | {floor:.2} s | {:.2} |",
             cell(&check),
             cell(&cold),
             cell(&rebuild),
+            cell(&one_change),
             cold.seconds / floor
         );
     }

@@ -343,3 +343,152 @@ fn check_holds_version_changes_to_the_lock_of_the_built_tree() {
     );
     assert!(text.contains("greenleaf-books.yaml:25"), "at the shop's version requirement: {text}");
 }
+
+/// Every file of a tree by path: its inode and change time, which any write or rename moves.
+fn identities(dir: &Path) -> std::collections::BTreeMap<String, (u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("readable entry"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let meta = e.metadata().expect("metadata");
+            let relative = e.path().strip_prefix(dir).expect("below dir").to_string_lossy().into_owned();
+            (relative, (meta.ino(), meta.ctime(), meta.ctime_nsec()))
+        })
+        .collect()
+}
+
+/// The bad-input base project, a build command for it, and its Organization's path.
+fn buildable_base() -> (tempfile::TempDir, Vec<String>, std::path::PathBuf) {
+    let project = base_project(&[]);
+    let sovereign = common::sovereign_of(project.path());
+    let out = project.path().join("out");
+    let args = vec!["build".into(), sovereign.display().to_string(), "-o".into(), out.display().to_string()];
+    let org = sovereign.join("organizations/acme.yaml");
+    (project, args, org)
+}
+
+fn build(args: &[String], cwd: &Path) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = catalyst(&args, cwd);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    stderr(&run)
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).expect("readable");
+    assert!(text.contains(from), "{} holds `{from}`", path.display());
+    fs::write(path, text.replace(from, to)).expect("writable");
+}
+
+#[test]
+fn a_rebuild_touches_only_the_files_whose_bytes_change() {
+    let (project, args, org) = buildable_base();
+    let out = project.path().join("out");
+    build(&args, project.path());
+    let before_files = common::snapshot(&out);
+    let before = identities(&out);
+    edit(&org, "hostname: web.acme.example", "hostname: www.acme.example");
+    let said = build(&args, project.path());
+    let after_files = common::snapshot(&out);
+    let changed: Vec<&String> = after_files.keys().filter(|p| before_files.get(*p) != after_files.get(*p)).collect();
+    assert!(!changed.is_empty() && changed.len() < 10, "one config value changes a few files: {changed:?}");
+    // The manifest and the render cache are rewritten with the new digests and fingerprints;
+    // they are not counted as files of the tree.
+    let records = [".catalyst-manifest", ".catalyst-cache"];
+    assert!(changed.iter().all(|p| p.starts_with("repos/acme/web/") || records.contains(&p.as_str())), "{changed:?}");
+    assert!(said.contains(&format!("{} written, ", changed.len() - records.len())), "{said}");
+    for (path, identity) in identities(&out) {
+        let untouched = before.get(&path) == Some(&identity);
+        assert_eq!(untouched, !changed.contains(&&path), "{path}: touched if and only if its bytes changed");
+    }
+    assert_eq!(before_files.keys().collect::<Vec<_>>(), after_files.keys().collect::<Vec<_>>());
+    // What the rebuild did not render again is byte for byte what a full rendering gives.
+    let mut check = args.clone();
+    check.push("--check".into());
+    let check: Vec<&str> = check.iter().map(String::as_str).collect();
+    let verified = catalyst(&check, project.path());
+    assert_eq!(verified.status.code(), Some(0), "{}", String::from_utf8_lossy(&verified.stdout));
+    // A render cache another executable wrote is not trusted: every file is rendered and compared.
+    let cache = out.join(".catalyst-cache");
+    let text = fs::read_to_string(&cache).expect("cache");
+    fs::write(&cache, text.replacen("# catalyst", "# another catalyst", 1)).expect("tamper");
+    assert!(build(&args, project.path()).contains("0 written, "));
+    assert_eq!(fs::read_to_string(&cache).expect("cache"), text, "the cache is rewritten by this executable");
+}
+
+#[test]
+fn a_rebuild_decides_from_the_manifest_and_build_check_reads_every_file() {
+    let (project, args, _) = buildable_base();
+    let out = project.path().join("out");
+    build(&args, project.path());
+    let lock = out.join("catalyst.lock");
+    let built = fs::read(&lock).expect("lock");
+    // An edit after the build is seen (the file changed after the manifest) and undone.
+    fs::write(&lock, "edited\n").expect("edit");
+    assert!(build(&args, project.path()).contains("1 written"));
+    assert_eq!(fs::read(&lock).expect("lock"), built);
+    // A file older than the manifest is what the manifest records: its bytes are not read
+    // again. Here the manifest is rewritten after the edit, so the rebuild keeps the edit...
+    fs::write(&lock, "edited\n").expect("edit");
+    // File times advance with the kernel's clock tick: a file changed in the manifest's tick is read again.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let manifest = out.join(".catalyst-manifest");
+    fs::write(&manifest, fs::read(&manifest).expect("manifest")).expect("rewrite the manifest");
+    assert!(build(&args, project.path()).contains("0 written"));
+    assert_eq!(fs::read_to_string(&lock).expect("lock"), "edited\n");
+    // ...and `build --check`, which reads every file, reports it.
+    let mut check = args.clone();
+    check.push("--check".into());
+    let check: Vec<&str> = check.iter().map(String::as_str).collect();
+    let stale = catalyst(&check, project.path());
+    assert_eq!(stale.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&stale.stdout), format!("stale: {}\n", lock.display()));
+    // The manifest is `sha256sum` output: the tree can be verified without catalyst.
+    let verify =
+        Command::new("sha256sum").args(["--check", "--quiet", ".catalyst-manifest"]).current_dir(&out).output().expect("sha256sum runs");
+    assert_eq!(String::from_utf8_lossy(&verify.stdout), "catalyst.lock: FAILED\n");
+}
+
+#[test]
+fn a_rebuild_prunes_emptied_folders_and_never_leaves_the_tree() {
+    let (project, args, org) = buildable_base();
+    let out = project.path().join("out");
+    let text = fs::read_to_string(&org).expect("organization");
+    fs::write(&org, format!("{text}    - {{name: extra, blueprint: bp-app, config: {{hostname: extra.acme.example, tier: gold}}}}\n"))
+        .expect("add");
+    build(&args, project.path());
+    assert!(out.join("repos/acme/extra").is_dir());
+    // A manifest planted with paths that leave the tree.
+    let outside = project.path().join("outside.txt");
+    fs::write(&outside, "not the compiler's\n").expect("outside file");
+    let manifest = out.join(".catalyst-manifest");
+    let mut planted = fs::read_to_string(&manifest).expect("manifest");
+    planted.push_str(&format!("{}  ../outside.txt\n{}  {}\n", "0".repeat(64), "0".repeat(64), outside.display()));
+    fs::write(&manifest, planted).expect("plant");
+    fs::write(&org, text).expect("remove the Application");
+    let said = build(&args, project.path());
+    assert!(!out.join("repos/acme/extra").exists(), "the emptied folders of a removed Application are pruned: {said}");
+    assert!(out.join("repos/acme/web").is_dir());
+    assert_eq!(fs::read_to_string(&outside).expect("outside file"), "not the compiler's\n");
+}
+
+#[test]
+fn a_rebuild_refuses_a_symbolic_link_inside_the_tree_before_touching_anything() {
+    let (project, args, org) = buildable_base();
+    let out = project.path().join("out");
+    build(&args, project.path());
+    let elsewhere = project.path().join("elsewhere");
+    fs::rename(out.join("repos/acme/web"), &elsewhere).expect("move the folder away");
+    std::os::unix::fs::symlink(&elsewhere, out.join("repos/acme/web")).expect("plant a link");
+    let before = common::snapshot(&elsewhere);
+    let tree = common::snapshot(&out);
+    edit(&org, "hostname: web.acme.example", "hostname: www.acme.example");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let refused = catalyst(&args, project.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("is a symbolic link"), "{}", stderr(&refused));
+    assert_eq!(common::snapshot(&elsewhere), before, "nothing written through the link");
+    assert_eq!(common::snapshot(&out), tree, "nothing touched, no journal");
+}

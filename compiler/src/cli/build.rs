@@ -31,7 +31,13 @@ pub fn run(format: Format, args: Args) -> Exit {
     let sovereign = sovereign.as_path();
     let dir = output.unwrap_or_else(|| catalyst::default_output(&DiskFs, sovereign));
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
-    let options = catalyst::Options { shown_at: Some(dir.clone()), ..conformance.options(Some(sovereign), &mut sources, &mut diagnostics) };
+    // `--check` compares every byte; a build renders only what the tree on disk does not hold.
+    let previous = (!check).then(|| Arc::new(emit::Prefetched::start(&dir)));
+    let options = catalyst::Options {
+        shown_at: Some(dir.clone()),
+        reuse: previous.clone(),
+        ..conformance.options(Some(sovereign), &mut sources, &mut diagnostics)
+    };
     let output = if diagnostics.has_errors() {
         None
     } else {
@@ -47,7 +53,7 @@ pub fn run(format: Format, args: Args) -> Exit {
         }
         return if stale.is_empty() { Exit::Ok } else { Exit::Findings };
     }
-    match emit::emit(tree, &dir) {
+    match emit::emit_over(tree, &dir, previous.as_deref().map_or(&emit::Previous::default(), emit::Prefetched::get)) {
         Ok(report) => {
             say!(
                 "built {} into {} ({} written, {} unchanged, {} removed)",

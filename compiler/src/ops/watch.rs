@@ -145,7 +145,7 @@ impl Session {
         let options = &self.options;
         let schemas = crate::pipeline::schema_set(options, &pinned);
         let render = |parts: &[Part<'_>], keep: Keep| crate::pipeline::render::parts(project, sources, &schemas, &pinned, keep, parts);
-        let judge = |parts: &[Part<'_>]| render(parts, Keep { bytes: false, facts: options.reconcile });
+        let judge = |parts: &[Part<'_>]| render(parts, Keep { bytes: false, facts: options.reconcile, reuse: None });
         // Only when the fingerprint changed: the Sovereign's files list every Environment.
         // Every Environment, gathered only when the Sovereign's files are planned again.
         let resolution = std::cell::OnceCell::new();
@@ -177,7 +177,7 @@ impl Session {
             for (org, path) in organizations.iter().enumerate() {
                 every.extend(self.kept.get(path).map(|kept| organization_parts(organization(org), &kept.resolution)).unwrap_or_default());
             }
-            crate::pipeline::render::parts(project, sources, &schemas, &pinned, Keep { bytes: true, facts: false }, &every).output
+            crate::pipeline::render::parts(project, sources, &schemas, &pinned, Keep::bytes(false), &every).output
         };
         let (_, found) = crate::pipeline::judge(project, sources, options, &schemas, all, &rerender);
         diagnostics.extend(found);

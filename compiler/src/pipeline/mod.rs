@@ -64,6 +64,9 @@ pub struct Options {
     pub reconcile: bool,
     /// The lock the resolution's upgrade paths are held to.
     pub replaces: Replaces,
+    /// The tree a rebuild writes over: files it already holds are not rendered to bytes
+    /// (they are listed in [`render::Output::reused`]); `None` renders every file.
+    pub reuse: Option<Arc<emit::Prefetched>>,
 }
 
 /// Which `catalyst.lock` a compilation's version changes are judged against (upgrade paths).
@@ -101,7 +104,18 @@ pub fn upgrade_paths<'r>(
 ) -> Vec<diagnostic::Diagnostic> {
     let shown_at = options.shown_at.clone().unwrap_or_else(|| Path::new("out").join(&project.sovereign.spec.fqdn));
     let Some(lock) = options.replaces.lock(&shown_at) else { return Vec::new() };
-    upgrades::check(project, kit, environments, &lock, sources)
+    let mut found = upgrades::check(project, kit, environments, &lock, sources);
+    if matches!(options.replaces, Replaces::OutputOnDisk) {
+        // The lock of a tree whose build did not finish may be the old one or the new one.
+        found.extend(emit::interrupted(&vfs::DiskFs, &shown_at).map(|unfinished| {
+            diagnostic::Diagnostic::warning(
+                unfinished.code,
+                format!("{}; upgrade paths are judged against its catalyst.lock", unfinished.message),
+            )
+            .with_help("run `catalyst build` to finish it")
+        }));
+    }
+    found
 }
 
 impl Default for Options {
@@ -116,6 +130,7 @@ impl Default for Options {
             shown_at: None,
             reconcile: true,
             replaces: Replaces::Nothing,
+            reuse: None,
         }
     }
 }
@@ -179,10 +194,15 @@ pub fn compile_into(
     let (pins, pinned) = releases(&project, &resolution.kit, resolution.used_blueprints(), sources, diagnostics)?;
     let parts = plan::parts(&project, &resolution, pins.as_ref());
     let schemas = schema_set(options, &pinned);
-    let rendered =
-        render::parts(&project, sources, &schemas, &pinned, render::Keep { bytes: options.keep_output, facts: options.reconcile }, &parts);
-    let rerender =
-        |sources: &Sources| render::parts(&project, sources, &schemas, &pinned, render::Keep { bytes: true, facts: false }, &parts).output;
+    let rendered = render::parts(
+        &project,
+        sources,
+        &schemas,
+        &pinned,
+        render::Keep { bytes: options.keep_output, facts: options.reconcile, reuse: options.reuse.as_deref().map(emit::Prefetched::get) },
+        &parts,
+    );
+    let rerender = |sources: &Sources| render::parts(&project, sources, &schemas, &pinned, render::Keep::bytes(false), &parts).output;
     let (output, found) = judge(&project, sources, options, &schemas, rendered, &rerender);
     diagnostics.extend(found);
     (!diagnostics.has_errors()).then_some(output)
@@ -246,7 +266,11 @@ pub fn judge(
     let mut found = problems;
     found.extend(conformance.diagnostics(sources, &shown_at, options.missing_schemas));
     if !findings.is_empty() {
-        let texts = if output.files.is_empty() { std::borrow::Cow::Owned(rerender(sources)) } else { std::borrow::Cow::Borrowed(&output) };
+        let texts = if output.files.is_empty() || !output.reused.is_empty() {
+            std::borrow::Cow::Owned(rerender(sources))
+        } else {
+            std::borrow::Cow::Borrowed(&output)
+        };
         let mut text_of = |path: &str| texts.files.get(path).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
         found.extend(reconcile::diagnostics(findings, &facts, sources, &shown_at, &mut text_of));
     }

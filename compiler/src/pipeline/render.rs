@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
 use crate::check::conform::{SchemaSet, Verdicts};
 use crate::check::reconcile::Facts;
 use crate::check::releases::Pinned;
 use crate::diagnostic::codes;
 use crate::diagnostic::{Diagnostic, Label};
+use crate::pipeline::emit::Previous;
 use crate::pipeline::load::Project;
 use crate::pipeline::plan::{Part, Planned, PlannedFile};
 use crate::support::source::Origin;
@@ -25,7 +27,16 @@ use crate::support::yaml;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Output {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Files not rendered to bytes because the tree on disk already holds them (see
+    /// [`Keep::reuse`]), with the fingerprint of their content.
+    pub reused: Vec<(String, Fingerprint)>,
+    /// The fingerprints of the content of `files`, when rendering was asked to reuse.
+    pub fingerprints: foldhash::HashMap<String, Fingerprint>,
 }
+
+/// SHA-256 (its first 128 bits) of a file's planned content: the objects, document or
+/// text it is rendered from. Equal fingerprints render to equal bytes.
+pub type Fingerprint = [u8; 16];
 
 /// Template texts by (Blueprint, file), or why one could not be read.
 type TemplateCache = Mutex<HashMap<(usize, String), Result<Arc<str>, String>>>;
@@ -46,7 +57,7 @@ struct Renderer<'a> {
     project: &'a Project,
     sources: &'a Sources,
     schemas: &'a SchemaSet<'a>,
-    keep: Keep,
+    keep: Keep<'a>,
     rendered: Rendered,
     /// Each template file read once, however many Applications (and parts) render it: (Blueprint, file) → text or why not.
     templates: &'a TemplateCache,
@@ -54,17 +65,26 @@ struct Renderer<'a> {
 
 /// What rendering keeps besides the verdicts.
 #[derive(Clone, Copy, Debug)]
-pub struct Keep {
+pub struct Keep<'p> {
     /// The bytes (`build`, `diff`, `apply`), or only the verdicts (`check`).
     pub bytes: bool,
     /// What the reconcile check reads.
     pub facts: bool,
+    /// The tree a rebuild writes over: a file whose bytes it holds is fingerprinted, not rendered.
+    pub reuse: Option<&'p Previous>,
+}
+
+impl Keep<'_> {
+    /// Bytes, and facts as `facts` says.
+    pub fn bytes(facts: bool) -> Self {
+        Keep { bytes: true, facts, reuse: None }
+    }
 }
 
 /// One file's outcome.
 struct FileOutcome {
     path: String,
-    bytes: Option<Vec<u8>>,
+    bytes: Kept,
     conformance: Verdicts,
     /// What the reconcile check's facts are taken from, once the file is done.
     judged: Option<Judged>,
@@ -80,6 +100,8 @@ impl Rendered {
     /// Adds another part (the parts' files are disjoint).
     pub fn merge(&mut self, other: Rendered) {
         self.output.files.extend(other.output.files);
+        self.output.reused.extend(other.output.reused);
+        self.output.fingerprints.extend(other.output.fingerprints);
         self.problems.extend(other.problems);
         self.conformance.merge(other.conformance);
         self.facts.merge(other.facts);
@@ -87,7 +109,14 @@ impl Rendered {
 }
 
 /// Plans and renders `parts` in parallel (each part renders its batches in parallel too).
-pub fn parts(project: &Project, sources: &Sources, schemas: &SchemaSet<'_>, pinned: &Pinned, keep: Keep, parts: &[Part<'_>]) -> Rendered {
+pub fn parts(
+    project: &Project,
+    sources: &Sources,
+    schemas: &SchemaSet<'_>,
+    pinned: &Pinned,
+    keep: Keep<'_>,
+    parts: &[Part<'_>],
+) -> Rendered {
     let templates = TemplateCache::default();
     let rendered: Vec<Rendered> = parts
         .par_iter()
@@ -103,7 +132,7 @@ pub fn parts(project: &Project, sources: &Sources, schemas: &SchemaSet<'_>, pinn
 }
 
 impl<'a> Renderer<'a> {
-    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep: Keep, templates: &'a TemplateCache) -> Self {
+    fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep: Keep<'a>, templates: &'a TemplateCache) -> Self {
         Renderer { project, sources, schemas, keep, rendered: Rendered::default(), templates }
     }
 
@@ -120,26 +149,40 @@ impl<'a> Renderer<'a> {
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
                     Planned::Document(value) => {
-                        let outcome = plain(file.path, keep.bytes, || yaml::to_yaml(&value));
-                        return Ok(FileOutcome { judged: keep.facts.then(|| Judged::Document(value, file.origin)), ..outcome });
+                        let bytes = keep.kept(&file.path, || fingerprint(|h| feed_json(h, &value)), || yaml::to_yaml(&value));
+                        let judged = keep.facts.then(|| Judged::Document(value, file.origin));
+                        return Ok(FileOutcome { path: file.path, bytes, conformance: Verdicts::default(), judged });
                     }
-                    Planned::Text(text) => return Ok(plain(file.path, keep.bytes, || text)),
+                    Planned::Text(text) => return Ok(plain(keep, file.path, |h| h.update(text.as_bytes()), || text.clone())),
                     Planned::Json(value) => {
-                        return Ok(plain(file.path, keep.bytes, || {
-                            format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
-                        }))
+                        return Ok(plain(
+                            keep,
+                            file.path,
+                            |h| feed_json(h, &value),
+                            || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
+                        ))
                     }
                     Planned::CloudConfig(value) => {
-                        return Ok(plain(file.path, keep.bytes, || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
+                        return Ok(plain(keep, file.path, |h| feed_json(h, &value), || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
                     }
                 };
                 let mut conformance = schemas.check_file(&file.path, &objects);
-                // A file with a problem is shown, so it is text even when nothing is kept.
-                let text = (keep.bytes || conformance.has_problems()).then(|| yaml::to_yaml_stream(&objects));
-                if conformance.has_problems() {
-                    conformance = conformance.with_text(text.as_deref().unwrap_or_default(), file.origin.as_ref());
-                }
-                let bytes = text.filter(|_| keep.bytes).map(into_bytes);
+                let bytes = if conformance.has_problems() {
+                    // A file with a problem is shown, so it is text even when nothing is kept.
+                    let text = yaml::to_yaml_stream(&objects);
+                    conformance = conformance.with_text(&text, file.origin.as_ref());
+                    if keep.bytes {
+                        Kept::Bytes(into_bytes(text), None)
+                    } else {
+                        Kept::Nothing
+                    }
+                } else {
+                    keep.kept(
+                        &file.path,
+                        || fingerprint(|h| objects.iter().for_each(|o| feed_json(h, o))),
+                        || yaml::to_yaml_stream(&objects),
+                    )
+                };
                 let judged = keep.facts.then(|| Judged::Objects(objects, file.origin));
                 Ok(FileOutcome { path: file.path, bytes, conformance, judged })
             })
@@ -155,8 +198,16 @@ impl<'a> Renderer<'a> {
                         }
                         None => {}
                     }
-                    if let Some(bytes) = outcome.bytes {
-                        self.rendered.output.files.insert(outcome.path, bytes);
+                    let output = &mut self.rendered.output;
+                    match outcome.bytes {
+                        Kept::Nothing => {}
+                        Kept::Bytes(bytes, fingerprint) => {
+                            output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
+                            output.files.insert(outcome.path, bytes);
+                        }
+                        Kept::Reused(fingerprint) => {
+                            output.reused.push((outcome.path, fingerprint));
+                        }
                     }
                 }
                 Err(d) => self.rendered.problems.push(d),
@@ -165,9 +216,85 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// What rendering kept of one file.
+enum Kept {
+    /// Nothing: only the verdicts are kept (`check`).
+    Nothing,
+    /// The bytes, with the fingerprint of their content when rendering reuses.
+    Bytes(Vec<u8>, Option<Fingerprint>),
+    /// No bytes: the tree on disk holds them.
+    Reused(Fingerprint),
+}
+
+impl Keep<'_> {
+    /// The bytes `text` renders, unless the tree to reuse already holds those of this content.
+    fn kept(&self, path: &str, fingerprint: impl FnOnce() -> Fingerprint, text: impl FnOnce() -> String) -> Kept {
+        if !self.bytes {
+            return Kept::Nothing;
+        }
+        let Some(previous) = self.reuse else { return Kept::Bytes(into_bytes(text()), None) };
+        let fingerprint = fingerprint();
+        if previous.holds(path, &fingerprint) {
+            Kept::Reused(fingerprint)
+        } else {
+            Kept::Bytes(into_bytes(text()), Some(fingerprint))
+        }
+    }
+}
+
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
-fn plain(path: String, keep: bool, text: impl FnOnce() -> String) -> FileOutcome {
-    FileOutcome { path, bytes: keep.then(|| into_bytes(text())), conformance: Verdicts::default(), judged: None }
+fn plain(keep: Keep<'_>, path: String, content: impl FnOnce(&mut Sha256), text: impl FnOnce() -> String) -> FileOutcome {
+    let bytes = keep.kept(&path, || fingerprint(content), text);
+    FileOutcome { path, bytes, conformance: Verdicts::default(), judged: None }
+}
+
+/// The fingerprint of what `content` feeds.
+fn fingerprint(content: impl FnOnce(&mut Sha256)) -> Fingerprint {
+    let mut hasher = Sha256::new();
+    content(&mut hasher);
+    let digest = hasher.finalize();
+    let mut fingerprint = Fingerprint::default();
+    fingerprint.copy_from_slice(&digest[..16]);
+    fingerprint
+}
+
+/// Feeds a JSON value unambiguously: a tag per kind, lengths before contents, keys in order.
+fn feed_json(hasher: &mut Sha256, value: &Json) {
+    let feed_str = |hasher: &mut Sha256, text: &str| {
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    };
+    match value {
+        Json::Null => hasher.update([0]),
+        Json::Bool(b) => hasher.update([1, u8::from(*b)]),
+        Json::Number(n) => {
+            // Exact whichever way serde_json holds it: as u64, i64 or f64 (tagged apart).
+            let (kind, bits) = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => (0, u.to_le_bytes()),
+                (None, Some(i)) => (1, i.to_le_bytes()),
+                (None, None) => (2, n.as_f64().unwrap_or_default().to_bits().to_le_bytes()),
+            };
+            hasher.update([2, kind]);
+            hasher.update(bits);
+        }
+        Json::String(text) => {
+            hasher.update([3]);
+            feed_str(hasher, text);
+        }
+        Json::Array(items) => {
+            hasher.update([4]);
+            hasher.update((items.len() as u64).to_le_bytes());
+            items.iter().for_each(|item| feed_json(hasher, item));
+        }
+        Json::Object(map) => {
+            hasher.update([5]);
+            hasher.update((map.len() as u64).to_le_bytes());
+            for (key, item) in map {
+                feed_str(hasher, key);
+                feed_json(hasher, item);
+            }
+        }
+    }
 }
 
 fn into_bytes(text: String) -> Vec<u8> {

@@ -207,6 +207,9 @@ pub fn read_built(vfs: &dyn crate::support::vfs::Vfs, dir: &Path) -> Result<Outp
         return Err(Diagnostic::error(codes::IO_NOT_FOUND, format!("built tree `{}` does not exist", dir.display()))
             .with_help("build it first: `catalyst build <sovereign> -o <dir>`"));
     }
+    if let Some(unfinished) = crate::pipeline::emit::interrupted(vfs, dir) {
+        return Err(unfinished);
+    }
     let mut output = Output::default();
     for path in vfs.files_under(dir) {
         let Some(relative) = path.strip_prefix(dir).ok().map(PathBuf::from) else { continue };

@@ -15,12 +15,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use crate::diagnostic::codes;
 use crate::diagnostic::Diagnostic;
-use crate::pipeline::emit::MANIFEST;
+use crate::pipeline::emit::{self, MANIFEST};
 use crate::pipeline::render::Output;
+use crate::support::vfs::DiskFs;
 
 /// The Gitea Organization of the two platform repositories.
 pub const SYSTEM_ORG: &str = "system";
@@ -95,7 +96,8 @@ pub fn is_sovereign(path: &Path) -> bool {
     path.is_file() || path.join("sovereign.yaml").is_file()
 }
 
-/// Reads a tree written by `catalyst build`: exactly the files its manifest lists.
+/// Reads a tree written by `catalyst build`: exactly the files its manifest lists, each
+/// holding the content the manifest records, of a build that finished.
 pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
     let input_error = |message: String| {
         Diagnostic::error(codes::APPLY_INPUT, message)
@@ -103,14 +105,22 @@ pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
     };
     let manifest = fs::read_to_string(dir.join(MANIFEST))
         .map_err(|e| input_error(format!("`{}` is neither a Sovereign nor a built tree: cannot read {MANIFEST}: {e}", dir.display())))?;
+    if let Some(unfinished) = emit::interrupted(&DiskFs, dir) {
+        return Err(unfinished);
+    }
     let mut output = Output::default();
-    for path in manifest.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for (path, recorded) in emit::parse_manifest(&manifest) {
         // The manifest is an input: it must not name files outside the tree.
-        if !Path::new(path).components().all(|c| matches!(c, Component::Normal(_))) {
+        if !emit::is_tree_path(&path) {
             return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
         }
-        let bytes = fs::read(dir.join(path)).map_err(|e| input_error(format!("cannot read `{}`: {e}", dir.join(path).display())))?;
-        output.files.insert(path.to_string(), bytes);
+        let file = dir.join(&path);
+        let bytes = fs::read(&file).map_err(|e| input_error(format!("cannot read `{}`: {e}", file.display())))?;
+        if recorded.is_some_and(|digest| !emit::holds_digest(&bytes, &digest)) {
+            return Err(Diagnostic::error(codes::APPLY_INPUT, format!("`{}` was changed after `catalyst build` wrote it", file.display()))
+                .with_help("rebuild the tree; what is published is what the compiler wrote"));
+        }
+        output.files.insert(path, bytes);
     }
     Ok(output)
 }
@@ -120,7 +130,7 @@ mod tests {
     use super::*;
 
     fn output(paths: &[&str]) -> Output {
-        Output { files: paths.iter().map(|p| (p.to_string(), p.as_bytes().to_vec())).collect() }
+        Output { files: paths.iter().map(|p| (p.to_string(), p.as_bytes().to_vec())).collect(), ..Output::default() }
     }
 
     #[test]
