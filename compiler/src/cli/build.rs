@@ -66,7 +66,11 @@ pub fn run(format: Format, args: Args) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            say!("error[{}]: {e}\n  help: the previous output is unchanged", codes::IO_WRITE);
+            say!(
+                "error[{}]: {e}\n  help: every file holds its old or its new content; a tree left part-way holds {} and the next build finishes it",
+                codes::IO_WRITE,
+                emit::JOURNAL
+            );
             Exit::Failure
         }
     }

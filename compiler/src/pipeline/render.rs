@@ -149,21 +149,29 @@ impl<'a> Renderer<'a> {
                         render_template(env, project, sources, blueprint, &name, source, &context)?
                     }
                     Planned::Document(value) => {
-                        let bytes = keep.kept(&file.path, || fingerprint(|h| feed_json(h, &value)), || yaml::to_yaml(&value));
+                        let bytes =
+                            keep.kept(&file.path, || fingerprint(Form::Document, |h| feed_json(h, &value)), || yaml::to_yaml(&value));
                         let judged = keep.facts.then(|| Judged::Document(value, file.origin));
                         return Ok(FileOutcome { path: file.path, bytes, conformance: Verdicts::default(), judged });
                     }
-                    Planned::Text(text) => return Ok(plain(keep, file.path, |h| h.update(text.as_bytes()), || text.clone())),
+                    Planned::Text(text) => return Ok(plain(keep, file.path, Form::Text, |h| h.update(text.as_bytes()), || text.clone())),
                     Planned::Json(value) => {
                         return Ok(plain(
                             keep,
                             file.path,
+                            Form::Json,
                             |h| feed_json(h, &value),
                             || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
                         ))
                     }
                     Planned::CloudConfig(value) => {
-                        return Ok(plain(keep, file.path, |h| feed_json(h, &value), || format!("#cloud-config\n{}", yaml::to_yaml(&value))))
+                        return Ok(plain(
+                            keep,
+                            file.path,
+                            Form::CloudConfig,
+                            |h| feed_json(h, &value),
+                            || format!("#cloud-config\n{}", yaml::to_yaml(&value)),
+                        ))
                     }
                 };
                 let mut conformance = schemas.check_file(&file.path, &objects);
@@ -179,7 +187,7 @@ impl<'a> Renderer<'a> {
                 } else {
                     keep.kept(
                         &file.path,
-                        || fingerprint(|h| objects.iter().for_each(|o| feed_json(h, o))),
+                        || fingerprint(Form::Objects, |h| objects.iter().for_each(|o| feed_json(h, o))),
                         || yaml::to_yaml_stream(&objects),
                     )
                 };
@@ -243,14 +251,25 @@ impl Keep<'_> {
 }
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
-fn plain(keep: Keep<'_>, path: String, content: impl FnOnce(&mut Sha256), text: impl FnOnce() -> String) -> FileOutcome {
-    let bytes = keep.kept(&path, || fingerprint(content), text);
+fn plain(keep: Keep<'_>, path: String, form: Form, content: impl FnOnce(&mut Sha256), text: impl FnOnce() -> String) -> FileOutcome {
+    let bytes = keep.kept(&path, || fingerprint(form, content), text);
     FileOutcome { path, bytes, conformance: Verdicts::default(), judged: None }
 }
 
-/// The fingerprint of what `content` feeds.
-fn fingerprint(content: impl FnOnce(&mut Sha256)) -> Fingerprint {
+/// How planned content becomes text: the same value renders differently in each form.
+#[derive(Clone, Copy)]
+enum Form {
+    Objects,
+    Document,
+    Text,
+    Json,
+    CloudConfig,
+}
+
+/// The fingerprint of what `content` feeds, rendered in `form`.
+fn fingerprint(form: Form, content: impl FnOnce(&mut Sha256)) -> Fingerprint {
     let mut hasher = Sha256::new();
+    hasher.update([form as u8]);
     content(&mut hasher);
     let digest = hasher.finalize();
     let mut fingerprint = Fingerprint::default();
