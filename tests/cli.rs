@@ -369,9 +369,14 @@ fn buildable_base() -> (tempfile::TempDir, Vec<String>, std::path::PathBuf) {
     (project, args, org)
 }
 
+/// `catalyst` with `args` and then `extra`.
+fn catalyst_with(args: &[String], extra: &[&str], cwd: &Path) -> Output {
+    let all: Vec<&str> = args.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+    catalyst(&all, cwd)
+}
+
 fn build(args: &[String], cwd: &Path) -> String {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = catalyst(&args, cwd);
+    let run = catalyst_with(args, &[], cwd);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     stderr(&run)
 }
@@ -405,10 +410,7 @@ fn a_rebuild_touches_only_the_files_whose_bytes_change() {
     }
     assert_eq!(before_files.keys().collect::<Vec<_>>(), after_files.keys().collect::<Vec<_>>());
     // What the rebuild did not render again is byte for byte what a full rendering gives.
-    let mut check = args.clone();
-    check.push("--check".into());
-    let check: Vec<&str> = check.iter().map(String::as_str).collect();
-    let verified = catalyst(&check, project.path());
+    let verified = catalyst_with(&args, &["--check"], project.path());
     assert_eq!(verified.status.code(), Some(0), "{}", String::from_utf8_lossy(&verified.stdout));
     // A render cache another executable wrote is not trusted: every file is rendered and compared.
     let cache = out.join(".catalyst-cache");
@@ -439,10 +441,7 @@ fn a_rebuild_decides_from_the_manifest_and_build_check_reads_every_file() {
     assert!(build(&args, project.path()).contains("0 written"));
     assert_eq!(fs::read_to_string(&lock).expect("lock"), "edited\n");
     // ...and `build --check`, which reads every file, reports it.
-    let mut check = args.clone();
-    check.push("--check".into());
-    let check: Vec<&str> = check.iter().map(String::as_str).collect();
-    let stale = catalyst(&check, project.path());
+    let stale = catalyst_with(&args, &["--check"], project.path());
     assert_eq!(stale.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&stale.stdout), format!("stale: {}\n", lock.display()));
     // The manifest is `sha256sum` output: the tree can be verified without catalyst.
@@ -485,8 +484,7 @@ fn a_rebuild_refuses_a_symbolic_link_inside_the_tree_before_touching_anything() 
     let before = common::snapshot(&elsewhere);
     let tree = common::snapshot(&out);
     edit(&org, "hostname: web.acme.example", "hostname: www.acme.example");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let refused = catalyst(&args, project.path());
+    let refused = catalyst_with(&args, &[], project.path());
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("is a symbolic link"), "{}", stderr(&refused));
     assert_eq!(common::snapshot(&elsewhere), before, "nothing written through the link");

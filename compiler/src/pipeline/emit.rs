@@ -372,7 +372,7 @@ impl Prefetched {
 #[cfg(unix)]
 fn untouched_since(dir: &Path, recorded: &[(String, Option<Digest32>)], written: SystemTime) -> Vec<bool> {
     use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
-    let root = rustix::fs::openat(CWD, dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let root = rustix::fs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
     let (Ok(root), Ok(written)) = (root, written.duration_since(SystemTime::UNIX_EPOCH)) else { return vec![false; recorded.len()] };
     recorded
         .par_iter()
@@ -450,7 +450,7 @@ impl<'o> Records<'o> {
 fn read_cache(dir: &Path, entries: &mut HashMap<String, Recorded>) {
     let text = fs::read_to_string(dir.join(CACHE)).unwrap_or_default();
     let (header, lines) = text.split_once('\n').unwrap_or_default();
-    if Some(header) != cache_header().as_deref() {
+    if Some(header) != cache_header() {
         return;
     }
     let cached: Vec<(&str, Fingerprint)> =
@@ -463,11 +463,20 @@ fn read_cache(dir: &Path, entries: &mut HashMap<String, Recorded>) {
 }
 
 /// Names the executable (version, size and modification time): a rebuilt compiler may
-/// render the same content differently, so its fingerprints start afresh.
-fn cache_header() -> Option<String> {
-    let exe = fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = exe.modified().ok()?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    Some(format!("# catalyst {} render cache, executable {} bytes modified {}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos()))
+/// render the same content differently, so its fingerprints start afresh. Read once.
+fn cache_header() -> Option<&'static str> {
+    static HEADER: OnceLock<Option<String>> = OnceLock::new();
+    let header = HEADER.get_or_init(|| {
+        let exe = fs::metadata(std::env::current_exe().ok()?).ok()?;
+        let modified = exe.modified().ok()?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        Some(format!(
+            "# catalyst {} render cache, executable {} bytes modified {}",
+            env!("CARGO_PKG_VERSION"),
+            exe.len(),
+            modified.as_nanos()
+        ))
+    });
+    header.as_deref()
 }
 
 /// `<hex>  <path>`, as `sha256sum` writes a line.
@@ -483,27 +492,19 @@ fn write_line(file: &mut dyn Write, bytes: &[u8], path: &str) -> io::Result<()> 
     file.write_all(&line)
 }
 
-/// A `<hex>  <path>` line of `N` bytes of hex.
+/// A `<hex>  <path>` line with `N` bytes in lowercase hex.
 fn split_line<const N: usize>(line: &str) -> Option<([u8; N], &str)> {
-    let hex = line.get(..2 * N)?;
-    let path = line.get(2 * N..)?.strip_prefix("  ")?;
-    Some((unhex(hex)?, path))
-}
-
-fn unhex<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    let mut bytes = [0u8; N];
-    if hex.len() != 2 * N {
-        return None;
-    }
+    let (hex, path) = (line.as_bytes().get(..2 * N)?, line.get(2 * N..)?.strip_prefix("  ")?);
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
-    for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+    let mut bytes = [0u8; N];
+    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
         *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
-    Some(bytes)
+    Some((bytes, path))
 }
 
 /// Whether `bytes` are what the manifest's `digest` records.

@@ -279,8 +279,6 @@ impl Planner<'_, '_> {
         self.add(format!("{root}/infrastructure/kustomization.yaml"), Planned::Document(kustomization(resources)));
     }
 
-    /// The OpenBao store (address and mount from the External Secrets release's values) and the
-    /// store that copies the bring-up's Secrets out of `flux-system`, with the Role that lets it.
     /// The `openbao` ClusterSecretStore: OpenBao at `server`, logged in to through the
     /// Kubernetes auth mount `mount` as the External Secrets ServiceAccount.
     pub(super) fn openbao_store(&self, server: &str, path: &str, mount: &str) -> Json {
@@ -296,6 +294,8 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// The OpenBao store (address and mount from the External Secrets release's values) and the
+    /// store that copies the bring-up's Secrets out of `flux-system`, with the Role that lets it.
     /// OpenBao runs on the control plane: another cluster reaches it at its Sovereign host and
     /// logs in through an auth mount of its own, as each cluster signs its own tokens.
     fn secret_stores(&self, eso: &KitRelease, cluster: &Cluster<'_>) -> Vec<Json> {
