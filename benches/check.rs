@@ -1,6 +1,6 @@
 //! Check benchmark: `catalyst check` of a generated Sovereign of 1,000
 //! Applications (or the sizes given), each in dev, stg and prod, by the
-//! release binary: wall time (median of 5) and peak RSS, with every emitted
+//! release binary: wall time (median of 7, the two kinds of run alternating) and peak RSS, with every emitted
 //! object validated against the schemas of the pinned releases, without and
 //! with the reconcile check, and what the reconcile check adds.
 //!
@@ -10,10 +10,13 @@ mod support;
 
 use support::{generate, measure, repo, Run};
 
-fn median(args: &[&str]) -> Run {
-    let mut runs: Vec<Run> = (0..5).map(|_| measure(args)).collect();
+/// The runs of `check --no-reconcile` and `check` alternate, so that a change in the machine's
+/// load while the benchmark runs weighs on both alike; each cell is the median of `ROUNDS`.
+const ROUNDS: usize = 7;
+
+fn median(mut runs: Vec<Run>) -> Run {
     runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    runs.swap_remove(2)
+    runs.swap_remove(runs.len() / 2)
 }
 
 fn main() {
@@ -26,8 +29,12 @@ fn main() {
         let sovereign = generate(scratch.path(), apps, &repo().join("blueprints").to_string_lossy());
         let sovereign = sovereign.to_str().expect("utf-8 path");
         let cell = |r: &Run| format!("{:.2} s, {:.0} MiB", r.seconds, r.peak_mib);
-        let without = median(&["check", "--no-reconcile", sovereign]);
-        let with = median(&["check", sovereign]);
+        let (mut without, mut with) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            without.push(measure(&["check", "--no-reconcile", sovereign]));
+            with.push(measure(&["check", sovereign]));
+        }
+        let (without, with) = (median(without), median(with));
         let added = (with.seconds / without.seconds - 1.0) * 100.0;
         println!("| {apps} | {} | {} | {added:+.0} % |", cell(&without), cell(&with));
     }

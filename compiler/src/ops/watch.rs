@@ -165,12 +165,14 @@ impl Session {
         };
         let sovereign = self.sovereign_judged.get_or_insert_with(|| judge(&[sovereign_part()]));
         let mut all = sovereign.clone();
+        let mut judged_organizations = Vec::new();
         for (org, path) in organizations.iter().enumerate() {
             let Some(kept) = self.kept.get_mut(path) else { continue };
             let resolution = &kept.resolution;
             let judged = kept.judged.get_or_insert_with(|| judge(&organization_parts(organization(org), resolution)));
-            all.merge(judged.clone());
+            judged_organizations.push(judged.clone());
         }
+        all.merge(judged_organizations);
         // Rendered again with bytes only when the reconcile check has something to point at.
         let rerender = |sources: &Sources| {
             let mut every = vec![sovereign_part()];

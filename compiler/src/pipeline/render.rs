@@ -54,11 +54,17 @@ pub struct Rendered {
 
 /// Renders planned files batch by batch into one [`Rendered`] part.
 struct Renderer<'a> {
+    inputs: Inputs<'a>,
+    rendered: Rendered,
+}
+
+/// What every file is rendered with.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
     project: &'a Project,
     sources: &'a Sources,
     schemas: &'a SchemaSet<'a>,
     keep: Keep<'a>,
-    rendered: Rendered,
     /// Each template file read once, however many Applications (and parts) render it: (Blueprint, file) → text or why not.
     templates: &'a TemplateCache,
 }
@@ -86,7 +92,7 @@ struct FileOutcome {
     path: String,
     bytes: Kept,
     conformance: Verdicts,
-    /// What the reconcile check's facts are taken from, once the file is done.
+    /// What the reconcile check's facts are taken from, once the file's chunk is rendered.
     judged: Option<Judged>,
 }
 
@@ -98,13 +104,17 @@ enum Judged {
 
 impl Rendered {
     /// Adds another part (the parts' files are disjoint).
-    pub fn merge(&mut self, other: Rendered) {
-        self.output.files.extend(other.output.files);
-        self.output.reused.extend(other.output.reused);
-        self.output.fingerprints.extend(other.output.fingerprints);
-        self.problems.extend(other.problems);
-        self.conformance.merge(other.conformance);
-        self.facts.merge(other.facts);
+    pub fn merge(&mut self, others: Vec<Rendered>) {
+        let mut facts = Vec::with_capacity(others.len());
+        for other in others {
+            self.output.files.extend(other.output.files);
+            self.output.reused.extend(other.output.reused);
+            self.output.fingerprints.extend(other.output.fingerprints);
+            self.problems.extend(other.problems);
+            self.conformance.merge(other.conformance);
+            facts.push(other.facts);
+        }
+        self.facts.extend(facts);
     }
 }
 
@@ -127,100 +137,115 @@ pub fn parts(
         })
         .collect();
     let mut all = Rendered::default();
-    rendered.into_iter().for_each(|part| all.merge(part));
+    all.merge(rendered);
     all
 }
 
 impl<'a> Renderer<'a> {
     fn new(project: &'a Project, sources: &'a Sources, schemas: &'a SchemaSet<'a>, keep: Keep<'a>, templates: &'a TemplateCache) -> Self {
-        Renderer { project, sources, schemas, keep, rendered: Rendered::default(), templates }
+        Renderer { inputs: Inputs { project, sources, schemas, keep, templates }, rendered: Rendered::default() }
     }
 
-    /// Renders one batch in parallel; the planned objects are dropped as soon as they are bytes.
+    /// Renders one batch in parallel, in chunks of a fixed size so that the facts' strings are
+    /// numbered the same on every run. Each chunk's files are rendered, then their reconcile
+    /// facts gathered (each kind of work keeps its tables in the cache while it runs), and the
+    /// planned objects are dropped as soon as the chunk is done.
     fn render(&mut self, files: Vec<PlannedFile>) {
-        let (project, sources, schemas, keep, templates) = (self.project, self.sources, self.schemas, self.keep, self.templates);
-        let outcomes: Vec<Result<FileOutcome, Diagnostic>> = files
+        let inputs = self.inputs;
+        let chunks: Vec<(Vec<Result<FileOutcome, Diagnostic>>, Facts)> = files
             .into_par_iter()
-            .map_init(crate::pipeline::expr::template_environment, |env, file| {
-                let objects = match file.content {
-                    Planned::Objects(objects) => objects,
-                    Planned::Template { blueprint, file: name, context } => {
-                        let source = template_source(templates, project, blueprint, &name);
-                        render_template(env, project, sources, blueprint, &name, source, &context)?
-                    }
-                    Planned::Document(value) => {
-                        let bytes =
-                            keep.kept(&file.path, || fingerprint(Form::Document, |h| feed_json(h, &value)), || yaml::to_yaml(&value));
-                        let judged = keep.facts.then(|| Judged::Document(value, file.origin));
-                        return Ok(FileOutcome { path: file.path, bytes, conformance: Verdicts::default(), judged });
-                    }
-                    Planned::Text(text) => return Ok(plain(keep, file.path, Form::Text, |h| h.update(text.as_bytes()), || text.clone())),
-                    Planned::Json(value) => {
-                        return Ok(plain(
-                            keep,
-                            file.path,
-                            Form::Json,
-                            |h| feed_json(h, &value),
-                            || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()),
-                        ))
-                    }
-                    Planned::CloudConfig(value) => {
-                        return Ok(plain(
-                            keep,
-                            file.path,
-                            Form::CloudConfig,
-                            |h| feed_json(h, &value),
-                            || format!("#cloud-config\n{}", yaml::to_yaml(&value)),
-                        ))
-                    }
-                };
-                let mut conformance = schemas.check_file(&file.path, &objects);
-                let bytes = if conformance.has_problems() {
-                    // A file with a problem is shown, so it is text even when nothing is kept.
-                    let text = yaml::to_yaml_stream(&objects);
-                    conformance = conformance.with_text(&text, file.origin.as_ref());
-                    if keep.bytes {
-                        Kept::Bytes(into_bytes(text), None)
-                    } else {
-                        Kept::Nothing
-                    }
-                } else {
-                    keep.kept(
-                        &file.path,
-                        || fingerprint(Form::Objects, |h| objects.iter().for_each(|o| feed_json(h, o))),
-                        || yaml::to_yaml_stream(&objects),
-                    )
-                };
-                let judged = keep.facts.then(|| Judged::Objects(objects, file.origin));
-                Ok(FileOutcome { path: file.path, bytes, conformance, judged })
-            })
-            .collect();
-        for outcome in outcomes {
-            match outcome {
-                Ok(outcome) => {
-                    self.rendered.conformance.merge(outcome.conformance);
-                    match outcome.judged {
-                        Some(Judged::Objects(objects, origin)) => self.rendered.facts.add_objects(&outcome.path, &objects, origin),
+            .chunks(CHUNK)
+            .map_init(crate::pipeline::expr::template_environment, |env, chunk| {
+                let mut outcomes: Vec<Result<FileOutcome, Diagnostic>> =
+                    chunk.into_iter().map(|file| inputs.render_file(env, file)).collect();
+                let mut facts = Facts::default();
+                for outcome in outcomes.iter_mut().flatten() {
+                    match outcome.judged.take() {
+                        Some(Judged::Objects(objects, origin)) => facts.add_objects(&outcome.path, &objects, origin),
                         Some(Judged::Document(document, origin)) => {
-                            self.rendered.facts.add_kustomization(&outcome.path, &document, origin);
+                            facts.add_kustomization(&outcome.path, &document, origin);
                         }
                         None => {}
                     }
-                    let output = &mut self.rendered.output;
-                    match outcome.bytes {
-                        Kept::Nothing => {}
-                        Kept::Bytes(bytes, fingerprint) => {
-                            output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
-                            output.files.insert(outcome.path, bytes);
-                        }
-                        Kept::Reused(fingerprint) => {
-                            output.reused.push((outcome.path, fingerprint));
+                }
+                (outcomes, facts)
+            })
+            .collect();
+        let mut facts = Vec::with_capacity(chunks.len());
+        for (outcomes, chunk_facts) in chunks {
+            facts.push(chunk_facts);
+            for outcome in outcomes {
+                match outcome {
+                    Ok(outcome) => {
+                        self.rendered.conformance.merge(outcome.conformance);
+                        let output = &mut self.rendered.output;
+                        match outcome.bytes {
+                            Kept::Nothing => {}
+                            Kept::Bytes(bytes, fingerprint) => {
+                                output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
+                                output.files.insert(outcome.path, bytes);
+                            }
+                            Kept::Reused(fingerprint) => {
+                                output.reused.push((outcome.path, fingerprint));
+                            }
                         }
                     }
+                    Err(d) => self.rendered.problems.push(d),
                 }
-                Err(d) => self.rendered.problems.push(d),
             }
         }
+        self.rendered.facts.extend(facts);
+    }
+}
+
+/// Files rendered one after the other by one thread: enough to keep the per-chunk facts'
+/// string tables and their merge cheap, few enough for the threads to share a batch evenly.
+const CHUNK: usize = 256;
+
+impl Inputs<'_> {
+    /// Renders one file, keeping what the reconcile check reads of it when `keep` asks.
+    fn render_file(self, env: &mut minijinja::Environment<'static>, file: PlannedFile) -> Result<FileOutcome, Diagnostic> {
+        let Inputs { project, sources, schemas, keep, templates } = self;
+        let objects = match file.content {
+            Planned::Objects(objects) => objects,
+            Planned::Template { blueprint, file: name, context } => {
+                let source = template_source(templates, project, blueprint, &name);
+                render_template(env, project, sources, blueprint, &name, source, &context)?
+            }
+            Planned::Document(value) => {
+                let bytes = keep.kept(&file.path, || fingerprint(Form::Document, |h| feed_json(h, &value)), || yaml::to_yaml(&value));
+                let judged = keep.facts.then(|| Judged::Document(value, file.origin));
+                return Ok(FileOutcome { path: file.path, bytes, conformance: Verdicts::default(), judged });
+            }
+            Planned::Text(text) => return Ok(plain(keep, file.path, Form::Text, |h| h.update(text.as_bytes()), || text.clone())),
+            Planned::Json(value) => {
+                let text = || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default());
+                return Ok(plain(keep, file.path, Form::Json, |h| feed_json(h, &value), text));
+            }
+            Planned::CloudConfig(value) => {
+                let text = || format!("#cloud-config\n{}", yaml::to_yaml(&value));
+                return Ok(plain(keep, file.path, Form::CloudConfig, |h| feed_json(h, &value), text));
+            }
+        };
+        let mut conformance = schemas.check_file(&file.path, &objects);
+        let bytes = if conformance.has_problems() {
+            // A file with a problem is shown, so it is text even when nothing is kept.
+            let text = yaml::to_yaml_stream(&objects);
+            conformance = conformance.with_text(&text, file.origin.as_ref());
+            if keep.bytes {
+                Kept::Bytes(into_bytes(text), None)
+            } else {
+                Kept::Nothing
+            }
+        } else {
+            keep.kept(
+                &file.path,
+                || fingerprint(Form::Objects, |h| objects.iter().for_each(|o| feed_json(h, o))),
+                || yaml::to_yaml_stream(&objects),
+            )
+        };
+        let judged = keep.facts.then(|| Judged::Objects(objects, file.origin));
+        Ok(FileOutcome { path: file.path, bytes, conformance, judged })
     }
 }
 

@@ -6,11 +6,12 @@
 //!
 //! The facts are laid out as a few flat tables: every string once, numbered
 //! ([`Sym`]), and fixed-size records that refer to strings by number and to
-//! each other by ranges. Each part of the tree gathers its files' facts into
-//! tables of its own, in the thread that renders it; merging parts keeps their
-//! records where they are and renumbers their strings into one table. So the
-//! facts hold no small allocation per object, and comparing two names is
-//! comparing two numbers.
+//! each other by ranges. Each chunk of rendered files gathers its facts into
+//! tables of its own, in the thread that renders it; merging keeps the records
+//! where they are, numbers the strings into one table in the order of the
+//! files (so the numbers are the same on every run) and renumbers the records
+//! in parallel. So the facts hold no small allocation per object, and
+//! comparing two names is comparing two numbers.
 
 use std::ops::Range;
 
@@ -244,7 +245,7 @@ struct Records {
 }
 
 /// Renumbers an optional string.
-fn renumber(sym: &mut Option<Sym>, map: &dyn Fn(Sym) -> Sym) {
+fn renumber(sym: &mut Option<Sym>, map: &impl Fn(Sym) -> Sym) {
     if let Some(sym) = sym {
         *sym = map(*sym);
     }
@@ -252,7 +253,7 @@ fn renumber(sym: &mut Option<Sym>, map: &dyn Fn(Sym) -> Sym) {
 
 impl Records {
     /// Renumbers every string in place.
-    fn renumber(&mut self, map: &dyn Fn(Sym) -> Sym) {
+    fn renumber(&mut self, map: &impl Fn(Sym) -> Sym) {
         for k in self.files.iter_mut().filter_map(|f| f.kustomize.as_mut()) {
             renumber(&mut k.namespace, map);
         }
@@ -292,6 +293,8 @@ impl Records {
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
     strings: Strings,
+    /// Where the pointers of list items are written before they are interned.
+    scratch: String,
     parts: Vec<Records>,
     /// The number of each part's first file among all files.
     first_files: Vec<usize>,
@@ -360,11 +363,23 @@ impl<'f> Object<'f> {
 }
 
 impl Facts {
-    /// Adds the parts of `other`, after those already here.
-    pub fn merge(&mut self, other: Facts) {
-        let numbers: Vec<Sym> = other.strings.0.into_iter().map(|s| self.strings.take(s)).collect();
-        for mut part in other.parts.into_iter().filter(|part| !part.files.is_empty()) {
+    /// Adds the parts of `others`, in order, after those already here: their strings are
+    /// numbered into this table one after the other, so the numbers do not depend on the
+    /// threads that gathered them, and their records are renumbered in parallel.
+    pub fn extend(&mut self, others: Vec<Facts>) {
+        use rayon::prelude::*;
+        let mut numbers: Vec<Vec<Sym>> = Vec::with_capacity(others.len());
+        let mut parts: Vec<(Records, usize)> = Vec::new();
+        for other in others {
+            let table = numbers.len();
+            numbers.push(other.strings.0.into_iter().map(|s| self.strings.take(s)).collect());
+            parts.extend(other.parts.into_iter().filter(|part| !part.files.is_empty()).map(|part| (part, table)));
+        }
+        parts.par_iter_mut().with_min_len(16).for_each(|(part, table)| {
+            let numbers = &numbers[*table];
             part.renumber(&|sym| numbers[sym.index()]);
+        });
+        for (part, _) in parts {
             self.push(part);
         }
     }
@@ -384,7 +399,7 @@ impl Facts {
             self.push(Records::default());
         }
         let last = self.parts.len() - 1;
-        Sink { strings: &mut self.strings, records: &mut self.parts[last] }
+        Sink { strings: &mut self.strings, records: &mut self.parts[last], scratch: &mut self.scratch }
     }
 
     /// Adds a file of objects (it is there for kustomize even when none of them can be judged).
@@ -402,14 +417,14 @@ impl Facts {
     /// Adds a `kustomization.yaml` (kustomize's, not Flux's), if `document` is one; says whether it was.
     pub fn add_kustomization(&mut self, path: &str, document: &Json, origin: Option<Origin>) -> bool {
         let is_kustomization = path.rsplit('/').next().is_some_and(|name| name == "kustomization.yaml" || name == "kustomization.yml");
-        let api = document.get("apiVersion").and_then(Json::as_str).unwrap_or_default();
+        let api = pointer::member(document, "apiVersion").and_then(Json::as_str).unwrap_or_default();
         if !is_kustomization || !api.starts_with("kustomize.config.k8s.io/") {
             return false;
         }
         let mut sink = self.sink();
         let mut list = |key: &str, pointer: &str| {
             let start = sink.records.names.len();
-            for item in document.get(key).and_then(Json::as_array).into_iter().flatten() {
+            for item in pointer::member(document, key).and_then(Json::as_array).into_iter().flatten() {
                 if let Some(text) = pointer::get(item, pointer).and_then(Json::as_str) {
                     let sym = sink.strings.intern(text);
                     sink.records.names.push(sym);
@@ -457,6 +472,7 @@ impl Facts {
 struct Sink<'a> {
     strings: &'a mut Strings,
     records: &'a mut Records,
+    scratch: &'a mut String,
 }
 
 impl Sink<'_> {
@@ -464,6 +480,15 @@ impl Sink<'_> {
         let start = self.records.paths.len();
         self.records.paths.push_str(path);
         Span::of(start..self.records.paths.len())
+    }
+
+    /// The number of a formatted string, formatted without an allocation of its own.
+    fn formatted(&mut self, text: std::fmt::Arguments<'_>) -> Sym {
+        use std::fmt::Write;
+        self.scratch.clear();
+        // Writing into a String cannot fail.
+        let _ = self.scratch.write_fmt(text);
+        self.strings.intern(self.scratch)
     }
 
     fn text(&mut self, value: &Json, pointer: &str) -> Option<Sym> {
@@ -476,7 +501,8 @@ impl Sink<'_> {
         let (api_version, kind, name) = (text_at("/apiVersion")?, text_at("/kind")?, text_at("/metadata/name")?);
         let refs = self.records.refs.len();
         let mut role = Role::default();
-        let mut building = Building { facts: self, object, role: &mut role };
+        let spec = pointer::member(object, "spec");
+        let mut building = Building { facts: self, object, spec, role: &mut role };
         let flux = group(api_version).ends_with(".toolkit.fluxcd.io");
         match (group(api_version), kind) {
             (_, "GitRepository" | "HelmRepository" | "OCIRepository" | "Bucket") if flux => building.source(kind),
@@ -536,43 +562,63 @@ fn group(api_version: &str) -> &str {
 struct Building<'a, 'b> {
     facts: &'a mut Sink<'b>,
     object: &'a Json,
+    /// The object's `spec`, found once: most of what is read is in it.
+    spec: Option<&'a Json>,
     role: &'a mut Role,
 }
 
-impl Building<'_, '_> {
-    fn text(&mut self, pointer: &str) -> Option<Sym> {
-        self.facts.text(self.object, pointer)
+impl<'a> Building<'a, '_> {
+    /// The value at `pointer` in the object.
+    fn get(&self, pointer: &str) -> Option<&'a Json> {
+        match pointer.strip_prefix("/spec") {
+            Some(rest) if rest.starts_with('/') => pointer::get(self.spec?, rest),
+            _ => pointer::get(self.object, pointer),
+        }
     }
 
-    fn push(&mut self, kind: &str, name: Sym, scope: Scope, pointer: &str, when: When, optional: bool) {
-        let (kind, pointer) = (self.facts.strings.intern(kind), self.facts.strings.intern(pointer));
+    fn text(&mut self, pointer: &str) -> Option<Sym> {
+        let text = self.get(pointer).and_then(Json::as_str)?;
+        Some(self.facts.strings.intern(text))
+    }
+
+    /// The object's label `key` (looked up as a member: a pointer would spell its `/` as `~1`).
+    fn label(&mut self, key: &str) -> Option<Sym> {
+        let labels = pointer::get(self.object, "/metadata/labels")?;
+        let text = pointer::member(labels, key).and_then(Json::as_str)?;
+        Some(self.facts.strings.intern(text))
+    }
+
+    fn push(&mut self, kind: &str, name: Sym, scope: Scope, pointer: Sym, when: When, optional: bool) {
+        let kind = self.facts.strings.intern(kind);
         self.facts.records.refs.push(Ref { kind, name, scope, pointer, when, optional });
     }
 
     /// A reference written as a plain name at `pointer`.
     fn named(&mut self, pointer: &str, kind: &str, scope: Scope, when: When) {
         if let Some(name) = self.text(pointer) {
+            let pointer = self.facts.strings.intern(pointer);
             self.push(kind, name, scope, pointer, when, false);
         }
     }
 
     /// `{name, namespace?}` items of a list at `pointer`, all of `kind`.
     fn listed(&mut self, pointer: &str, kind: &str, when: When) {
-        let object = self.object;
-        for (i, item) in pointer::get(object, pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
+        for (i, item) in self.get(pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
             let Some(name) = self.facts.text(item, "/name") else { continue };
             let scope = self.facts.text(item, "/namespace").map_or(Scope::Own, Scope::Named);
-            self.push(kind, name, scope, &format!("{pointer}/{i}/name"), when, false);
+            let pointer = self.facts.formatted(format_args!("{pointer}/{i}/name"));
+            self.push(kind, name, scope, pointer, when, false);
         }
     }
 
     /// A `{kind?, name, namespace?}` reference at `pointer`; `default_kind` when it names none.
     fn typed(&mut self, pointer: &str, default_kind: &str, when: When) {
-        let Some(target) = pointer::get(self.object, pointer) else { return };
+        let Some(target) = self.get(pointer) else { return };
         let Some(name) = self.facts.text(target, "/name") else { return };
-        let kind = target.get("kind").and_then(Json::as_str).unwrap_or(default_kind);
+        let kind = pointer::member(target, "kind").and_then(Json::as_str).unwrap_or(default_kind);
         let scope = self.facts.text(target, "/namespace").map_or(Scope::Own, Scope::Named);
-        self.push(kind, name, scope, &format!("{pointer}/name"), when, false);
+        let pointer = self.facts.formatted(format_args!("{pointer}/name"));
+        self.push(kind, name, scope, pointer, when, false);
     }
 
     /// A Secret named at `pointer` (`{name, namespace?}`).
@@ -582,11 +628,13 @@ impl Building<'_, '_> {
 
     /// `{kind, name, optional?}` items of a list at `pointer`, each looked for in the object's namespace.
     fn sourced(&mut self, pointer: &str, when: When) {
-        let object = self.object;
-        for (i, item) in pointer::get(object, pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let (Some(kind), Some(name)) = (item.get("kind").and_then(Json::as_str), self.facts.text(item, "/name")) else { continue };
-            let optional = item.get("optional").and_then(Json::as_bool).unwrap_or(false);
-            self.push(kind, name, Scope::Own, &format!("{pointer}/{i}/name"), when, optional);
+        for (i, item) in self.get(pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
+            let (Some(kind), Some(name)) = (pointer::member(item, "kind").and_then(Json::as_str), self.facts.text(item, "/name")) else {
+                continue;
+            };
+            let optional = pointer::member(item, "optional").and_then(Json::as_bool).unwrap_or(false);
+            let pointer = self.facts.formatted(format_args!("{pointer}/{i}/name"));
+            self.push(kind, name, Scope::Own, pointer, when, optional);
         }
     }
 
@@ -605,11 +653,11 @@ impl Building<'_, '_> {
         self.sourced("/spec/valuesFrom", When::Reconcile);
         self.listed("/spec/dependsOn", "HelmRelease", When::Ready);
         self.secret_at("/spec/kubeConfig/secretRef", When::Reconcile);
-        let creates = pointer::get(self.object, "/spec/install/createNamespace").and_then(Json::as_bool).unwrap_or(false);
+        let creates = self.get("/spec/install/createNamespace").and_then(Json::as_bool).unwrap_or(false);
         if !creates {
             self.named("/spec/targetNamespace", "Namespace", Scope::Cluster, When::Reconcile);
         }
-        self.role.installs = self.text("/metadata/labels/catalyst.openova.io~1blueprint");
+        self.role.installs = self.label("catalyst.openova.io/blueprint");
         self.role.kube_config = self.text("/spec/kubeConfig/secretRef/name");
         // A virtual cluster's chart writes its kubeconfig to a Secret beside it.
         let prefix = self.role.installs.and_then(|sym| {
@@ -618,7 +666,7 @@ impl Building<'_, '_> {
         });
         if let Some(prefix) = prefix {
             let release = text_or(self.object, "/spec/releaseName", "/metadata/name");
-            self.role.creates_secret = release.map(|name| self.facts.strings.intern(&format!("{prefix}{name}")));
+            self.role.creates_secret = release.map(|name| self.facts.formatted(format_args!("{prefix}{name}")));
             self.role.secret_namespace = self.text("/spec/targetNamespace");
         }
     }
@@ -631,7 +679,7 @@ impl Building<'_, '_> {
         self.sourced("/spec/postBuild/substituteFrom", When::Apply);
         self.named("/spec/targetNamespace", "Namespace", Scope::Cluster, When::Apply);
         self.role.kube_config = self.text("/spec/kubeConfig/secretRef/name");
-        let source_kind = match pointer::get(self.object, "/spec/sourceRef/kind").and_then(Json::as_str) {
+        let source_kind = match self.get("/spec/sourceRef/kind").and_then(Json::as_str) {
             Some(kind) => self.facts.strings.intern(kind),
             None => Sym::GIT_REPOSITORY,
         };
@@ -641,23 +689,23 @@ impl Building<'_, '_> {
             source_name: self.text("/spec/sourceRef/name").unwrap_or(Sym::EMPTY),
             source_namespace: self.text("/spec/sourceRef/namespace"),
             target_namespace: self.text("/spec/targetNamespace"),
-            wait: pointer::get(self.object, "/spec/wait").and_then(Json::as_bool).unwrap_or(false),
+            wait: self.get("/spec/wait").and_then(Json::as_bool).unwrap_or(false),
         });
     }
 
     fn external_secret(&mut self, name: &str) {
-        let store = pointer::get(self.object, "/spec/secretStoreRef");
-        let kind = store.and_then(|s| s.get("kind")).and_then(Json::as_str).unwrap_or("SecretStore");
+        let store = self.get("/spec/secretStoreRef");
+        let kind = store.and_then(|s| pointer::member(s, "kind")).and_then(Json::as_str).unwrap_or("SecretStore");
         if let Some(store) = self.text("/spec/secretStoreRef/name") {
             let scope = if kind == "ClusterSecretStore" { Scope::Cluster } else { Scope::Own };
-            self.push(kind, store, scope, "/spec/secretStoreRef/name", When::Reconcile, false);
+            let pointer = self.facts.strings.intern("/spec/secretStoreRef/name");
+            self.push(kind, store, scope, pointer, When::Reconcile, false);
         }
         self.role.creates_secret = Some(self.text("/spec/target/name").unwrap_or_else(|| self.facts.strings.intern(name)));
         let start = self.facts.records.names.len();
-        let object = self.object;
-        for (i, item) in pointer::get(object, "/spec/data").and_then(Json::as_array).into_iter().flatten().enumerate() {
+        for (i, item) in self.get("/spec/data").and_then(Json::as_array).into_iter().flatten().enumerate() {
             if let Some(key) = self.facts.text(item, "/remoteRef/key") {
-                let pointer = self.facts.strings.intern(&format!("/spec/data/{i}/remoteRef/key"));
+                let pointer = self.facts.formatted(format_args!("/spec/data/{i}/remoteRef/key"));
                 self.facts.records.names.extend([key, pointer]);
             }
         }

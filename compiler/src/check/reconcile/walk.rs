@@ -55,32 +55,21 @@ pub(super) struct Tree<'f> {
     pub facts: &'f Facts,
     /// Every file, by its index.
     files: Vec<FileView<'f>>,
-    /// File indices sorted by path (with the path), each path's index, and every folder that holds a file.
+    /// File indices sorted by path (with the path): a folder's files are next to each other, so
+    /// looking a path up among them stays within a few cache lines (a hash of every path does not).
     sorted: Vec<(&'f str, usize)>,
-    by_path: HashMap<&'f str, usize>,
-    folders: HashSet<&'f str>,
     /// Whether some cluster's walk applies each file; the walks run in parallel and share it.
     reached: Vec<AtomicBool>,
 }
 
 impl<'f> Tree<'f> {
     pub fn new(facts: &'f Facts) -> Self {
+        use rayon::prelude::*;
         let files: Vec<FileView<'f>> = facts.files().collect();
         let mut sorted: Vec<(&'f str, usize)> = files.iter().enumerate().map(|(i, f)| (f.path(), i)).collect();
-        sorted.sort_unstable();
-        let by_path = sorted.iter().copied().collect();
-        let mut folders = HashSet::default();
-        for (path, _) in &sorted {
-            let mut path: &str = path;
-            while let Some((folder, _)) = path.rsplit_once('/') {
-                if !folders.insert(folder) {
-                    break;
-                }
-                path = folder;
-            }
-        }
+        sorted.par_sort_unstable();
         let reached = files.iter().map(|_| AtomicBool::new(false)).collect();
-        Tree { facts, files, sorted, by_path, folders, reached }
+        Tree { facts, files, sorted, reached }
     }
 
     /// The cluster trees Flux starts from: `clusters/<fqdn>/<region>`, each with its `flux-system`.
@@ -106,16 +95,33 @@ impl<'f> Tree<'f> {
         }
     }
 
-    /// Files below `dir` (every file when `dir` is the root), in path order.
-    fn files_under(&self, dir: &str) -> impl Iterator<Item = usize> + '_ {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+    /// The files below `dir` (every file when `dir` is the root), in path order.
+    fn under(&self, dir: &str) -> &[(&'f str, usize)] {
+        if dir.is_empty() {
+            return &self.sorted;
+        }
+        let prefix = format!("{dir}/");
         let start = self.sorted.partition_point(|(path, _)| *path < prefix.as_str());
-        self.sorted[start..].iter().take_while(move |(path, _)| path.starts_with(&prefix)).map(|&(_, f)| f)
+        let rest = &self.sorted[start..];
+        let below = |path: &str| path.starts_with(&prefix);
+        // Most folders hold a few files: their end is found by galloping, near the start.
+        let mut step = 1;
+        while step < rest.len() && below(rest[step].0) {
+            step *= 2;
+        }
+        let end = step / 2 + rest[step / 2..rest.len().min(step)].partition_point(|(path, _)| below(path));
+        &rest[..end]
+    }
+
+    /// The file at `path`, looked for among `near` (the files of the folder at hand) first.
+    fn file(&self, path: &str, near: &[(&'f str, usize)]) -> Option<usize> {
+        let find = |files: &[(&str, usize)]| files.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| files[i].1);
+        find(near).or_else(|| find(&self.sorted))
     }
 
     /// Whether a folder holds any file (the root always does).
     fn is_folder(&self, dir: &str) -> bool {
-        dir.is_empty() || self.folders.contains(dir)
+        !self.under(dir).is_empty()
     }
 }
 
@@ -188,8 +194,20 @@ fn normalize(path: &str) -> String {
     parts.join("/")
 }
 
+/// `relative` resolved against `dir` as kustomize resolves it: without `.`, `..` and empty segments.
 fn join(dir: &str, relative: &str) -> String {
-    normalize(&format!("{dir}/{relative}"))
+    let joined = format!("{dir}/{relative}");
+    // Most paths are normal already; only the others are taken apart.
+    let normal = joined.strip_prefix('/').unwrap_or(&joined).split('/').all(|part| !matches!(part, "" | "." | ".."));
+    if normal {
+        if dir.is_empty() {
+            relative.to_string()
+        } else {
+            joined
+        }
+    } else {
+        normalize(&joined)
+    }
 }
 
 impl<'f> Walk<'f> {
@@ -290,18 +308,18 @@ impl<'f> Walk<'f> {
 
     /// What `kustomize build dir` yields; resources that are not there go to `missing`.
     fn build(&self, dir: &str, missing: &mut Vec<(usize, String)>, depth: usize) -> Vec<Built<'f>> {
-        let kustomization =
-            ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.tree.by_path.get(join(dir, name).as_str()));
-        let Some(&file) = kustomization else {
+        let under = self.tree.under(dir);
+        let kustomization = ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.tree.file(&join(dir, name), under));
+        let Some(file) = kustomization else {
             // No kustomization.yaml: Flux generates one with every manifest below the folder.
-            return self.tree.files_under(dir).flat_map(|f| self.objects_of(f)).collect();
+            return under.iter().flat_map(|&(_, f)| self.objects_of(f)).collect();
         };
         let view = self.tree.files[file];
         let Some(k) = view.kustomize() else { return Vec::new() };
         let mut built = Vec::new();
         for &resource in view.names(k.resources) {
             let path = join(dir, self.str(resource));
-            if let Some(&f) = self.tree.by_path.get(path.as_str()) {
+            if let Some(f) = self.tree.file(&path, under) {
                 built.extend(self.objects_of(f));
             } else if depth < 32 && self.tree.is_folder(&path) {
                 built.extend(self.build(&path, missing, depth + 1));
