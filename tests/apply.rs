@@ -411,41 +411,85 @@ fn smart_http_with_a_token_creates_repos_and_never_shows_the_token() {
     }
 }
 
+/// Commits by hand to `branch` of `repo` on the server: `edit` changes the clone's files.
+fn commit_by_hand(scratch: &Scratch, daemon: &Daemon, (repo, branch): (&RepoId, &str), clone: &str, edit: impl FnOnce(&Path)) -> String {
+    let work = scratch.base.join(clone);
+    let url = daemon.remote().replace("{org}", &repo.org).replace("{repo}", &repo.name);
+    git(&["clone", "-q", "--branch", branch, &url, work.to_str().expect("utf-8")], &scratch.base);
+    edit(&work);
+    git(&["add", "-A"], &work);
+    git(&["-c", "user.name=Jane Ops", "-c", "user.email=jane@example.com", "commit", "-q", "-m", "by hand"], &work);
+    git(&["push", "-q", "origin", branch], &work);
+    tip(&scratch.root, repo, branch).expect("pushed")
+}
+
+fn edit_file(work: &Path, path: &str, edit: impl FnOnce(String) -> String) {
+    let text = fs::read_to_string(work.join(path)).expect("the branch holds the file");
+    fs::write(work.join(path), edit(text)).expect("write");
+}
+
 #[test]
-fn a_foreign_commit_is_refused_unless_leased() {
+fn commits_people_push_are_merged_and_a_conflict_is_refused_unless_leased() {
     let tree = base_tree();
     let (scratch, daemon) = Scratch::serving(&tree);
     assert_ok(&apply(&scratch.tree("a", &tree), &daemon.remote(), &scratch.cache, &[]));
-
-    // Someone pushes by hand to one branch.
     let shop = RepoId::new("omantel-retail", "shop");
-    let work = scratch.base.join("hand");
-    let url = daemon.remote().replace("{org}", &shop.org).replace("{repo}", &shop.name);
-    git(&["clone", "-q", "--branch", "staging", &url, work.to_str().expect("utf-8")], &scratch.base);
-    fs::write(work.join("HOTFIX.md"), "by hand\n").expect("write");
-    git(&["add", "HOTFIX.md"], &work);
-    git(&["-c", "user.name=Jane Ops", "-c", "user.email=jane@example.com", "commit", "-q", "-m", "hotfix by hand"], &work);
-    git(&["push", "-q", "origin", "staging"], &work);
-    let foreign = tip(&scratch.root, &shop, "staging").expect("pushed");
+    let shop_dir = server_repo(&scratch.root, &shop);
 
-    let b = variant(&tree, "b");
-    let built = scratch.tree("b", &b);
+    // A file the compiler does not own, and a line of one it owns that the next change leaves alone.
+    let hand = commit_by_hand(&scratch, &daemon, (&shop, "staging"), "hand", |work| {
+        fs::write(work.join("HOTFIX.md"), "by hand\n").expect("write");
+        edit_file(work, "values.yaml", |text| text.replacen("replicas: 2", "replicas: 3", 1));
+    });
+    let with_hand = |files: &BTreeMap<String, Vec<u8>>| {
+        let mut files = files.clone();
+        files.insert("HOTFIX.md".into(), b"by hand\n".to_vec());
+        let values = String::from_utf8(files["values.yaml"].clone()).expect("utf-8").replacen("replicas: 2", "replicas: 3", 1);
+        files.insert("values.yaml".into(), values.into_bytes());
+        files
+    };
+    for tag in ["b", "c"] {
+        let next = variant(&tree, tag);
+        let out = apply(&scratch.tree(tag, &next), &daemon.remote(), &scratch.cache, &[]);
+        assert_ok(&out);
+        let mut want = expected(&next);
+        let staging = want.get_mut(&(shop.clone(), "staging".to_string())).expect("the shop has staging");
+        *staging = with_hand(staging);
+        assert_server_holds(&scratch.root, &want);
+        assert_eq!(git(&["merge-base", "--is-ancestor", &hand, "staging"], &shop_dir), "", "the hand-made commit stays in the history");
+        let again = apply(&scratch.tree(tag, &next), &daemon.remote(), &scratch.cache, &[]);
+        assert!(text(&again).contains(" 0 branches updated"), "nothing new to push: {}", text(&again));
+    }
+    let message = git(&["log", "-1", "--format=%B", "staging"], &shop_dir);
+    assert!(message.starts_with("catalyst: merge ") && message.contains("Catalyst-Merge: "), "{message}");
+
+    // The same lines changed on both sides: the repository is refused and keeps every commit.
+    let conflicting = commit_by_hand(&scratch, &daemon, (&shop, "staging"), "conflicting", |work| {
+        edit_file(work, "helmrelease.yaml", |text| format!("{text}# jane\n"));
+    });
+    let d = variant(&tree, "d");
+    let built = scratch.tree("d", &d);
     let refused = apply(&built, &daemon.remote(), &scratch.cache, &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let all = text(&refused);
-    assert!(all.contains("catalyst::apply::foreign-commit") && all.contains("omantel-retail/shop") && all.contains("staging"), "{all}");
-    assert!(all.contains(&foreign) && all.contains("Jane Ops"), "names the foreign commit: {all}");
-    assert_eq!(tip(&scratch.root, &shop, "staging").as_deref(), Some(foreign.as_str()), "the foreign commit stays");
-    let mut others = expected(&b);
+    assert!(all.contains("catalyst::apply::conflict") && all.contains("omantel-retail/shop: branch staging"), "{all}");
+    assert!(
+        all.contains("helmrelease.yaml") && all.contains(&conflicting) && all.contains("Jane Ops"),
+        "names the path and the commit: {all}"
+    );
+    assert_eq!(tip(&scratch.root, &shop, "staging").as_deref(), Some(conflicting.as_str()), "nothing is pushed to the shop");
+    let mut others = expected(&d);
     others.retain(|(repo, _), _| repo != &shop);
     assert_server_holds(&scratch.root, &others);
 
-    let lease = format!("--force-with-lease=omantel-retail/shop:staging={}", &foreign[..10]);
+    // Leased, the compiled side wins where both changed; what only people changed stays.
+    let lease = format!("--force-with-lease=omantel-retail/shop:staging={}", &conflicting[..10]);
     assert_ok(&apply(&built, &daemon.remote(), &scratch.cache, &[&lease]));
-    let parent = git(&["rev-parse", "staging^"], &server_repo(&scratch.root, &shop));
-    assert_eq!(parent.trim(), foreign, "applied on top of the foreign commit, fast-forward");
-    let staging = server_files(&scratch.root, &shop, "staging").expect("branch");
-    assert!(staging.contains_key("HOTFIX.md"), "without --prune the hand-made file is kept");
+    let mut want = expected(&d);
+    let staging = want.get_mut(&(shop.clone(), "staging".to_string())).expect("the shop has staging");
+    *staging = with_hand(staging);
+    assert_server_holds(&scratch.root, &want);
+    assert_eq!(git(&["rev-parse", "staging^1"], &shop_dir).trim(), conflicting, "merged on top of the hand-made commit");
 }
 
 #[test]

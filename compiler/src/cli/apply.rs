@@ -26,7 +26,7 @@ pub struct Args {
     /// Remove files the compiler no longer produces from the branches it writes
     #[arg(long)]
     prune: bool,
-    /// Apply on top of commits catalyst did not make: alone for any, or =ORG/REPO:BRANCH=COMMIT (repeatable)
+    /// Where people changed the same lines as the compiler, let the compiled side win: alone for any branch, or =ORG/REPO:BRANCH=COMMIT while the branch is at COMMIT (repeatable)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "*", value_name = "REPO:BRANCH=COMMIT")]
     force_with_lease: Vec<Lease>,
     /// Repositories handled at once

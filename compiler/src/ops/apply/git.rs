@@ -14,17 +14,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use git2::build::TreeUpdateBuilder;
-use git2::{AutotagOption, Commit, Delta, Direction, FetchOptions, FileMode, ObjectType, Oid, PushOptions, Repository, Signature, Tree};
+use git2::{
+    AutotagOption, Commit, Delta, Direction, FetchOptions, FileFavor, FileMode, MergeOptions, ObjectType, Oid, PushOptions, Repository,
+    Signature, Sort, Tree,
+};
 use sha2::{Digest, Sha256};
 
 use super::layout::{Files, RepoContent, RepoId};
 use super::remote::{callbacks, classify, connection_error, local_path, missing_repo, Failure, PushLog, Transfer};
-use super::{BranchPlan, Change, ChangeKind, Foreign, Identity, Options, Plan, RepoOutcome, RepoPlan, TRAILER};
+use super::{
+    BranchPlan, Change, ChangeKind, Conflict, Foreign, Identity, Merge, Options, Plan, RepoOutcome, RepoPlan, MERGE_TRAILER, TRAILER,
+};
 use crate::diagnostic::codes;
 use crate::diagnostic::Diagnostic;
 
-/// Foreign commits counted back from a tip before giving up on finding the last apply.
-const FOREIGN_WALK_LIMIT: usize = 1_000;
+/// Commits counted back from a tip before giving up on finding the runtime's last apply.
+const LINEAGE_WALK_LIMIT: usize = 1_000;
 /// Files listed in a commit message; the counts above the list stay exact.
 const MESSAGE_FILES: usize = 200;
 
@@ -71,15 +76,11 @@ fn plan_into(plan: &mut RepoPlan, content: &RepoContent<'_>, url: &str, options:
         if let Some(tip) = old.filter(|tip| !odb.exists(*tip)) {
             return Err(race(&plan.repo, format!("branch {branch} moved away from {} while it was fetched", short(tip))));
         }
-        plan.branches.push(plan_branch(repo, branch, files, old, options).map_err(|e| cache.error(e))?);
+        let leased = old.is_some_and(|tip| options.leases.iter().any(|lease| lease.allows(&plan.repo, branch, tip)));
+        plan.branches.push(plan_branch(repo, branch, files, old, leased, options).map_err(|e| cache.error(e))?);
     }
-    let refused: Vec<(&BranchPlan, &Foreign)> = plan
-        .branches
-        .iter()
-        .filter_map(|b| Some((b, b.foreign.as_ref()?)))
-        .filter(|(b, f)| !options.leases.iter().any(|lease| lease.allows(&plan.repo, &b.name, f.commit)))
-        .collect();
-    if let Some(problem) = foreign_problem(&plan.repo, &refused) {
+    let conflicts: Vec<(&BranchPlan, &Conflict)> = plan.branches.iter().filter_map(|b| Some((b, b.conflict.as_ref()?))).collect();
+    if let Some(problem) = conflict_problem(&plan.repo, &conflicts) {
         return Err(problem);
     }
     Ok(())
@@ -105,21 +106,66 @@ fn fetch(repo: &Repository, url: &str, refspecs: &[String], options: &Options) -
     Ok(Transfer { fetched_objects: stats.received_objects(), fetched_bytes: stats.received_bytes(), ..Transfer::default() })
 }
 
-fn plan_branch(repo: &Repository, branch: &str, files: &Files<'_>, old: Option<Oid>, options: &Options) -> Result<BranchPlan, git2::Error> {
-    let tip = old.map(|oid| repo.find_commit(oid)).transpose()?;
-    let base = tip.as_ref().map(Commit::tree).transpose()?;
-    // Without --prune the remote's other files stay: the compiled files are laid over its tree.
-    let tree = build_tree(repo, files, base.as_ref().filter(|_| !options.prune))?;
-    let changes = match &base {
-        Some(base) if base.id() == tree => Vec::new(),
-        Some(base) => diff(repo, base, tree)?,
-        None => files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect(),
+/// The branch's next tree. On top of the runtime's own last commit it is the compiled tree.
+/// When people committed since, the compiled tree is merged into their commits, with the last
+/// tree the runtime compiled as the merge base: what only they changed stays, what only the
+/// compiler changed lands, and where both changed the same lines the branch is a conflict
+/// (unless leased: then the compiled side wins).
+fn plan_branch(
+    repo: &Repository,
+    branch: &str,
+    files: &Files<'_>,
+    old: Option<Oid>,
+    leased: bool,
+    options: &Options,
+) -> Result<BranchPlan, git2::Error> {
+    let mut plan = BranchPlan { name: branch.to_string(), old, tree: Oid::ZERO_SHA1, changes: Vec::new(), merge: None, conflict: None };
+    let Some(tip) = old.map(|oid| repo.find_commit(oid)).transpose()? else {
+        plan.tree = build_tree(repo, files, None)?;
+        plan.changes = files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect();
+        return Ok(plan);
     };
-    let foreign = match &tip {
-        Some(tip) if !changes.is_empty() && !is_runtime(tip, &options.identity) => Some(foreign(repo, tip, &options.identity)?),
-        _ => None,
+    let tip_tree = tip.tree()?;
+    let (last_apply, foreign) = last_apply(repo, &tip, &options.identity)?;
+    let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
+    // Without --prune the files the compiler wrote before and no longer produces stay.
+    let compiled = build_tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
+    plan.tree = match (&last_apply, &last_tree) {
+        (Some(last), _) if last.id() == tip.id() => compiled,
+        // The compiler has nothing new for the commits people pushed.
+        (_, Some(last_tree)) if last_tree.id() == compiled => tip_tree.id(),
+        _ => {
+            let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+            let ancestor = last_tree.as_ref().unwrap_or(&empty);
+            let mut merge_options = MergeOptions::new();
+            if leased {
+                merge_options.file_favor(FileFavor::Theirs);
+            }
+            let mut index = repo.merge_trees(ancestor, &tip_tree, &repo.find_tree(compiled)?, Some(&merge_options))?;
+            let merged = if !index.has_conflicts() {
+                index.write_tree_to(repo)?
+            } else if leased {
+                // What no hunk can settle (a file removed on one side, changed on the other): the compiled files laid over the tip.
+                build_tree(repo, files, Some(&tip_tree).filter(|_| !options.prune))?
+            } else {
+                let mut paths: Vec<String> = index
+                    .conflicts()?
+                    .filter_map(|c| c.ok())
+                    .filter_map(|c| c.our.or(c.their).or(c.ancestor))
+                    .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
+                    .collect();
+                paths.dedup();
+                plan.conflict = Some(Conflict { foreign, paths });
+                tip_tree.id()
+            };
+            let compiled_changes = diff(repo, ancestor, compiled)?;
+            plan.merge =
+                (merged != tip_tree.id()).then(|| Merge { compiled, last_apply: last_apply.as_ref().map(Commit::id), compiled_changes });
+            merged
+        }
     };
-    Ok(BranchPlan { name: branch.to_string(), old, tree, changes, foreign })
+    plan.changes = if plan.tree == tip_tree.id() { Vec::new() } else { diff(repo, &tip_tree, plan.tree)? };
+    Ok(plan)
 }
 
 fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
@@ -152,7 +198,8 @@ fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2
     Ok(changes.collect())
 }
 
-/// A commit of the runtime: its committer identity and its trailer.
+/// A commit of the runtime's compiled trees: its committer identity and its trailer. The merge
+/// commits that bring those trees into people's commits carry another trailer.
 fn is_runtime(commit: &Commit<'_>, identity: &Identity) -> bool {
     let committer = commit.committer();
     committer.name_bytes() == identity.name.as_bytes()
@@ -160,46 +207,56 @@ fn is_runtime(commit: &Commit<'_>, identity: &Identity) -> bool {
         && String::from_utf8_lossy(commit.message_bytes()).lines().any(|line| line.starts_with(TRAILER))
 }
 
-fn foreign(repo: &Repository, tip: &Commit<'_>, identity: &Identity) -> Result<Foreign, git2::Error> {
+/// The runtime's newest compiled commit below `tip` (the compiled commits form one line, merged
+/// into the branch by the runtime's merge commits), and who committed on top of it.
+fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'_>, identity: &Identity) -> Result<(Option<Commit<'r>>, Foreign), git2::Error> {
     let mut walk = repo.revwalk()?;
+    // Children before parents: the first compiled commit met is the newest.
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
     walk.push(tip.id())?;
     let (mut count, mut last_apply) = (0, None);
-    for oid in walk.take(FOREIGN_WALK_LIMIT) {
-        let oid = oid?;
-        if is_runtime(&repo.find_commit(oid)?, identity) {
-            last_apply = Some(oid);
+    for oid in walk.take(LINEAGE_WALK_LIMIT) {
+        let commit = repo.find_commit(oid?)?;
+        if is_runtime(&commit, identity) {
+            last_apply = Some(commit);
             break;
         }
         count += 1;
     }
     let author = tip.author();
-    Ok(Foreign {
+    let foreign = Foreign {
         commit: tip.id(),
         author: format!("{} <{}>", String::from_utf8_lossy(author.name_bytes()), String::from_utf8_lossy(author.email_bytes())),
         summary: String::from_utf8_lossy(tip.summary_bytes().unwrap_or_default()).into_owned(),
         count,
-        last_apply,
-    })
+        last_apply: last_apply.as_ref().map(Commit::id),
+    };
+    Ok((last_apply, foreign))
 }
 
-fn foreign_problem(repo: &RepoId, refused: &[(&BranchPlan, &Foreign)]) -> Option<Diagnostic> {
-    let ((branch, first), rest) = refused.split_first()?;
-    let since =
-        first.last_apply.map_or_else(|| "no commit of catalyst on the branch".to_string(), |c| format!("since catalyst's {}", short(c)));
-    let mut diagnostic = Diagnostic::error(
-        codes::APPLY_FOREIGN_COMMIT,
+fn conflict_problem(repo: &RepoId, conflicts: &[(&BranchPlan, &Conflict)]) -> Option<Diagnostic> {
+    let ((branch, first), rest) = conflicts.split_first()?;
+    let describe = |branch: &BranchPlan, conflict: &Conflict| {
+        let foreign = &conflict.foreign;
+        let since = foreign
+            .last_apply
+            .map_or_else(|| "no apply of catalyst on the branch".to_string(), |c| format!("catalyst's apply {}", short(c)));
         format!(
-            "{repo}: branch {} is at {} (\"{}\" by {}), a commit catalyst did not make ({} foreign commit(s) {since})",
-            branch.name, first.commit, first.summary, first.author, first.count
-        ),
-    )
-    .with_help(format!(
-        "nothing was pushed to {repo}. Carry the change into the Sovereign spec and rebuild, or overwrite it on purpose with --force-with-lease={repo}:{}={}",
-        branch.name, first.commit
+            "branch {}: {} commit(s) since {since}, up to {} (\"{}\" by {}), changed what the compiler changes: {}",
+            branch.name,
+            foreign.count,
+            foreign.commit,
+            foreign.summary,
+            foreign.author,
+            conflict.paths.join(", ")
+        )
+    };
+    let mut diagnostic = Diagnostic::error(codes::APPLY_CONFLICT, format!("{repo}: {}", describe(branch, first))).with_help(format!(
+        "nothing was pushed to {repo}. Merge the change in the repository, carry it into the Sovereign spec, or let the compiled files win with --force-with-lease={repo}:{}={}",
+        branch.name, first.foreign.commit
     ));
     for (branch, other) in rest {
-        diagnostic = diagnostic
-            .with_note(format!("branch {} is at {} (\"{}\" by {}), also foreign", branch.name, other.commit, other.summary, other.author));
+        diagnostic = diagnostic.with_note(describe(branch, other));
     }
     Some(diagnostic)
 }
@@ -371,33 +428,48 @@ fn commit_all(
     identity: &Identity,
 ) -> Result<Vec<(String, Oid)>, git2::Error> {
     let signature = Signature::now(&identity.name, &identity.email)?;
+    let commit = |tree: Oid, parents: &[Oid], message: &str| -> Result<Oid, git2::Error> {
+        let parents: Vec<Commit<'_>> = parents.iter().map(|oid| repo.find_commit(*oid)).collect::<Result<_, _>>()?;
+        let parents: Vec<&Commit<'_>> = parents.iter().collect();
+        repo.commit(None, &signature, &signature, message, &repo.find_tree(tree)?, &parents)
+    };
     let mut commits = Vec::new();
     for branch in changed {
-        let tree = repo.find_tree(branch.tree)?;
-        let parents: Vec<Commit<'_>> = branch.old.map(|oid| repo.find_commit(oid)).transpose()?.into_iter().collect();
-        let parents: Vec<&Commit<'_>> = parents.iter().collect();
-        let message = commit_message(plan, repo_id, branch);
-        commits.push((branch.name.clone(), repo.commit(None, &signature, &signature, &message, &tree, &parents)?));
+        let tip = match &branch.merge {
+            None => commit(branch.tree, &Vec::from_iter(branch.old), &commit_message(plan, repo_id, branch, &branch.changes, TRAILER))?,
+            Some(merge) => {
+                // The compiled tree on the runtime's own line, then merged into what people pushed.
+                let compiled = commit(
+                    merge.compiled,
+                    &Vec::from_iter(merge.last_apply),
+                    &commit_message(plan, repo_id, branch, &merge.compiled_changes, TRAILER),
+                )?;
+                let parents: Vec<Oid> = branch.old.into_iter().chain([compiled]).collect();
+                commit(branch.tree, &parents, &commit_message(plan, repo_id, branch, &branch.changes, MERGE_TRAILER))?
+            }
+        };
+        commits.push((branch.name.clone(), tip));
     }
     Ok(commits)
 }
 
 /// The message: what and from which source, the files changed, then the trailer. Deterministic.
-fn commit_message(plan: &Plan, repo: &RepoId, branch: &BranchPlan) -> String {
+fn commit_message(plan: &Plan, repo: &RepoId, branch: &BranchPlan, changes: &[Change], trailer: &str) -> String {
+    let verb = if trailer == MERGE_TRAILER { "merge" } else { "apply" };
     let mut text = format!(
-        "catalyst: apply {} to {repo} {}\n\nSource: {}\nFiles: {}\n\n",
+        "catalyst: {verb} {} to {repo} {}\n\nSource: {}\nFiles: {}\n\n",
         plan.sovereign,
         branch.name,
         plan.source,
-        super::counts(&branch.changes)
+        super::counts(changes)
     );
-    for change in branch.changes.iter().take(MESSAGE_FILES) {
+    for change in changes.iter().take(MESSAGE_FILES) {
         text.push_str(&format!("{} {}\n", change.kind.letter(), change.path));
     }
-    if branch.changes.len() > MESSAGE_FILES {
-        text.push_str(&format!("… and {} more\n", branch.changes.len() - MESSAGE_FILES));
+    if changes.len() > MESSAGE_FILES {
+        text.push_str(&format!("… and {} more\n", changes.len() - MESSAGE_FILES));
     }
-    text.push_str(&format!("\n{TRAILER}{}\n", plan.digest));
+    text.push_str(&format!("\n{trailer}{}\n", plan.digest));
     text
 }
 
@@ -490,8 +562,8 @@ mod tests {
         let plan =
             Plan { sovereign: "a.example".into(), digest: "d1g357".into(), source: "abc".into(), remote: String::new(), repos: Vec::new() };
         let changes = vec![Change { kind: ChangeKind::Added, path: "values.yaml".into() }];
-        let branch = BranchPlan { name: "main".into(), old: None, tree, changes, foreign: None };
-        let message = commit_message(&plan, &RepoId::new("acme", "shop"), &branch);
+        let branch = BranchPlan { name: "main".into(), old: None, tree, changes: changes.clone(), merge: None, conflict: None };
+        let message = commit_message(&plan, &RepoId::new("acme", "shop"), &branch, &changes, TRAILER);
         assert_eq!(
             message,
             "catalyst: apply a.example to acme/shop main\n\nSource: abc\nFiles: 1 added, 0 modified, 0 removed\n\nA values.yaml\n\nCatalyst-Apply: d1g357\n"

@@ -7,9 +7,12 @@
 //! pushes, fast-forward only, re-checking each tip it planned on when it
 //! connects. Both run repositories in parallel with a bound.
 //!
-//! Safety rules (README § Apply): a remote tip the runtime did not commit
-//! (identity plus the [`TRAILER`]) is foreign and its repository is refused
-//! unless a [`Lease`] accepts it; the server's compare-and-swap on each ref
+//! Safety rules (README § Apply): history is never rewritten. On a branch
+//! people committed to since the runtime's last apply (its compiled commits
+//! carry its identity and the [`TRAILER`]), the compiled tree is committed on
+//! top of that apply and merged into their commits; a merge that conflicts
+//! refuses the repository unless a [`Lease`] lets the compiled side win; the
+//! server's compare-and-swap on each ref
 //! keeps every branch at its old or its new commit whatever is killed when;
 //! a branch that moved since planning is reported as a race, never overwritten;
 //! the branches of one repository land together where the server offers atomic
@@ -35,8 +38,10 @@ use crate::diagnostic::codes;
 use crate::diagnostic::Diagnostic;
 use crate::pipeline::render::Output;
 
-/// The trailer that marks a commit as the runtime's (with the committer identity).
+/// The trailer that marks a commit of a compiled tree as the runtime's (with the committer identity).
 pub const TRAILER: &str = "Catalyst-Apply: ";
+/// The trailer of the runtime's merge of a compiled tree into commits people pushed.
+pub const MERGE_TRAILER: &str = "Catalyst-Merge: ";
 
 /// The committer (and author) of the runtime's commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +195,27 @@ pub struct BranchPlan {
     pub tree: git2::Oid,
     /// Empty when the remote already holds `tree`.
     pub changes: Vec<Change>,
-    pub foreign: Option<Foreign>,
+    /// Set when `tree` merges the compiled tree into commits people pushed since the last apply.
+    pub merge: Option<Merge>,
+    /// Set when that merge conflicts: the branch is not applied.
+    pub conflict: Option<Conflict>,
+}
+
+/// The compiled tree of a branch that people committed to, committed on the runtime's own line
+/// (on top of its last apply) before it is merged.
+#[derive(Debug, Clone)]
+pub struct Merge {
+    pub compiled: git2::Oid,
+    pub last_apply: Option<git2::Oid>,
+    /// From the last compiled tree to this one.
+    pub compiled_changes: Vec<Change>,
+}
+
+/// Where the compiler's change and people's commits changed the same lines.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub foreign: Foreign,
+    pub paths: Vec<String>,
 }
 
 impl BranchPlan {
