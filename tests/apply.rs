@@ -352,6 +352,15 @@ fn first_apply_matches_the_build_and_a_second_apply_pushes_nothing() {
     assert!(message.starts_with("catalyst <catalyst@openova.io>\ncatalyst: apply omantel.omani.works to system/fleet main"), "{message}");
     assert!(message.contains("\nSource: ") && message.contains("A catalyst.lock") && message.contains("\nCatalyst-Apply: "), "{message}");
 
+    // The branches of a repository share a root, so a pull request between any two can exist.
+    let shop_dir = server_repo(&scratch.root, &RepoId::new("omantel-retail", "shop"));
+    let roots: Vec<String> = ["develop", "staging", "main"].iter().map(|b| git(&["rev-list", "--max-parents=0", b], &shop_dir)).collect();
+    assert!(roots.iter().all(|root| root == &roots[0] && root.lines().count() == 1), "{roots:?}");
+    for (a, b) in [("develop", "staging"), ("staging", "main"), ("develop", "main")] {
+        assert_eq!(git(&["merge-base", a, b], &shop_dir), roots[0], "{a} and {b} meet at the shared root");
+    }
+    assert_eq!(roots[0], git(&["rev-list", "--max-parents=0", "main"], &server_repo(&scratch.root, &fleet)), "one root everywhere");
+
     let tips: Vec<Option<String>> = want.keys().map(|(repo, branch)| tip(&scratch.root, repo, branch)).collect();
     let second = apply(&built, &daemon.remote(), &scratch.cache, &[]);
     assert_ok(&second);

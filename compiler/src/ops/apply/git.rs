@@ -436,7 +436,14 @@ fn commit_all(
     let mut commits = Vec::new();
     for branch in changed {
         let tip = match &branch.merge {
-            None => commit(branch.tree, &Vec::from_iter(branch.old), &commit_message(plan, repo_id, branch, &branch.changes, TRAILER))?,
+            None => {
+                // A new branch starts from the root every branch of the repository shares, so any two have a merge base.
+                let parent = match branch.old {
+                    Some(old) => old,
+                    None => shared_root(repo, identity)?,
+                };
+                commit(branch.tree, &[parent], &commit_message(plan, repo_id, branch, &branch.changes, TRAILER))?
+            }
             Some(merge) => {
                 // The compiled tree on the runtime's own line, then merged into what people pushed.
                 let compiled = commit(
@@ -451,6 +458,14 @@ fn commit_all(
         commits.push((branch.name.clone(), tip));
     }
     Ok(commits)
+}
+
+/// The first commit of every branch the runtime creates: an empty tree, committed by the
+/// runtime at the epoch, so that it is the same object in every run and every repository.
+fn shared_root(repo: &Repository, identity: &Identity) -> Result<Oid, git2::Error> {
+    let signature = Signature::new(&identity.name, &identity.email, &git2::Time::new(0, 0))?;
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    repo.commit(None, &signature, &signature, "catalyst: the root every branch of this repository starts from\n", &empty, &[])
 }
 
 /// The message: what and from which source, the files changed, then the trailer. Deterministic.
