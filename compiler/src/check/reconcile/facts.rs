@@ -491,14 +491,22 @@ impl Sink<'_> {
         self.strings.intern(self.scratch)
     }
 
+    /// The number of the text at `key` of an object (a member: no pointer to split).
+    fn member(&mut self, value: &Json, key: &str) -> Option<Sym> {
+        pointer::member(value, key).and_then(Json::as_str).map(|text| self.strings.intern(text))
+    }
+
     fn text(&mut self, value: &Json, pointer: &str) -> Option<Sym> {
         pointer::get(value, pointer).and_then(Json::as_str).map(|text| self.strings.intern(text))
     }
 
     /// The facts of one object, if it has an apiVersion, a kind and a name.
     fn object(&mut self, document: usize, object: &Json) -> Option<()> {
-        let text_at = |pointer: &str| pointer::get(object, pointer).and_then(Json::as_str);
-        let (api_version, kind, name) = (text_at("/apiVersion")?, text_at("/kind")?, text_at("/metadata/name")?);
+        fn text_at<'v>(value: &'v Json, key: &str) -> Option<&'v str> {
+            pointer::member(value, key).and_then(Json::as_str)
+        }
+        let metadata = pointer::member(object, "metadata")?;
+        let (api_version, kind, name) = (text_at(object, "apiVersion")?, text_at(object, "kind")?, text_at(metadata, "name")?);
         let refs = self.records.refs.len();
         let mut role = Role::default();
         let spec = pointer::member(object, "spec");
@@ -540,7 +548,7 @@ impl Sink<'_> {
             api_version: self.strings.intern(api_version),
             kind: self.strings.intern(kind),
             name: self.strings.intern(name),
-            namespace: self.text(object, "/metadata/namespace"),
+            namespace: self.member(metadata, "namespace"),
             refs: Span::of(refs..self.records.refs.len()),
             role,
         };
@@ -604,8 +612,8 @@ impl<'a> Building<'a, '_> {
     /// `{name, namespace?}` items of a list at `pointer`, all of `kind`.
     fn listed(&mut self, pointer: &str, kind: &str, when: When) {
         for (i, item) in self.get(pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let Some(name) = self.facts.text(item, "/name") else { continue };
-            let scope = self.facts.text(item, "/namespace").map_or(Scope::Own, Scope::Named);
+            let Some(name) = self.facts.member(item, "name") else { continue };
+            let scope = self.facts.member(item, "namespace").map_or(Scope::Own, Scope::Named);
             let pointer = self.facts.formatted(format_args!("{pointer}/{i}/name"));
             self.push(kind, name, scope, pointer, when, false);
         }
@@ -614,9 +622,9 @@ impl<'a> Building<'a, '_> {
     /// A `{kind?, name, namespace?}` reference at `pointer`; `default_kind` when it names none.
     fn typed(&mut self, pointer: &str, default_kind: &str, when: When) {
         let Some(target) = self.get(pointer) else { return };
-        let Some(name) = self.facts.text(target, "/name") else { return };
+        let Some(name) = self.facts.member(target, "name") else { return };
         let kind = pointer::member(target, "kind").and_then(Json::as_str).unwrap_or(default_kind);
-        let scope = self.facts.text(target, "/namespace").map_or(Scope::Own, Scope::Named);
+        let scope = self.facts.member(target, "namespace").map_or(Scope::Own, Scope::Named);
         let pointer = self.facts.formatted(format_args!("{pointer}/name"));
         self.push(kind, name, scope, pointer, when, false);
     }
@@ -629,7 +637,7 @@ impl<'a> Building<'a, '_> {
     /// `{kind, name, optional?}` items of a list at `pointer`, each looked for in the object's namespace.
     fn sourced(&mut self, pointer: &str, when: When) {
         for (i, item) in self.get(pointer).and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let (Some(kind), Some(name)) = (pointer::member(item, "kind").and_then(Json::as_str), self.facts.text(item, "/name")) else {
+            let (Some(kind), Some(name)) = (pointer::member(item, "kind").and_then(Json::as_str), self.facts.member(item, "name")) else {
                 continue;
             };
             let optional = pointer::member(item, "optional").and_then(Json::as_bool).unwrap_or(false);
