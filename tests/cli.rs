@@ -490,3 +490,30 @@ fn a_rebuild_refuses_a_symbolic_link_inside_the_tree_before_touching_anything() 
     assert_eq!(common::snapshot(&elsewhere), before, "nothing written through the link");
     assert_eq!(common::snapshot(&out), tree, "nothing touched, no journal");
 }
+
+#[test]
+fn a_build_waits_for_another_build_of_the_same_folder() {
+    use std::io::BufRead;
+    let sovereign = &example_sovereigns()[0];
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let out_dir = scratch.path().join("out");
+    // Another build holds the folder.
+    let held = catalyst::pipeline::emit::lock_output(&out_dir, |_| panic!("nothing else holds the folder")).expect("locked");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_catalyst"))
+        .args(["build", sovereign.to_str().expect("utf-8"), "-o", out_dir.to_str().expect("utf-8")])
+        .current_dir(repo())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("catalyst runs");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    assert!(first.starts_with("waiting for another build writing ") && first.contains(".out.catalyst-lock"), "{first}");
+    assert!(child.try_wait().expect("status").is_none(), "it waits while the folder is held");
+    assert!(!out_dir.exists(), "nothing is written while the folder is held");
+    drop(held);
+    let rest: Vec<String> = lines.map(|line| line.expect("utf-8")).collect();
+    assert!(child.wait().expect("exit").success(), "{rest:?}");
+    assert!(rest.iter().any(|line| line.starts_with("built ")), "{rest:?}");
+    let manifest = fs::read_to_string(out_dir.join(".catalyst-manifest")).expect("the build wrote its tree");
+    assert!(manifest.lines().count() > 100, "{manifest}");
+}

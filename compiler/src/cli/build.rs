@@ -31,6 +31,17 @@ pub fn run(format: Format, args: Args) -> Exit {
     let sovereign = sovereign.as_path();
     let dir = output.unwrap_or_else(|| catalyst::default_output(&DiskFs, sovereign));
     let (mut sources, mut diagnostics) = (Sources::default(), Diagnostics::default());
+    // A folder to read is locked before it is read; one that does not exist yet, only once there
+    // is something to write (a failed first build leaves nothing behind, not even the lock).
+    let lock = || {
+        let waiting = |lock: &std::path::Path| say!("waiting for another build writing {} (it holds {})", dir.display(), lock.display());
+        emit::lock_output(&dir, waiting).map_err(|e| say!("error[{}]: {e}", codes::IO_WRITE))
+    };
+    let held = match (!check && dir.exists()).then(lock) {
+        Some(Err(())) => return Exit::Failure,
+        Some(Ok(lock)) => Some(lock),
+        None => None,
+    };
     // `--check` compares every byte; a build renders only what the tree on disk does not hold.
     let previous = (!check).then(|| Arc::new(emit::Prefetched::start(&dir)));
     let options = catalyst::Options {
@@ -53,6 +64,7 @@ pub fn run(format: Format, args: Args) -> Exit {
         }
         return if stale.is_empty() { Exit::Ok } else { Exit::Findings };
     }
+    let Some(_held) = held.or_else(|| lock().ok()) else { return Exit::Failure };
     match emit::emit_over(tree, &dir, previous.as_deref().map_or(&emit::Previous::default(), emit::Prefetched::get)) {
         Ok(report) => {
             say!(

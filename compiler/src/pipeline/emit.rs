@@ -527,8 +527,37 @@ pub fn interrupted(vfs: &dyn Vfs, dir: &Path) -> Option<Diagnostic> {
 }
 
 fn staging_path(dir: &Path) -> PathBuf {
+    beside(dir, "catalyst-staging")
+}
+
+/// `.<name of dir>.<suffix>`, in the folder that holds `dir`.
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    dir.with_file_name(format!(".{name}.catalyst-staging"))
+    dir.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// A build's hold on its output folder, from before it reads the folder until it has written
+/// it: two builds into one folder would share the staging folder and trust each other's
+/// half-written files. The lock is on a file beside the folder (a first build renames the folder
+/// into place) and ends with the process, however it ends.
+pub struct OutputLock {
+    _file: fs::File,
+}
+
+/// Locks the output folder `dir`; when another build holds it, `waiting` is told before this
+/// one blocks until it is released.
+pub fn lock_output(dir: &Path, waiting: impl FnOnce(&Path)) -> Result<OutputLock, EmitError> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = beside(dir, "catalyst-lock");
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_at(&path))?;
+    if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        waiting(&path);
+        flock(&file, FlockOperation::LockExclusive).map_err(|e| EmitError::Io { path: path.clone(), source: e.into() })?;
+    }
+    Ok(OutputLock { _file: file })
 }
 
 /// Writes a whole file in the staging folder, flushes it and renames it over the old one.
