@@ -201,27 +201,41 @@ fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2
 /// A commit of the runtime's compiled trees: its committer identity and its trailer. The merge
 /// commits that bring those trees into people's commits carry another trailer.
 fn is_runtime(commit: &Commit<'_>, identity: &Identity) -> bool {
+    made_by(commit, identity, TRAILER)
+}
+
+/// A merge commit of the runtime (its identity and the merge trailer).
+fn is_merge(commit: &Commit<'_>, identity: &Identity) -> bool {
+    made_by(commit, identity, MERGE_TRAILER)
+}
+
+fn made_by(commit: &Commit<'_>, identity: &Identity, trailer: &str) -> bool {
     let committer = commit.committer();
     committer.name_bytes() == identity.name.as_bytes()
         && committer.email_bytes() == identity.email.as_bytes()
-        && String::from_utf8_lossy(commit.message_bytes()).lines().any(|line| line.starts_with(TRAILER))
+        && String::from_utf8_lossy(commit.message_bytes()).lines().any(|line| line.starts_with(trailer))
 }
 
 /// The runtime's newest compiled commit below `tip` (the compiled commits form one line, merged
 /// into the branch by the runtime's merge commits), and who committed on top of it.
-fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'_>, identity: &Identity) -> Result<(Option<Commit<'r>>, Foreign), git2::Error> {
-    let mut walk = repo.revwalk()?;
-    // Children before parents: the first compiled commit met is the newest.
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
-    walk.push(tip.id())?;
-    let (mut count, mut last_apply) = (0, None);
-    for oid in walk.take(LINEAGE_WALK_LIMIT) {
-        let commit = repo.find_commit(oid?)?;
-        if is_runtime(&commit, identity) {
-            last_apply = Some(commit);
-            break;
+fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'r>, identity: &Identity) -> Result<(Option<Commit<'r>>, Foreign), git2::Error> {
+    let mut count = 0;
+    // The tip is the runtime's own (the usual case) or its merge, whose second parent is the line's tip.
+    let merged = if is_merge(tip, identity) { tip.parent(1).ok() } else { None };
+    let mut last_apply = [Some(tip.clone()), merged].into_iter().flatten().find(|candidate| is_runtime(candidate, identity));
+    if last_apply.is_none() {
+        let mut walk = repo.revwalk()?;
+        // Newest first, without loading the whole history: the runtime's commits are made in order.
+        walk.set_sorting(Sort::TIME)?;
+        walk.push(tip.id())?;
+        for oid in walk.take(LINEAGE_WALK_LIMIT) {
+            let commit = repo.find_commit(oid?)?;
+            if is_runtime(&commit, identity) {
+                last_apply = Some(commit);
+                break;
+            }
+            count += 1;
         }
-        count += 1;
     }
     let author = tip.author();
     let foreign = Foreign {
