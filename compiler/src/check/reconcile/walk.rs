@@ -469,3 +469,45 @@ impl<'f> Walk<'f> {
         self.register(applier, built, target_namespace);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree_of(paths: &[&str]) -> Facts {
+        let mut facts = Facts::default();
+        for path in paths {
+            facts.add_objects(path, &[], None);
+        }
+        facts
+    }
+
+    #[test]
+    fn a_folder_is_its_files_and_not_its_siblings_that_share_a_prefix() {
+        // `-` and `.` sort before `/`: a sibling named like the folder plus a suffix lies between its files' neighbours.
+        let facts = tree_of(&["a/b-c/x.yaml", "a/b/x.yaml", "a/b/y/z.yaml", "a/b.yaml", "a/c.yaml", "a/b/y/w.yaml"]);
+        let tree = Tree::new(&facts);
+        let paths = |dir: &str| tree.under(dir).iter().map(|(path, _)| *path).collect::<Vec<_>>();
+        assert_eq!(paths("a/b"), ["a/b/x.yaml", "a/b/y/w.yaml", "a/b/y/z.yaml"]);
+        assert_eq!(paths("a/b/y"), ["a/b/y/w.yaml", "a/b/y/z.yaml"]);
+        assert_eq!(paths("").len(), 6);
+        assert!(paths("a/b-").is_empty() && paths("a/b/x.yaml").is_empty() && paths("z").is_empty());
+        assert!(tree.is_folder("a") && tree.is_folder("a/b-c") && !tree.is_folder("a/d"));
+        let near = tree.under("a/b");
+        let name = |file: Option<usize>| file.map(|f| facts.file(f).path());
+        assert_eq!(name(tree.file("a/b/y/z.yaml", near)), Some("a/b/y/z.yaml"));
+        assert_eq!(name(tree.file("a/c.yaml", near)), Some("a/c.yaml"), "outside the folder: the whole tree");
+        assert_eq!(tree.file("a/b/missing.yaml", near), None);
+    }
+
+    #[test]
+    fn joined_paths_are_normal() {
+        assert_eq!(join("a/b", "c.yaml"), "a/b/c.yaml");
+        assert_eq!(join("", "c.yaml"), "c.yaml");
+        assert_eq!(join("a/b", "../c"), "a/c");
+        assert_eq!(join("a/b", "./c//d/"), "a/b/c/d");
+        assert_eq!(join("a", ""), "a");
+        assert_eq!(join("", "/abs"), "abs");
+        assert_eq!(join("a/b", "../../.."), "");
+    }
+}
