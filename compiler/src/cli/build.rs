@@ -37,11 +37,7 @@ pub fn run(format: Format, args: Args) -> Exit {
         let waiting = |lock: &std::path::Path| say!("waiting for another build writing {} (it holds {})", dir.display(), lock.display());
         emit::lock_output(&dir, waiting).map_err(|e| say!("error[{}]: {e}", codes::IO_WRITE))
     };
-    let held = match (!check && dir.exists()).then(lock) {
-        Some(Err(())) => return Exit::Failure,
-        Some(Ok(lock)) => Some(lock),
-        None => None,
-    };
+    let Ok(held) = (!check && dir.exists()).then(lock).transpose() else { return Exit::Failure };
     // `--check` compares every byte; a build renders only what the tree on disk does not hold.
     let previous = (!check).then(|| Arc::new(emit::Prefetched::start(&dir)));
     let options = catalyst::Options {

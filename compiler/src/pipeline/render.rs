@@ -103,7 +103,24 @@ enum Judged {
 }
 
 impl Rendered {
-    /// Adds another part (the parts' files are disjoint).
+    /// Adds one file's outcome: its verdicts, and its bytes or why it has none.
+    fn add(&mut self, outcome: Result<FileOutcome, Diagnostic>) {
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(d) => return self.problems.push(d),
+        };
+        self.conformance.merge(outcome.conformance);
+        match outcome.bytes {
+            Kept::Nothing => {}
+            Kept::Bytes(bytes, fingerprint) => {
+                self.output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
+                self.output.files.insert(outcome.path, bytes);
+            }
+            Kept::Reused(fingerprint) => self.output.reused.push((outcome.path, fingerprint)),
+        }
+    }
+
+    /// Adds other parts (the parts' files are disjoint).
     pub fn merge(&mut self, others: Vec<Rendered>) {
         let mut facts = Vec::with_capacity(others.len());
         for other in others {
@@ -171,28 +188,9 @@ impl<'a> Renderer<'a> {
                 (outcomes, facts)
             })
             .collect();
-        let mut facts = Vec::with_capacity(chunks.len());
-        for (outcomes, chunk_facts) in chunks {
-            facts.push(chunk_facts);
-            for outcome in outcomes {
-                match outcome {
-                    Ok(outcome) => {
-                        self.rendered.conformance.merge(outcome.conformance);
-                        let output = &mut self.rendered.output;
-                        match outcome.bytes {
-                            Kept::Nothing => {}
-                            Kept::Bytes(bytes, fingerprint) => {
-                                output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
-                                output.files.insert(outcome.path, bytes);
-                            }
-                            Kept::Reused(fingerprint) => {
-                                output.reused.push((outcome.path, fingerprint));
-                            }
-                        }
-                    }
-                    Err(d) => self.rendered.problems.push(d),
-                }
-            }
+        let (outcomes, facts): (Vec<_>, Vec<_>) = chunks.into_iter().unzip();
+        for outcome in outcomes.into_iter().flatten() {
+            self.rendered.add(outcome);
         }
         self.rendered.facts.extend(facts);
     }

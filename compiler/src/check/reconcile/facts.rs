@@ -491,13 +491,18 @@ impl Sink<'_> {
         self.strings.intern(self.scratch)
     }
 
+    /// The number of `value`, if it is text.
+    fn sym(&mut self, value: Option<&Json>) -> Option<Sym> {
+        value.and_then(Json::as_str).map(|text| self.strings.intern(text))
+    }
+
     /// The number of the text at `key` of an object (a member: no pointer to split).
     fn member(&mut self, value: &Json, key: &str) -> Option<Sym> {
-        pointer::member(value, key).and_then(Json::as_str).map(|text| self.strings.intern(text))
+        self.sym(pointer::member(value, key))
     }
 
     fn text(&mut self, value: &Json, pointer: &str) -> Option<Sym> {
-        pointer::get(value, pointer).and_then(Json::as_str).map(|text| self.strings.intern(text))
+        self.sym(pointer::get(value, pointer))
     }
 
     /// The facts of one object, if it has an apiVersion, a kind and a name.
@@ -585,15 +590,14 @@ impl<'a> Building<'a, '_> {
     }
 
     fn text(&mut self, pointer: &str) -> Option<Sym> {
-        let text = self.get(pointer).and_then(Json::as_str)?;
-        Some(self.facts.strings.intern(text))
+        let value = self.get(pointer);
+        self.facts.sym(value)
     }
 
     /// The object's label `key` (looked up as a member: a pointer would spell its `/` as `~1`).
     fn label(&mut self, key: &str) -> Option<Sym> {
         let labels = pointer::get(self.object, "/metadata/labels")?;
-        let text = pointer::member(labels, key).and_then(Json::as_str)?;
-        Some(self.facts.strings.intern(text))
+        self.facts.member(labels, key)
     }
 
     fn push(&mut self, kind: &str, name: Sym, scope: Scope, pointer: Sym, when: When, optional: bool) {

@@ -126,7 +126,7 @@ fn plan_branch(
         return Ok(plan);
     };
     let tip_tree = tip.tree()?;
-    let (last_apply, foreign) = last_apply(repo, &tip, &options.identity)?;
+    let (last_apply, since) = last_apply(repo, &tip, &options.identity)?;
     let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
     // Without --prune the files the compiler wrote before and no longer produces stay.
     let compiled = build_tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
@@ -135,7 +135,7 @@ fn plan_branch(
         // The compiler has nothing new for the commits people pushed.
         (_, Some(last_tree)) if last_tree.id() == compiled => tip_tree.id(),
         _ => {
-            let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+            let empty = empty_tree(repo)?;
             let ancestor = last_tree.as_ref().unwrap_or(&empty);
             let mut merge_options = MergeOptions::new();
             if leased {
@@ -155,12 +155,13 @@ fn plan_branch(
                     .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
                     .collect();
                 paths.dedup();
-                plan.conflict = Some(Conflict { foreign, paths });
+                plan.conflict = Some(Conflict { foreign: foreign(&tip, since, last_apply.as_ref()), paths });
                 tip_tree.id()
             };
-            let compiled_changes = diff(repo, ancestor, compiled)?;
-            plan.merge =
-                (merged != tip_tree.id()).then(|| Merge { compiled, last_apply: last_apply.as_ref().map(Commit::id), compiled_changes });
+            if merged != tip_tree.id() {
+                let compiled_changes = diff(repo, ancestor, compiled)?;
+                plan.merge = Some(Merge { compiled, last_apply: last_apply.as_ref().map(Commit::id), compiled_changes });
+            }
             merged
         }
     };
@@ -179,7 +180,7 @@ fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> 
     }
     match base {
         Some(base) => update.create_updated(repo, base),
-        None => update.create_updated(repo, &repo.find_tree(repo.treebuilder(None)?.write()?)?),
+        None => update.create_updated(repo, &empty_tree(repo)?),
     }
 }
 
@@ -217,35 +218,43 @@ fn made_by(commit: &Commit<'_>, identity: &Identity, trailer: &str) -> bool {
 }
 
 /// The runtime's newest compiled commit below `tip` (the compiled commits form one line, merged
-/// into the branch by the runtime's merge commits), and who committed on top of it.
-fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'r>, identity: &Identity) -> Result<(Option<Commit<'r>>, Foreign), git2::Error> {
-    let mut count = 0;
+/// into the branch by the runtime's merge commits), and how many commits were passed to reach it.
+fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'r>, identity: &Identity) -> Result<(Option<Commit<'r>>, usize), git2::Error> {
     // The tip is the runtime's own (the usual case) or its merge, whose second parent is the line's tip.
     let merged = if is_merge(tip, identity) { tip.parent(1).ok() } else { None };
-    let mut last_apply = [Some(tip.clone()), merged].into_iter().flatten().find(|candidate| is_runtime(candidate, identity));
-    if last_apply.is_none() {
-        let mut walk = repo.revwalk()?;
-        // Newest first, without loading the whole history: the runtime's commits are made in order.
-        walk.set_sorting(Sort::TIME)?;
-        walk.push(tip.id())?;
-        for oid in walk.take(LINEAGE_WALK_LIMIT) {
-            let commit = repo.find_commit(oid?)?;
-            if is_runtime(&commit, identity) {
-                last_apply = Some(commit);
-                break;
-            }
-            count += 1;
-        }
+    if let Some(own) = [Some(tip.clone()), merged].into_iter().flatten().find(|candidate| is_runtime(candidate, identity)) {
+        return Ok((Some(own), 0));
     }
+    let mut walk = repo.revwalk()?;
+    // Newest first, without loading the whole history: the runtime's commits are made in order.
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(tip.id())?;
+    let mut count = 0;
+    for oid in walk.take(LINEAGE_WALK_LIMIT) {
+        let commit = repo.find_commit(oid?)?;
+        if is_runtime(&commit, identity) {
+            return Ok((Some(commit), count));
+        }
+        count += 1;
+    }
+    Ok((None, count))
+}
+
+/// The tip people pushed, for a report: `since` commits above the runtime's `last_apply`.
+fn foreign(tip: &Commit<'_>, since: usize, last_apply: Option<&Commit<'_>>) -> Foreign {
     let author = tip.author();
-    let foreign = Foreign {
+    Foreign {
         commit: tip.id(),
         author: format!("{} <{}>", String::from_utf8_lossy(author.name_bytes()), String::from_utf8_lossy(author.email_bytes())),
         summary: String::from_utf8_lossy(tip.summary_bytes().unwrap_or_default()).into_owned(),
-        count,
-        last_apply: last_apply.as_ref().map(Commit::id),
-    };
-    Ok((last_apply, foreign))
+        count: since,
+        last_apply: last_apply.map(Commit::id),
+    }
+}
+
+/// The empty tree (written once into the repository's objects).
+fn empty_tree(repo: &Repository) -> Result<Tree<'_>, git2::Error> {
+    repo.find_tree(repo.treebuilder(None)?.write()?)
 }
 
 fn conflict_problem(repo: &RepoId, conflicts: &[(&BranchPlan, &Conflict)]) -> Option<Diagnostic> {
@@ -478,8 +487,7 @@ fn commit_all(
 /// runtime at the epoch, so that it is the same object in every run and every repository.
 fn shared_root(repo: &Repository, identity: &Identity) -> Result<Oid, git2::Error> {
     let signature = Signature::new(&identity.name, &identity.email, &git2::Time::new(0, 0))?;
-    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
-    repo.commit(None, &signature, &signature, "catalyst: the root every branch of this repository starts from\n", &empty, &[])
+    repo.commit(None, &signature, &signature, "catalyst: the root every branch of this repository starts from\n", &empty_tree(repo)?, &[])
 }
 
 /// The message: what and from which source, the files changed, then the trailer. Deterministic.
