@@ -352,12 +352,13 @@ fn first_apply_matches_the_build_and_a_second_apply_pushes_nothing() {
     assert!(message.starts_with("catalyst <catalyst@openova.io>\ncatalyst: apply omantel.omani.works to system/fleet main"), "{message}");
     assert!(message.contains("\nSource: ") && message.contains("A catalyst.lock") && message.contains("\nCatalyst-Apply: "), "{message}");
 
-    // The branches of a repository share a root, so a pull request between any two can exist.
+    // The branches of a repository share a root, and each descends from the branch it is promoted
+    // into, so a pull request between any two can exist and a promotion's merge base is the tip above.
     let shop_dir = server_repo(&scratch.root, &RepoId::new("omantel-retail", "shop"));
     let roots: Vec<String> = ["develop", "staging", "main"].iter().map(|b| git(&["rev-list", "--max-parents=0", b], &shop_dir)).collect();
     assert!(roots.iter().all(|root| root == &roots[0] && root.lines().count() == 1), "{roots:?}");
     for (a, b) in [("develop", "staging"), ("staging", "main"), ("develop", "main")] {
-        assert_eq!(git(&["merge-base", a, b], &shop_dir), roots[0], "{a} and {b} meet at the shared root");
+        assert_eq!(git(&["merge-base", a, b], &shop_dir), git(&["rev-parse", b], &shop_dir), "{a} and {b} meet at {b}");
     }
     assert_eq!(roots[0], git(&["rev-list", "--max-parents=0", "main"], &server_repo(&scratch.root, &fleet)), "one root everywhere");
 
@@ -448,13 +449,13 @@ fn commits_people_push_are_merged_and_a_conflict_is_refused_unless_leased() {
     // A file the compiler does not own, and a line of one it owns that the next change leaves alone.
     let hand = commit_by_hand(&scratch, &daemon, (&shop, "staging"), "hand", |work| {
         fs::write(work.join("HOTFIX.md"), "by hand\n").expect("write");
-        edit_file(work, "values.yaml", |text| text.replacen("replicas: 2", "replicas: 3", 1));
+        edit_file(work, "base/values.yaml", |text| text.replacen("replicas: 2", "replicas: 3", 1));
     });
     let with_hand = |files: &BTreeMap<String, Vec<u8>>| {
         let mut files = files.clone();
         files.insert("HOTFIX.md".into(), b"by hand\n".to_vec());
-        let values = String::from_utf8(files["values.yaml"].clone()).expect("utf-8").replacen("replicas: 2", "replicas: 3", 1);
-        files.insert("values.yaml".into(), values.into_bytes());
+        let values = String::from_utf8(files["base/values.yaml"].clone()).expect("utf-8").replacen("replicas: 2", "replicas: 3", 1);
+        files.insert("base/values.yaml".into(), values.into_bytes());
         files
     };
     for tag in ["b", "c"] {
@@ -474,7 +475,7 @@ fn commits_people_push_are_merged_and_a_conflict_is_refused_unless_leased() {
 
     // The same lines changed on both sides: the repository is refused and keeps every commit.
     let conflicting = commit_by_hand(&scratch, &daemon, (&shop, "staging"), "conflicting", |work| {
-        edit_file(work, "helmrelease.yaml", |text| format!("{text}# jane\n"));
+        edit_file(work, "base/helmrelease.yaml", |text| format!("{text}# jane\n"));
     });
     let d = variant(&tree, "d");
     let built = scratch.tree("d", &d);
@@ -483,7 +484,7 @@ fn commits_people_push_are_merged_and_a_conflict_is_refused_unless_leased() {
     let all = text(&refused);
     assert!(all.contains("catalyst::apply::conflict") && all.contains("omantel-retail/shop: branch staging"), "{all}");
     assert!(
-        all.contains("helmrelease.yaml") && all.contains(&conflicting) && all.contains("Jane Ops"),
+        all.contains("base/helmrelease.yaml") && all.contains(&conflicting) && all.contains("Jane Ops"),
         "names the path and the commit: {all}"
     );
     assert_eq!(tip(&scratch.root, &shop, "staging").as_deref(), Some(conflicting.as_str()), "nothing is pushed to the shop");
@@ -499,6 +500,137 @@ fn commits_people_push_are_merged_and_a_conflict_is_refused_unless_leased() {
     *staging = with_hand(staging);
     assert_server_holds(&scratch.root, &want);
     assert_eq!(git(&["rev-parse", "staging^1"], &shop_dir).trim(), conflicting, "merged on top of the hand-made commit");
+}
+
+/// The corporate example with prod's bp-postgres of `analytics-db` moved from 1.4.2 to 1.5.0, the
+/// version staging runs: what the compiler emits once that promotion is in the spec.
+fn promoted_tree(scratch: &Scratch) -> Tree {
+    let copy = scratch.base.join("promoted");
+    for dir in ["sovereigns/omantel.omani.works", "blueprints"] {
+        common::copy_tree(&common::repo().join(dir), &copy.join(dir));
+    }
+    let org = copy.join("sovereigns/omantel.omani.works/organizations/omantel-it.yaml");
+    let text = fs::read_to_string(&org).expect("the IT organization");
+    let moved = text.replacen(r#"prod: {version: "=1.4.2","#, r#"prod: {version: "=1.5.0","#, 1);
+    assert_ne!(moved, text, "prod pins bp-postgres 1.4.2 in {}", org.display());
+    fs::write(&org, moved).expect("write");
+    compile_ok(&copy.join("sovereigns/omantel.omani.works")).1
+}
+
+#[test]
+fn a_promotion_merges_cleanly_into_exactly_the_compiled_tree_and_applies_keep_it() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    assert_ok(&apply(&scratch.tree("a", &tree), &daemon.remote(), &scratch.cache, &[]));
+    let db = RepoId::new("omantel-it", "analytics-db");
+    let db_dir = server_repo(&scratch.root, &db);
+    for (lower, upper) in [("develop", "staging"), ("staging", "main")] {
+        assert_eq!(git(&["merge-base", "--is-ancestor", upper, lower], &db_dir), "", "{upper} is below {lower}");
+    }
+    let main = (db.clone(), "main".to_string());
+    let promoted = promoted_tree(&scratch);
+    let want = expected(&promoted)[&main].clone();
+    assert!(expected(&tree)[&main] != want, "staging runs another version than main");
+
+    // The pull request: staging merged into main by a person, with a merge commit.
+    let work = scratch.base.join("promote");
+    let url = daemon.remote().replace("{org}", &db.org).replace("{repo}", &db.name);
+    git(&["clone", "-q", "--branch", "main", &url, work.to_str().expect("utf-8")], &scratch.base);
+    git(&["-c", "user.name=Jane Ops", "-c", "user.email=jane@example.com", "merge", "-q", "--no-ff", "--no-edit", "origin/staging"], &work);
+    git(&["push", "-q", "origin", "main"], &work);
+    let merged = tip(&scratch.root, &db, "main").expect("pushed");
+    assert!(server_files(&scratch.root, &db, "main").expect("main") == want, "the merge is exactly prod at staging's version");
+
+    // The spec still pins prod at 1.4.2, but the compiler has nothing new for main: the promotion stays.
+    let again = apply(&scratch.tree("a2", &tree), &daemon.remote(), &scratch.cache, &[]);
+    assert!(text(&again).contains(" 0 branches updated"), "{}", text(&again));
+    // Once the spec catches up, main already holds what it compiles to.
+    assert_ok(&apply(&scratch.tree("p", &promoted), &daemon.remote(), &scratch.cache, &[]));
+    assert_eq!(tip(&scratch.root, &db, "main").as_deref(), Some(merged.as_str()), "nothing to push to main");
+    assert_server_holds(&scratch.root, &expected(&promoted));
+}
+
+fn promote(tree: &Path, app: &str, remote: &str, cache: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "promote",
+        tree.to_str().expect("utf-8"),
+        app,
+        "--to",
+        "prod",
+        "--remote",
+        remote,
+        "--cache-dir",
+        cache.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    catalyst(&args, &[])
+}
+
+#[test]
+fn promote_prepares_a_branch_that_merges_cleanly_and_judges_the_gates() {
+    let tree = base_tree();
+    let (scratch, daemon) = Scratch::serving(&tree);
+    let built = scratch.tree("a", &tree);
+    assert_ok(&apply(&built, &daemon.remote(), &scratch.cache, &[]));
+    let (db, branch) = (RepoId::new("omantel-it", "analytics-db"), "promote/stg-to-prod");
+    let db_dir = server_repo(&scratch.root, &db);
+    let main = tip(&scratch.root, &db, "main").expect("applied");
+    let promote_db = |extra: &[&str]| promote(&built, "omantel-it/analytics-db", &daemon.remote(), &scratch.cache, extra);
+    // A Thursday, 14:30 UTC: within prod's change window (`0 14 * * 2,4` for 2h), years after staging changed.
+    let open = "--at=2030-01-03T14:30:00Z";
+
+    let dry = promote_db(&[open, "--dry-run"]);
+    assert_ok(&dry);
+    let all = text(&dry);
+    for line in [
+        "promote omantel-it/analytics-db: staging into main as promote/stg-to-prod (would be created)",
+        "    M base/helmrelease.yaml",
+        "gates of omantel-it-prod at 2030-01-03T14:30:00Z:",
+        "  passes               soak: staging unchanged since ",
+        "  passes               change-window: `0 14 * * 2,4` for 2h: open since 2030-01-03T14:00:00Z, until 2030-01-03T16:00:00Z",
+        "  on the pull request  pr-required: 2 approval(s) of @omantel-it/it-leads, @omantel-it/platform-team, @omantel-it/security-team",
+        "  not judged offline   re-score-gate: a score of 80 or more (blocking)",
+    ] {
+        assert!(all.contains(line), "no `{line}` in:\n{all}");
+    }
+    assert_eq!(tip(&scratch.root, &db, branch), None, "a dry run pushes nothing");
+
+    assert_ok(&promote_db(&[open]));
+    let prepared = tip(&scratch.root, &db, branch).expect("the promote branch is pushed");
+    assert_eq!(git(&["rev-parse", &format!("{branch}^1")], &db_dir).trim(), main, "on top of main: its pull request is a fast-forward");
+    let promoted = promoted_tree(&scratch);
+    assert!(server_files(&scratch.root, &db, branch).expect("branch") == expected(&promoted)[&(db.clone(), "main".into())]);
+    assert_eq!(tip(&scratch.root, &db, "main").as_deref(), Some(main.as_str()), "main is left to the pull request");
+    let again = promote_db(&[open]);
+    assert!(text(&again).contains("(unchanged)"), "{}", text(&again));
+    assert_eq!(tip(&scratch.root, &db, branch).as_deref(), Some(prepared.as_str()), "the same promotion is the same commit");
+
+    // Outside the window, and right after staging changed: the gates block (the branch stays prepared).
+    let closed = promote_db(&["--at=2030-01-03T17:00:00Z"]);
+    assert_eq!(closed.status.code(), Some(1), "{}", text(&closed));
+    let all = text(&closed);
+    assert!(all.contains("catalyst::promote::gate") && all.contains("next open 2030-01-08T14:00:00Z to 2030-01-08T16:00:00Z"), "{all}");
+    let unsoaked = promote_db(&[]);
+    assert_eq!(unsoaked.status.code(), Some(1), "{}", text(&unsoaked));
+    assert!(text(&unsoaked).contains("soak blocks promoting omantel-it/analytics-db into omantel-it-prod: staging changed at "));
+
+    // Where main already holds staging there is nothing to promote; where it does not run, an error.
+    let shop = promote(&built, "omantel-retail/shop", &daemon.remote(), &scratch.cache, &[]);
+    assert_ok(&shop);
+    assert!(text(&shop).contains("nothing to promote, main already holds staging"), "{}", text(&shop));
+    let nowhere =
+        catalyst(&["promote", built.to_str().expect("utf-8"), "omantel-it/nothing", "--to", "prod", "--remote", &daemon.remote()], &[]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere));
+    assert!(text(&nowhere).contains("catalyst::promote::target"), "{}", text(&nowhere));
+
+    // A hotfix on main that changes the lines staging changed: the promotion conflicts, nothing is pushed.
+    commit_by_hand(&scratch, &daemon, (&db, "main"), "hotfix", |work| {
+        edit_file(work, "base/helmrelease.yaml", |text| text.replace("version: 1.4.2", "version: 1.4.3"));
+    });
+    let conflicting = promote_db(&[open]);
+    assert_eq!(conflicting.status.code(), Some(1), "{}", text(&conflicting));
+    assert!(text(&conflicting).contains("catalyst::promote::conflict") && text(&conflicting).contains("base/helmrelease.yaml"));
+    assert_eq!(tip(&scratch.root, &db, branch).as_deref(), Some(prepared.as_str()), "the prepared branch stays as it was");
 }
 
 #[test]

@@ -157,6 +157,8 @@ fn objects(json: &Value, change: &str) -> Vec<String> {
         .collect()
 }
 
+/// Prod takes the version staging runs: the bump is shown as the promotion it is, and the two
+/// Environments' branches then hold the same tree.
 #[test]
 fn a_version_bump_in_one_environment() {
     let mut fixture = Fixture::new();
@@ -174,7 +176,10 @@ fn a_version_bump_in_one_environment() {
     let bumps = &out["consequences"]["versionBumps"];
     assert_eq!(
         bumps,
-        &serde_json::json!([{"user": "omantel-it-prod/analytics-db", "blueprint": "bp-postgres", "from": "1.4.2", "to": "1.5.0"}])
+        &serde_json::json!([{
+            "user": "omantel-it-prod/analytics-db", "blueprint": "bp-postgres", "from": "1.4.2", "to": "1.5.0",
+            "promotion": {"from": "omantel-it-stg", "differingFiles": []},
+        }])
     );
     let environments = out["consequences"]["environments"].as_array().expect("environments");
     assert_eq!(environments.len(), 1, "only prod is touched");
@@ -240,9 +245,11 @@ fn a_changed_secret_is_redacted_in_every_format() {
     fixture.commit("rotate the password the template ships");
     let json = check_case(&fixture, "secret-change", 0);
     let secrets = outcome(&json)["consequences"]["secrets"].as_array().expect("secrets").clone();
+    // Every branch carries every Environment's overlay.
     let expected: Vec<String> = ["develop", "main", "staging"]
         .iter()
-        .map(|branch| format!("Secret docs-basic-auth in repos/omantel-it/docs/{branch}/manifests/basic-auth.yaml"))
+        .flat_map(|branch| ["dev", "prod", "stg"].map(|env| (branch, env)))
+        .map(|(branch, env)| format!("Secret docs-basic-auth in repos/omantel-it/docs/{branch}/overlays/{env}/manifests/basic-auth.yaml"))
         .collect();
     assert_eq!(secrets, expected);
     for extension in ["txt", "md", "json"] {

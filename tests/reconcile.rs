@@ -148,7 +148,7 @@ fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
         // The Application's GitRepository reads the Environment's Gitea credentials…
         expected.push(at("dangling", &format!("{environment}/{app}.yaml"), 13));
         // …and its chart source the Environment's copy of ghcr-pull.
-        expected.push(at("dangling", &format!("repos/rosa-bakery/{app}/main/source.yaml"), 12));
+        expected.push(at("dangling", &format!("repos/rosa-bakery/{app}/main/base/source.yaml"), 11));
     }
     expected.push(at("deadlock", sync, 53));
     expected.sort();

@@ -39,6 +39,8 @@ enum Command {
     Lint(cli::lint::Args),
     /// Publish a compiled tree to the Git servers Flux pulls from
     Apply(cli::apply::Args),
+    /// Prepare the promotion of an Application into the next Environment: a branch whose pull request merges cleanly, and the target's gates
+    Promote(cli::promote::Args),
     /// Print the long explanation of a diagnostic code
     Explain(cli::explain::Args),
     /// Print a shell completion script, e.g. `catalyst completions bash > /etc/bash_completion.d/catalyst`
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cli::graph::run(format, args),
         Command::Lint(args) => cli::lint::run(format, args),
         Command::Apply(args) => cli::apply::run(format, args),
+        Command::Promote(args) => cli::promote::run(format, args),
         Command::Explain(args) => cli::explain::run(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();

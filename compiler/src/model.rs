@@ -235,6 +235,11 @@ impl EnvType {
         }
     }
 
+    /// The environment type whose Application repo branch is `branch`.
+    pub fn of_branch(branch: &str) -> Option<EnvType> {
+        EnvType::ALL.into_iter().find(|t| t.branch() == branch)
+    }
+
     /// The Application repo branch this environment type deploys from.
     pub fn branch(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! `catalyst apply`: publish a compiled tree (or a Sovereign, compiled first) to the Git servers.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -9,6 +9,7 @@ use catalyst::diagnostic::codes::Exit;
 use catalyst::diagnostic::format::Format;
 use catalyst::diagnostic::{Diagnostic, Diagnostics};
 use catalyst::ops::apply::{self, Identity, Lease, Options, RemoteTemplate};
+use catalyst::pipeline::render::Output;
 use catalyst::support::source::Sources;
 
 use super::{out, print_diagnostics, say};
@@ -17,9 +18,8 @@ use super::{out, print_diagnostics, say};
 pub struct Args {
     /// A tree written by `catalyst build`, or a Sovereign folder (compiled first)
     input: PathBuf,
-    /// Clone URL of every repository, with {org} and {repo}, e.g. https://gitea.example/{org}/{repo}.git
-    #[arg(long)]
-    remote: String,
+    #[command(flatten)]
+    runtime: Runtime,
     /// Print the plan (repositories created, branches updated, files changed); push nothing
     #[arg(long)]
     dry_run: bool,
@@ -32,6 +32,17 @@ pub struct Args {
     /// Repositories handled at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// Source revision named in commit messages [default: the Git commit the input lies in]
+    #[arg(long)]
+    source_rev: Option<String>,
+}
+
+/// Where the runtime pushes, as whom, and where it keeps its copies (apply and promote).
+#[derive(clap::Args)]
+pub struct Runtime {
+    /// Clone URL of every repository, with {org} and {repo}, e.g. https://gitea.example/{org}/{repo}.git
+    #[arg(long)]
+    remote: String,
     /// Local cache of remote objects [default: $XDG_CACHE_HOME/catalyst/apply]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -41,39 +52,42 @@ pub struct Args {
     /// Committer (and author) e-mail of the commits catalyst makes
     #[arg(long, default_value = "catalyst@openova.io")]
     committer_email: String,
-    /// Source revision named in commit messages [default: the Git commit the input lies in]
-    #[arg(long)]
-    source_rev: Option<String>,
+}
+
+impl Runtime {
+    /// The runtime's options for publishing `input`.
+    pub fn options(self, input: &Path) -> Result<Options, Diagnostic> {
+        let mut options = Options::new(RemoteTemplate::parse(&self.remote)?);
+        options.identity = Identity { name: self.committer_name, email: self.committer_email };
+        options.cache_dir = self.cache_dir.unwrap_or(options.cache_dir);
+        apply::check_cache_dir(&options.cache_dir, input)?;
+        Ok(options)
+    }
+}
+
+/// The tree to publish: built, or compiled from a Sovereign (its diagnostics printed).
+pub fn load(format: Format, input: &Path) -> Result<Output, Exit> {
+    if !apply::is_sovereign(input) {
+        return apply::read_built(input).map_err(|problem| apply_problems(format, [&problem]));
+    }
+    let compilation = catalyst::compile(input);
+    print_diagnostics(format, &compilation.diagnostics, &compilation.sources);
+    compilation.output.ok_or_else(|| compilation.diagnostics.exit())
 }
 
 pub fn run(format: Format, args: Args) -> Exit {
-    let output = if apply::is_sovereign(&args.input) {
-        let compilation = catalyst::compile(&args.input);
-        print_diagnostics(format, &compilation.diagnostics, &compilation.sources);
-        match compilation.output {
-            Some(output) => output,
-            None => return compilation.diagnostics.exit(),
-        }
-    } else {
-        match apply::read_built(&args.input) {
-            Ok(output) => output,
-            Err(problem) => return apply_problems(format, [&problem]),
-        }
+    let output = match load(format, &args.input) {
+        Ok(output) => output,
+        Err(exit) => return exit,
     };
-    let remote = match RemoteTemplate::parse(&args.remote) {
-        Ok(remote) => remote,
+    let mut options = match args.runtime.options(&args.input) {
+        Ok(options) => options,
         Err(problem) => return apply_problems(format, [&problem]),
     };
-    let mut options = Options::new(remote);
     options.prune = args.prune;
     options.leases = args.force_with_lease;
     options.jobs = usize::from(args.jobs);
-    options.identity = Identity { name: args.committer_name, email: args.committer_email };
     options.source = args.source_rev.unwrap_or_else(|| apply::source_revision(&args.input));
-    options.cache_dir = args.cache_dir.unwrap_or(options.cache_dir);
-    if let Err(problem) = apply::check_cache_dir(&options.cache_dir, &args.input) {
-        return apply_problems(format, [&problem]);
-    }
 
     let total = apply::split(&output).map_or(0, |repos| repos.len());
     let planning = Progress::new("planning", total);
@@ -109,7 +123,7 @@ pub fn run(format: Format, args: Args) -> Exit {
 }
 
 /// Prints the runtime's diagnostics and gives the exit code they call for.
-fn apply_problems<'a>(format: Format, problems: impl IntoIterator<Item = &'a Diagnostic>) -> Exit {
+pub fn apply_problems<'a>(format: Format, problems: impl IntoIterator<Item = &'a Diagnostic>) -> Exit {
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(problems.into_iter().cloned());
     print_diagnostics(format, &diagnostics, &Sources::default());

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod explain;
 pub mod graph;
 pub mod lint;
+pub mod promote;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -189,7 +189,9 @@ impl Session {
 
 /// The parts of one Organization: its CR and its Environments.
 fn organization_parts<'a>(organization: Part<'a>, resolution: &'a OrgResolution) -> Vec<Part<'a>> {
-    std::iter::once(organization).chain(resolution.iter().map(|(e, _)| Part::Environment(e))).collect()
+    let mut parts = vec![organization];
+    parts.extend(crate::pipeline::plan::environment_parts(resolution.iter().map(|(e, _)| e)));
+    parts
 }
 
 /// How long the watcher waits for a burst of writes (an editor's save) to settle.

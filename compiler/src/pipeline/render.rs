@@ -90,6 +90,8 @@ impl Keep<'_> {
 /// One file's outcome.
 struct FileOutcome {
     path: String,
+    /// Other paths with the same bytes.
+    copies: Vec<String>,
     bytes: Kept,
     conformance: Verdicts,
     /// What the reconcile check's facts are taken from, once the file's chunk is rendered.
@@ -110,13 +112,16 @@ impl Rendered {
             Err(d) => return self.problems.push(d),
         };
         self.conformance.merge(outcome.conformance);
+        let paths = outcome.copies.into_iter().chain([outcome.path]);
         match outcome.bytes {
             Kept::Nothing => {}
             Kept::Bytes(bytes, fingerprint) => {
-                self.output.fingerprints.extend(fingerprint.map(|f| (outcome.path.clone(), f)));
-                self.output.files.insert(outcome.path, bytes);
+                for path in paths {
+                    self.output.fingerprints.extend(fingerprint.map(|f| (path.clone(), f)));
+                    self.output.files.insert(path, bytes.clone());
+                }
             }
-            Kept::Reused(fingerprint) => self.output.reused.push((outcome.path, fingerprint)),
+            Kept::Reused(fingerprint) => self.output.reused.extend(paths.map(|path| (path, fingerprint))),
         }
     }
 
@@ -177,12 +182,16 @@ impl<'a> Renderer<'a> {
                     chunk.into_iter().map(|file| inputs.render_file(env, file)).collect();
                 let mut facts = Facts::default();
                 for outcome in outcomes.iter_mut().flatten() {
-                    match outcome.judged.take() {
-                        Some(Judged::Objects(objects, origin)) => facts.add_objects(&outcome.path, &objects, origin),
-                        Some(Judged::Document(document, origin)) => {
-                            facts.add_kustomization(&outcome.path, &document, origin);
+                    let added = match outcome.judged.take() {
+                        Some(Judged::Objects(objects, origin)) => {
+                            facts.add_objects(&outcome.path, &objects, origin);
+                            true
                         }
-                        None => {}
+                        Some(Judged::Document(document, origin)) => facts.add_kustomization(&outcome.path, &document, origin),
+                        None => false,
+                    };
+                    for copy in outcome.copies.iter().filter(|_| added) {
+                        facts.add_copy(copy);
                     }
                 }
                 (outcomes, facts)
@@ -204,32 +213,33 @@ impl Inputs<'_> {
     /// Renders one file, keeping what the reconcile check reads of it when `keep` asks.
     fn render_file(self, env: &mut minijinja::Environment<'static>, file: PlannedFile) -> Result<FileOutcome, Diagnostic> {
         let Inputs { project, sources, schemas, keep, templates } = self;
-        let objects = match file.content {
+        let PlannedFile { path, content, origin, copies } = file;
+        let objects = match content {
             Planned::Objects(objects) => objects,
             Planned::Template { blueprint, file: name, context } => {
                 let source = template_source(templates, project, blueprint, &name);
                 render_template(env, project, sources, blueprint, &name, source, &context)?
             }
             Planned::Document(value) => {
-                let bytes = keep.kept(&file.path, || fingerprint(Form::Document, |h| feed_json(h, &value)), || yaml::to_yaml(&value));
-                let judged = keep.facts.then(|| Judged::Document(value, file.origin));
-                return Ok(FileOutcome { path: file.path, bytes, conformance: Verdicts::default(), judged });
+                let bytes = keep.kept(&path, &copies, || fingerprint(Form::Document, |h| feed_json(h, &value)), || yaml::to_yaml(&value));
+                let judged = keep.facts.then(|| Judged::Document(value, origin));
+                return Ok(FileOutcome { path, copies, bytes, conformance: Verdicts::default(), judged });
             }
-            Planned::Text(text) => return Ok(plain(keep, file.path, Form::Text, |h| h.update(text.as_bytes()), || text.clone())),
+            Planned::Text(text) => return Ok(plain(keep, path, copies, Form::Text, |h| h.update(text.as_bytes()), || text.clone())),
             Planned::Json(value) => {
                 let text = || format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default());
-                return Ok(plain(keep, file.path, Form::Json, |h| feed_json(h, &value), text));
+                return Ok(plain(keep, path, copies, Form::Json, |h| feed_json(h, &value), text));
             }
             Planned::CloudConfig(value) => {
                 let text = || format!("#cloud-config\n{}", yaml::to_yaml(&value));
-                return Ok(plain(keep, file.path, Form::CloudConfig, |h| feed_json(h, &value), text));
+                return Ok(plain(keep, path, copies, Form::CloudConfig, |h| feed_json(h, &value), text));
             }
         };
-        let mut conformance = schemas.check_file(&file.path, &objects);
+        let mut conformance = schemas.check_file(&path, &objects);
         let bytes = if conformance.has_problems() {
             // A file with a problem is shown, so it is text even when nothing is kept.
             let text = yaml::to_yaml_stream(&objects);
-            conformance = conformance.with_text(&text, file.origin.as_ref());
+            conformance = conformance.with_text(&text, origin.as_ref());
             if keep.bytes {
                 Kept::Bytes(into_bytes(text), None)
             } else {
@@ -237,13 +247,14 @@ impl Inputs<'_> {
             }
         } else {
             keep.kept(
-                &file.path,
+                &path,
+                &copies,
                 || fingerprint(Form::Objects, |h| objects.iter().for_each(|o| feed_json(h, o))),
                 || yaml::to_yaml_stream(&objects),
             )
         };
-        let judged = keep.facts.then(|| Judged::Objects(objects, file.origin));
-        Ok(FileOutcome { path: file.path, bytes, conformance, judged })
+        let judged = keep.facts.then(|| Judged::Objects(objects, origin));
+        Ok(FileOutcome { path, copies, bytes, conformance, judged })
     }
 }
 
@@ -258,14 +269,15 @@ enum Kept {
 }
 
 impl Keep<'_> {
-    /// The bytes `text` renders, unless the tree to reuse already holds those of this content.
-    fn kept(&self, path: &str, fingerprint: impl FnOnce() -> Fingerprint, text: impl FnOnce() -> String) -> Kept {
+    /// The bytes `text` renders, unless the tree to reuse already holds those of this content
+    /// at `path` and every copy.
+    fn kept(&self, path: &str, copies: &[String], fingerprint: impl FnOnce() -> Fingerprint, text: impl FnOnce() -> String) -> Kept {
         if !self.bytes {
             return Kept::Nothing;
         }
         let Some(previous) = self.reuse else { return Kept::Bytes(into_bytes(text()), None) };
         let fingerprint = fingerprint();
-        if previous.holds(path, &fingerprint) {
+        if previous.holds(path, &fingerprint) && copies.iter().all(|copy| previous.holds(copy, &fingerprint)) {
             Kept::Reused(fingerprint)
         } else {
             Kept::Bytes(into_bytes(text()), Some(fingerprint))
@@ -274,9 +286,16 @@ impl Keep<'_> {
 }
 
 /// A file that holds no Kubernetes objects: written as `text`, nothing to judge.
-fn plain(keep: Keep<'_>, path: String, form: Form, content: impl FnOnce(&mut Sha256), text: impl FnOnce() -> String) -> FileOutcome {
-    let bytes = keep.kept(&path, || fingerprint(form, content), text);
-    FileOutcome { path, bytes, conformance: Verdicts::default(), judged: None }
+fn plain(
+    keep: Keep<'_>,
+    path: String,
+    copies: Vec<String>,
+    form: Form,
+    content: impl FnOnce(&mut Sha256),
+    text: impl FnOnce() -> String,
+) -> FileOutcome {
+    let bytes = keep.kept(&path, &copies, || fingerprint(form, content), text);
+    FileOutcome { path, copies, bytes, conformance: Verdicts::default(), judged: None }
 }
 
 /// How planned content becomes text: the same value renders differently in each form.

@@ -442,6 +442,14 @@ impl Facts {
         true
     }
 
+    /// Adds `path` with the same content as the file added last.
+    pub fn add_copy(&mut self, path: &str) {
+        let mut sink = self.sink();
+        let Some(last) = sink.records.files.last().cloned() else { return };
+        let path = sink.path(path);
+        sink.records.files.push(File { path, ..last });
+    }
+
     /// The number of objects.
     pub fn objects(&self) -> usize {
         self.parts.iter().map(|part| part.objects.len()).sum()

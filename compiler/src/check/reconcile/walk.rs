@@ -80,10 +80,18 @@ impl<'f> Tree<'f> {
             .collect()
     }
 
-    /// `unreached` for every file of objects no cluster's walk applied.
+    /// `unreached` for every file of objects no cluster's walk applied. A file in an overlay whose
+    /// sibling overlay is applied is not: it is the same base for another Environment (each branch
+    /// of an Application repository carries every Environment's overlay, for promotion).
     pub fn unreached(&self, findings: &mut Vec<Finding>) {
+        let reached = |file: usize| self.reached[file].load(Ordering::Relaxed);
+        let applied_overlays: std::collections::HashSet<&str> =
+            self.sorted.iter().filter(|&&(_, file)| reached(file)).filter_map(|(path, _)| overlays_root(path)).collect();
         for &(path, file) in &self.sorted {
-            if let (false, Some(first)) = (self.reached[file].load(Ordering::Relaxed), self.files[file].objects().next()) {
+            if overlays_root(path).is_some_and(|root| applied_overlays.contains(root)) {
+                continue;
+            }
+            if let (false, Some(first)) = (reached(file), self.files[file].objects().next()) {
                 findings.push(Finding {
                     code: codes::RECONCILE_UNREACHED,
                     message: format!("no Flux Kustomization applies `{path}`: its objects never reach a cluster"),
@@ -468,6 +476,12 @@ impl<'f> Walk<'f> {
         let built = self.build(&dir, missing, 0);
         self.register(applier, built, target_namespace);
     }
+}
+
+/// `a/b/overlays` for a path below `a/b/overlays/<name>/`.
+fn overlays_root(path: &str) -> Option<&str> {
+    let at = path.find("/overlays/")?;
+    path[at + "/overlays/".len()..].contains('/').then(|| &path[..at + "/overlays".len()])
 }
 
 #[cfg(test)]

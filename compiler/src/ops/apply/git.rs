@@ -23,10 +23,12 @@ use sha2::{Digest, Sha256};
 use super::layout::{Files, RepoContent, RepoId};
 use super::remote::{callbacks, classify, connection_error, local_path, missing_repo, Failure, PushLog, Transfer};
 use super::{
-    BranchPlan, Change, ChangeKind, Conflict, Foreign, Identity, Merge, Options, Plan, RepoOutcome, RepoPlan, MERGE_TRAILER, TRAILER,
+    BranchPlan, Change, ChangeKind, Conflict, Foreign, Identity, Merge, Options, Plan, RepoOutcome, RepoPlan, BRANCH_TRAILER,
+    MERGE_TRAILER, TRAILER,
 };
 use crate::diagnostic::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::EnvType;
 
 /// Commits counted back from a tip before giving up on finding the runtime's last apply.
 const LINEAGE_WALK_LIMIT: usize = 1_000;
@@ -87,7 +89,7 @@ fn plan_into(plan: &mut RepoPlan, content: &RepoContent<'_>, url: &str, options:
 }
 
 /// The repository's branch tips, over a connection that downloads nothing.
-fn list_heads(url: &str, options: &Options) -> Result<HashMap<String, Oid>, git2::Error> {
+pub(super) fn list_heads(url: &str, options: &Options) -> Result<HashMap<String, Oid>, git2::Error> {
     let mut remote = git2::Remote::create_detached(url)?;
     let connection = remote.connect_auth(Direction::Fetch, Some(callbacks(&options.credentials, None)), None)?;
     Ok(heads(connection.list()?))
@@ -97,7 +99,7 @@ fn heads(list: &[git2::RemoteHead<'_>]) -> HashMap<String, Oid> {
     list.iter().filter_map(|head| Some((head.name().strip_prefix("refs/heads/")?.to_string(), head.oid()))).collect()
 }
 
-fn fetch(repo: &Repository, url: &str, refspecs: &[String], options: &Options) -> Result<Transfer, git2::Error> {
+pub(super) fn fetch(repo: &Repository, url: &str, refspecs: &[String], options: &Options) -> Result<Transfer, git2::Error> {
     let mut remote = repo.remote_anonymous(url)?;
     let mut fetch_options = FetchOptions::new();
     fetch_options.remote_callbacks(callbacks(&options.credentials, None)).download_tags(AutotagOption::None).update_fetchhead(false);
@@ -119,14 +121,23 @@ fn plan_branch(
     leased: bool,
     options: &Options,
 ) -> Result<BranchPlan, git2::Error> {
-    let mut plan = BranchPlan { name: branch.to_string(), old, tree: Oid::ZERO_SHA1, changes: Vec::new(), merge: None, conflict: None };
+    let mut plan = BranchPlan {
+        name: branch.to_string(),
+        old,
+        tree: Oid::ZERO_SHA1,
+        last_apply: None,
+        changes: Vec::new(),
+        merge: None,
+        conflict: None,
+    };
     let Some(tip) = old.map(|oid| repo.find_commit(oid)).transpose()? else {
         plan.tree = build_tree(repo, files, None)?;
         plan.changes = files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect();
         return Ok(plan);
     };
     let tip_tree = tip.tree()?;
-    let (last_apply, since) = last_apply(repo, &tip, &options.identity)?;
+    let (last_apply, since) = last_apply(repo, &tip, branch, &options.identity)?;
+    plan.last_apply = last_apply.as_ref().map(Commit::id);
     let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
     // Without --prune the files the compiler wrote before and no longer produces stay.
     let compiled = build_tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
@@ -148,25 +159,30 @@ fn plan_branch(
                 // What no hunk can settle (a file removed on one side, changed on the other): the compiled files laid over the tip.
                 build_tree(repo, files, Some(&tip_tree).filter(|_| !options.prune))?
             } else {
-                let mut paths: Vec<String> = index
-                    .conflicts()?
-                    .filter_map(|c| c.ok())
-                    .filter_map(|c| c.our.or(c.their).or(c.ancestor))
-                    .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
-                    .collect();
-                paths.dedup();
-                plan.conflict = Some(Conflict { foreign: foreign(&tip, since, last_apply.as_ref()), paths });
+                plan.conflict = Some(Conflict { foreign: foreign(&tip, since, last_apply.as_ref()), paths: conflict_paths(&index)? });
                 tip_tree.id()
             };
             if merged != tip_tree.id() {
                 let compiled_changes = diff(repo, ancestor, compiled)?;
-                plan.merge = Some(Merge { compiled, last_apply: last_apply.as_ref().map(Commit::id), compiled_changes });
+                plan.merge = Some(Merge { compiled, compiled_changes });
             }
             merged
         }
     };
     plan.changes = if plan.tree == tip_tree.id() { Vec::new() } else { diff(repo, &tip_tree, plan.tree)? };
     Ok(plan)
+}
+
+/// The paths a merge left in conflict.
+pub(super) fn conflict_paths(index: &git2::Index) -> Result<Vec<String>, git2::Error> {
+    let mut paths: Vec<String> = index
+        .conflicts()?
+        .filter_map(|c| c.ok())
+        .filter_map(|c| c.our.or(c.their).or(c.ancestor))
+        .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
+        .collect();
+    paths.dedup();
+    Ok(paths)
 }
 
 fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
@@ -184,7 +200,7 @@ fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> 
     }
 }
 
-fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2::Error> {
+pub(super) fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2::Error> {
     let new = repo.find_tree(new)?;
     let diff = repo.diff_tree_to_tree(Some(old), Some(&new), None)?;
     let changes = diff.deltas().filter_map(|delta| {
@@ -199,10 +215,10 @@ fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2
     Ok(changes.collect())
 }
 
-/// A commit of the runtime's compiled trees: its committer identity and its trailer. The merge
-/// commits that bring those trees into people's commits carry another trailer.
-fn is_runtime(commit: &Commit<'_>, identity: &Identity) -> bool {
-    made_by(commit, identity, TRAILER)
+/// A commit of the runtime's compiled trees for `branch`: its committer identity and its
+/// trailers. The merge commits that bring those trees into people's commits carry another trailer.
+fn is_runtime(commit: &Commit<'_>, branch: &str, identity: &Identity) -> bool {
+    made_by(commit, identity, TRAILER) && trailers(commit).any(|line| line.strip_prefix(BRANCH_TRAILER) == Some(branch))
 }
 
 /// A merge commit of the runtime (its identity and the merge trailer).
@@ -210,19 +226,28 @@ fn is_merge(commit: &Commit<'_>, identity: &Identity) -> bool {
     made_by(commit, identity, MERGE_TRAILER)
 }
 
-fn made_by(commit: &Commit<'_>, identity: &Identity, trailer: &str) -> bool {
+pub(super) fn made_by(commit: &Commit<'_>, identity: &Identity, trailer: &str) -> bool {
     let committer = commit.committer();
     committer.name_bytes() == identity.name.as_bytes()
         && committer.email_bytes() == identity.email.as_bytes()
-        && String::from_utf8_lossy(commit.message_bytes()).lines().any(|line| line.starts_with(trailer))
+        && trailers(commit).any(|line| line.starts_with(trailer))
 }
 
-/// The runtime's newest compiled commit below `tip` (the compiled commits form one line, merged
-/// into the branch by the runtime's merge commits), and how many commits were passed to reach it.
-fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'r>, identity: &Identity) -> Result<(Option<Commit<'r>>, usize), git2::Error> {
+fn trailers<'c>(commit: &'c Commit<'_>) -> impl Iterator<Item = &'c str> {
+    std::str::from_utf8(commit.message_bytes()).unwrap_or_default().lines()
+}
+
+/// The runtime's newest compiled commit of `branch` below `tip` (the compiled commits form one
+/// line, merged into the branch by the runtime's merge commits), and how many commits were passed.
+fn last_apply<'r>(
+    repo: &'r Repository,
+    tip: &Commit<'r>,
+    branch: &str,
+    identity: &Identity,
+) -> Result<(Option<Commit<'r>>, usize), git2::Error> {
     // The tip is the runtime's own (the usual case) or its merge, whose second parent is the line's tip.
     let merged = if is_merge(tip, identity) { tip.parent(1).ok() } else { None };
-    if let Some(own) = [Some(tip.clone()), merged].into_iter().flatten().find(|candidate| is_runtime(candidate, identity)) {
+    if let Some(own) = [Some(tip.clone()), merged].into_iter().flatten().find(|candidate| is_runtime(candidate, branch, identity)) {
         return Ok((Some(own), 0));
     }
     let mut walk = repo.revwalk()?;
@@ -232,7 +257,7 @@ fn last_apply<'r>(repo: &'r Repository, tip: &Commit<'r>, identity: &Identity) -
     let mut count = 0;
     for oid in walk.take(LINEAGE_WALK_LIMIT) {
         let commit = repo.find_commit(oid?)?;
-        if is_runtime(&commit, identity) {
+        if is_runtime(&commit, branch, identity) {
             return Ok((Some(commit), count));
         }
         count += 1;
@@ -253,7 +278,7 @@ fn foreign(tip: &Commit<'_>, since: usize, last_apply: Option<&Commit<'_>>) -> F
 }
 
 /// The empty tree (written once into the repository's objects).
-fn empty_tree(repo: &Repository) -> Result<Tree<'_>, git2::Error> {
+pub(super) fn empty_tree(repo: &Repository) -> Result<Tree<'_>, git2::Error> {
     repo.find_tree(repo.treebuilder(None)?.write()?)
 }
 
@@ -344,7 +369,7 @@ fn push(plan: &Plan, repo_plan: &RepoPlan, changed: &[&BranchPlan], options: &Op
     let id = &repo_plan.repo;
     let url = options.remote.url(id);
     let cache = Cache::open(options, id, &url)?;
-    let commits = commit_all(&cache.repo, id, plan, changed, &options.identity).map_err(|e| cache.error(e))?;
+    let commits = commit_all(&cache.repo, id, plan, &repo_plan.branches, changed, &options.identity).map_err(|e| cache.error(e))?;
     if let Some(path) = local_path(&url) {
         return push_local(&cache, &path, id, &commits, changed, &options.identity);
     }
@@ -443,10 +468,14 @@ fn push_local(
     Ok(Pushed { transfer, atomic: true, refused: None })
 }
 
+/// The commits of the changed branches. Higher branches first: each compiled commit descends from
+/// the last compiled commit of the branch it is promoted into, so that a promotion (merging a
+/// branch into the next one up) has that commit as its merge base and is clean.
 fn commit_all(
     repo: &Repository,
     repo_id: &RepoId,
     plan: &Plan,
+    branches: &[BranchPlan],
     changed: &[&BranchPlan],
     identity: &Identity,
 ) -> Result<Vec<(String, Oid)>, git2::Error> {
@@ -456,31 +485,47 @@ fn commit_all(
         let parents: Vec<&Commit<'_>> = parents.iter().collect();
         repo.commit(None, &signature, &signature, message, &repo.find_tree(tree)?, &parents)
     };
+    let mut compiled_tips: HashMap<&str, Oid> = branches.iter().filter_map(|b| Some((b.name.as_str(), b.last_apply?))).collect();
+    let mut order = changed.to_vec();
+    order.sort_by_key(|b| std::cmp::Reverse(EnvType::of_branch(&b.name)));
     let mut commits = Vec::new();
-    for branch in changed {
-        let tip = match &branch.merge {
+    for branch in order {
+        let upper = promoted_into(&branch.name, branches).and_then(|upper| compiled_tips.get(upper).copied());
+        let line = if branch.merge.is_some() { branch.last_apply } else { branch.old };
+        let mut parents: Vec<Oid> = match (line, upper) {
+            (Some(line), _) => vec![line],
+            (None, Some(_)) => Vec::new(),
+            // A new branch starts from the root every branch of the repository shares, so any two have a merge base.
+            (None, None) => vec![shared_root(repo, identity)?],
+        };
+        if let Some(upper) = upper {
+            if !parents.iter().any(|&p| p == upper || repo.graph_descendant_of(p, upper).unwrap_or(false)) {
+                parents.push(upper);
+            }
+        }
+        let (compiled, tip) = match &branch.merge {
             None => {
-                // A new branch starts from the root every branch of the repository shares, so any two have a merge base.
-                let parent = match branch.old {
-                    Some(old) => old,
-                    None => shared_root(repo, identity)?,
-                };
-                commit(branch.tree, &[parent], &commit_message(plan, repo_id, branch, &branch.changes, TRAILER))?
+                let tip = commit(branch.tree, &parents, &commit_message(plan, repo_id, branch, &branch.changes, TRAILER))?;
+                (tip, tip)
             }
             Some(merge) => {
                 // The compiled tree on the runtime's own line, then merged into what people pushed.
-                let compiled = commit(
-                    merge.compiled,
-                    &Vec::from_iter(merge.last_apply),
-                    &commit_message(plan, repo_id, branch, &merge.compiled_changes, TRAILER),
-                )?;
+                let compiled = commit(merge.compiled, &parents, &commit_message(plan, repo_id, branch, &merge.compiled_changes, TRAILER))?;
                 let parents: Vec<Oid> = branch.old.into_iter().chain([compiled]).collect();
-                commit(branch.tree, &parents, &commit_message(plan, repo_id, branch, &branch.changes, MERGE_TRAILER))?
+                (compiled, commit(branch.tree, &parents, &commit_message(plan, repo_id, branch, &branch.changes, MERGE_TRAILER))?)
             }
         };
+        compiled_tips.insert(&branch.name, compiled);
         commits.push((branch.name.clone(), tip));
     }
     Ok(commits)
+}
+
+/// The branch `branch` is promoted into: the next Environment up that the repository has a branch of.
+fn promoted_into<'b>(branch: &str, branches: &'b [BranchPlan]) -> Option<&'b str> {
+    let rank = EnvType::of_branch(branch)?;
+    let above = branches.iter().filter_map(|b| Some((EnvType::of_branch(&b.name)?, b.name.as_str()))).filter(|&(r, _)| r > rank);
+    above.min().map(|(_, name)| name)
 }
 
 /// The first commit of every branch the runtime creates: an empty tree, committed by the
@@ -506,7 +551,7 @@ fn commit_message(plan: &Plan, repo: &RepoId, branch: &BranchPlan, changes: &[Ch
     if changes.len() > MESSAGE_FILES {
         text.push_str(&format!("… and {} more\n", changes.len() - MESSAGE_FILES));
     }
-    text.push_str(&format!("\n{trailer}{}\n", plan.digest));
+    text.push_str(&format!("\n{BRANCH_TRAILER}{}\n{trailer}{}\n", branch.name, plan.digest));
     text
 }
 
@@ -534,21 +579,21 @@ fn cache_error(path: &Path, message: &str) -> Diagnostic {
 }
 
 /// The cache repository of one remote repository.
-struct Cache {
+pub(super) struct Cache {
     path: PathBuf,
-    repo: Repository,
+    pub(super) repo: Repository,
 }
 
 impl Cache {
     /// `<cache>/<org>/<repo>.<hash of the URL>.git`, created on first use.
-    fn open(options: &Options, id: &RepoId, url: &str) -> Result<Cache, Diagnostic> {
+    pub(super) fn open(options: &Options, id: &RepoId, url: &str) -> Result<Cache, Diagnostic> {
         let key: String = Sha256::digest(super::remote::redact(url).as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
         let path = options.cache_dir.join(&id.org).join(format!("{}.{key}.git", id.name));
         let repo = Repository::open_bare(&path).or_else(|_| init_atomically(&path)).map_err(|e| cache_error(&path, &e))?;
         Ok(Cache { path, repo })
     }
 
-    fn error(&self, error: git2::Error) -> Diagnostic {
+    pub(super) fn error(&self, error: git2::Error) -> Diagnostic {
         cache_error(&self.path, error.message())
     }
 }
@@ -599,11 +644,12 @@ mod tests {
         let plan =
             Plan { sovereign: "a.example".into(), digest: "d1g357".into(), source: "abc".into(), remote: String::new(), repos: Vec::new() };
         let changes = vec![Change { kind: ChangeKind::Added, path: "values.yaml".into() }];
-        let branch = BranchPlan { name: "main".into(), old: None, tree, changes: changes.clone(), merge: None, conflict: None };
+        let branch =
+            BranchPlan { name: "main".into(), old: None, tree, last_apply: None, changes: changes.clone(), merge: None, conflict: None };
         let message = commit_message(&plan, &RepoId::new("acme", "shop"), &branch, &changes, TRAILER);
         assert_eq!(
             message,
-            "catalyst: apply a.example to acme/shop main\n\nSource: abc\nFiles: 1 added, 0 modified, 0 removed\n\nA values.yaml\n\nCatalyst-Apply: d1g357\n"
+            "catalyst: apply a.example to acme/shop main\n\nSource: abc\nFiles: 1 added, 0 modified, 0 removed\n\nA values.yaml\n\nCatalyst-Branch: main\nCatalyst-Apply: d1g357\n"
         );
         let identity = Identity::default();
         let commit = |name: &str, message: &str| {
@@ -611,8 +657,9 @@ mod tests {
             let oid = repo.commit(None, &signature, &signature, message, &repo.find_tree(tree).expect("tree"), &[]).expect("commit");
             repo.find_commit(oid).expect("find")
         };
-        assert!(is_runtime(&commit(&identity.name, &message), &identity));
-        assert!(!is_runtime(&commit(&identity.name, "hotfix\n"), &identity), "no trailer");
-        assert!(!is_runtime(&commit("Jane", &message), &identity), "another committer");
+        assert!(is_runtime(&commit(&identity.name, &message), "main", &identity));
+        assert!(!is_runtime(&commit(&identity.name, &message), "staging", &identity), "another branch's");
+        assert!(!is_runtime(&commit(&identity.name, "hotfix\n"), "main", &identity), "no trailer");
+        assert!(!is_runtime(&commit("Jane", &message), "main", &identity), "another committer");
     }
 }

@@ -21,6 +21,7 @@
 mod atomic;
 mod git;
 pub mod layout;
+mod promote;
 pub mod remote;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use layout::{is_sovereign, read_built, split, RepoContent, RepoId};
+pub use promote::{promote, Gate, Outcome as PromotionOutcome, Promotion, Request as PromotionRequest, Verdict, PROMOTE_TRAILER};
 pub use remote::{Credentials, RemoteTemplate, Transfer};
 
 use crate::diagnostic::codes;
@@ -42,6 +44,9 @@ use crate::pipeline::render::Output;
 pub const TRAILER: &str = "Catalyst-Apply: ";
 /// The trailer of the runtime's merge of a compiled tree into commits people pushed.
 pub const MERGE_TRAILER: &str = "Catalyst-Merge: ";
+/// The trailer that names the branch a runtime commit was made for: after a promotion
+/// (a fast-forward) a branch may hold another branch's compiled commits.
+pub const BRANCH_TRAILER: &str = "Catalyst-Branch: ";
 
 /// The committer (and author) of the runtime's commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +198,8 @@ pub struct BranchPlan {
     pub old: Option<git2::Oid>,
     /// The tree the branch will hold (already in the cache).
     pub tree: git2::Oid,
+    /// The runtime's last compiled commit of this branch, if the branch has one.
+    pub last_apply: Option<git2::Oid>,
     /// Empty when the remote already holds `tree`.
     pub changes: Vec<Change>,
     /// Set when `tree` merges the compiled tree into commits people pushed since the last apply.
@@ -206,7 +213,6 @@ pub struct BranchPlan {
 #[derive(Debug, Clone)]
 pub struct Merge {
     pub compiled: git2::Oid,
-    pub last_apply: Option<git2::Oid>,
     /// From the last compiled tree to this one.
     pub compiled_changes: Vec<Change>,
 }

@@ -63,7 +63,15 @@ fn consequence_lines(consequences: &Consequences) -> Vec<String> {
     }
     for bump in &consequences.version_bumps {
         let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
-        lines.push(format!("{}: {} {} → {}", bump.user, bump.blueprint, version(&bump.from), version(&bump.to)));
+        let mut line = format!("{}: {} {} → {}", bump.user, bump.blueprint, version(&bump.from), version(&bump.to));
+        match &bump.promotion {
+            Some(p) if p.differing_files.is_empty() => {
+                line.push_str(&format!(", promoted from {}: its branch now holds exactly what {} runs", p.from, p.from))
+            }
+            Some(p) => line.push_str(&format!(", promoted from {}; the branches still differ in {}", p.from, p.differing_files.join(", "))),
+            None => {}
+        }
+        lines.push(line);
     }
     for edge in &consequences.depends_on {
         let mut parts = Vec::new();

@@ -137,6 +137,20 @@ pub struct VersionBump {
     pub blueprint: String,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Set when the new version is the one a lower Environment of the Organization runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
+}
+
+/// A version bump that takes a lower Environment's version: a promotion.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    /// The Environment promoted from.
+    pub from: String,
+    /// The files in which the promoted Environment's branch still differs from the source's
+    /// (none: it holds exactly what the source runs).
+    pub differing_files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -509,9 +523,41 @@ fn version_bumps(base: &Output, head: &Output) -> Vec<VersionBump> {
                 return None;
             }
             let blueprint = after.or(before).map(|(name, _)| name.clone()).unwrap_or_default();
-            Some(VersionBump { user: user.clone(), blueprint, from: before.map(|(_, v)| v.clone()), to: after.map(|(_, v)| v.clone()) })
+            // A new Application is not a promotion, even where a lower Environment runs it too.
+            let promotion = before.and(after).and_then(|after| promotion(user, after, &new, head));
+            Some(VersionBump {
+                user: user.clone(),
+                blueprint,
+                from: before.map(|(_, v)| v.clone()),
+                to: after.map(|(_, v)| v.clone()),
+                promotion,
+            })
         })
         .collect()
+}
+
+/// `user` (`<org>-<env>/<app>`) now runs `version`: a promotion when the nearest lower Environment
+/// of the Organization that runs the Application runs that version. With the per-object
+/// difference between the two Environments' branches in `head`.
+fn promotion(user: &str, version: &(String, String), users: &BTreeMap<String, (String, String)>, head: &Output) -> Option<Promotion> {
+    let (environment, app) = user.split_once('/')?;
+    let (org, to) = environment.rsplit_once('-')?;
+    let to = EnvType::ALL.into_iter().find(|t| t.as_str() == to)?;
+    let from = EnvType::ALL.into_iter().rev().filter(|&t| t < to).find(|t| users.contains_key(&format!("{org}-{}/{app}", t.as_str())))?;
+    (users.get(&format!("{org}-{}/{app}", from.as_str())) == Some(version)).then_some(())?;
+    let branch = |t: EnvType| format!("repos/{org}/{app}/{}/", t.branch());
+    let files = |t: EnvType| -> BTreeMap<&str, &Vec<u8>> {
+        let prefix = branch(t);
+        head.files
+            .range(prefix.clone()..)
+            .take_while(|(path, _)| path.starts_with(&prefix))
+            .map(|(path, bytes)| (&path[prefix.len()..], bytes))
+            .collect()
+    };
+    let (target, source) = (files(to), files(from));
+    let differing_files =
+        target.keys().chain(source.keys()).filter(|f| target.get(*f) != source.get(*f)).map(|f| f.to_string()).collect::<BTreeSet<_>>();
+    Some(Promotion { from: format!("{org}-{}", from.as_str()), differing_files: differing_files.into_iter().collect() })
 }
 
 fn touched_environments(changes: &[Change], base: &Output, head: &Output) -> Vec<TouchedEnvironment> {
@@ -591,4 +637,24 @@ fn summary(changes: &[Change], consequences: &Consequences) -> String {
         parts.push(plural(changes.len(), "object changed", "objects changed"));
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bump_to_the_version_below_is_a_promotion_that_compares_the_branches() {
+        let mut head = Output::default();
+        head.files.insert("repos/o/a/main/base/values.yaml".into(), b"x: 1\n".to_vec());
+        head.files.insert("repos/o/a/main/CODEOWNERS".into(), b"same\n".to_vec());
+        head.files.insert("repos/o/a/staging/base/values.yaml".into(), b"x: 2\n".to_vec());
+        head.files.insert("repos/o/a/staging/CODEOWNERS".into(), b"same\n".to_vec());
+        let runs = |version: &str| ("bp-a".to_string(), version.to_string());
+        let users = BTreeMap::from([("o-stg/a".to_string(), runs("2.0.0")), ("o-prod/a".to_string(), runs("2.0.0"))]);
+        let found = promotion("o-prod/a", &runs("2.0.0"), &users, &head).expect("a promotion");
+        assert_eq!((found.from.as_str(), found.differing_files), ("o-stg", vec!["base/values.yaml".to_string()]));
+        assert!(promotion("o-prod/a", &runs("3.0.0"), &users, &head).is_none(), "no lower Environment runs 3.0.0");
+        assert!(promotion("o-stg/a", &runs("2.0.0"), &users, &head).is_none(), "nothing runs below stg");
+    }
 }

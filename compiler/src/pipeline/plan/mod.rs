@@ -4,9 +4,10 @@
 mod identity;
 mod infra;
 mod platform;
+mod repo;
 mod vcluster;
 
-use platform::{GITEA_CREDENTIALS, OPENBAO_STORE};
+use platform::GITEA_CREDENTIALS;
 
 /// Per Environment, in its Organization's vcluster: its namespace and the Secrets its sources read.
 const ENVIRONMENT_FILE: &str = "environment.yaml";
@@ -17,11 +18,9 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::check::pins::BringUpPins;
 use crate::check::releases::Pinned;
-use crate::model::{Blueprint, CanonicalRegion, EnvType, ManifestKind, Organization, PolicyRule};
+use crate::model::{Blueprint, CanonicalRegion, Organization, PolicyRule};
 use crate::pipeline::load::Project;
 use crate::pipeline::resolve::{Instance, InstanceSource, KitRelease, Realm, Resolution, ResolvedEnvironment, VclusterRelease};
-use crate::pipeline::validate::secret_property;
-use crate::support::pointer;
 use crate::support::source::Origin;
 
 /// What one output file will hold.
@@ -49,6 +48,9 @@ pub struct PlannedFile {
     /// The input the file is emitted for (an Application, an Environment…), so that a
     /// problem found in the output also points at what produced it.
     pub origin: Option<Origin>,
+    /// Other paths that hold the same bytes (the branches of an Application repository that run
+    /// the same version), rendered and judged once.
+    pub copies: Vec<String>,
 }
 
 /// Namespaces Kubernetes creates itself: declaring them again breaks kustomize (duplicate IDs).
@@ -93,8 +95,10 @@ pub enum Part<'a> {
     /// An Organization's CR, its realm (with the Keycloak of its own, per-organization) and its
     /// vclusters, with the kit releases it installs into them.
     Organization { index: usize, realm: Option<&'a Realm>, kit: &'a [KitRelease], vcluster: Option<&'a VclusterRelease> },
-    /// An Environment's cluster tree, its Application repositories and its CRs.
-    Environment(&'a ResolvedEnvironment),
+    /// An Environment's cluster tree, its branch of each of its Application repositories and
+    /// its CRs; `organization` holds every Environment of its Organization (each branch carries
+    /// the overlays of all the Environments its Application runs in).
+    Environment { environment: &'a ResolvedEnvironment, organization: Vec<&'a ResolvedEnvironment> },
 }
 
 impl Part<'_> {
@@ -118,8 +122,8 @@ impl Part<'_> {
                     planner.vclusters(&project.sovereign.organizations[*index], kit, vcluster);
                 }
             }
-            Part::Environment(environment) => {
-                planner.environment(environment);
+            Part::Environment { environment, organization } => {
+                planner.environment(environment, organization);
                 planner.environment_crs(environment);
             }
         }
@@ -137,8 +141,19 @@ pub fn parts<'a>(project: &Project, resolution: &'a Resolution, pins: Option<&'a
         kit: &resolution.kit,
         vcluster: resolution.vcluster.as_ref(),
     }));
-    parts.extend(resolution.environments.iter().map(Part::Environment));
+    parts.extend(environment_parts(resolution.environments.iter()));
     parts
+}
+
+/// The parts of Environments (an Organization's are adjacent), each with its Organization's others.
+pub fn environment_parts<'a>(environments: impl Iterator<Item = &'a ResolvedEnvironment>) -> Vec<Part<'a>> {
+    let environments: Vec<&ResolvedEnvironment> = environments.collect();
+    environments
+        .chunk_by(|a, b| a.org == b.org)
+        .flat_map(|organization| {
+            organization.iter().map(|&environment| Part::Environment { environment, organization: organization.to_vec() })
+        })
+        .collect()
 }
 
 struct Planner<'a, 's> {
@@ -152,13 +167,15 @@ struct Planner<'a, 's> {
     origin: Option<Origin>,
     /// The releases the Sovereign runs: they decide every apiVersion emitted.
     pinned: Pinned,
+    /// While a branch is planned for others that hold the same: its folder and theirs.
+    mirrored: Option<(String, Vec<String>)>,
 }
 
 impl<'a, 's> Planner<'a, 's> {
     fn new(project: &'a Project, pinned: Pinned, sink: &'s mut dyn FnMut(Vec<PlannedFile>)) -> Self {
         let fqdn = project.sovereign.spec.fqdn.clone();
         let origin = Some(project.sovereign.origin.clone());
-        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin, pinned }
+        Planner { project, files: Vec::new(), fqdn, sink, template_files: HashMap::new(), origin, pinned, mirrored: None }
     }
 }
 
@@ -176,7 +193,13 @@ fn namespace(name: &str, sovereign: &str) -> Json {
 
 impl Planner<'_, '_> {
     fn add(&mut self, path: String, content: Planned) {
-        self.files.push(PlannedFile { path, content, origin: self.origin.clone() });
+        let copies = match &self.mirrored {
+            Some((dir, others)) => {
+                path.strip_prefix(dir.as_str()).map_or(Vec::new(), |rest| others.iter().map(|o| format!("{o}{rest}")).collect())
+            }
+            None => Vec::new(),
+        };
+        self.files.push(PlannedFile { path, content, origin: self.origin.clone(), copies });
         if self.files.len() >= BATCH {
             let batch = std::mem::take(&mut self.files);
             (self.sink)(batch);
@@ -292,7 +315,7 @@ impl Planner<'_, '_> {
     /// In the Organization's vcluster on each region the Environment is placed in: its namespace,
     /// its credentials, and the sources and Kustomizations of the Applications that run there;
     /// once, each Application's repository.
-    fn environment(&mut self, environment: &ResolvedEnvironment) {
+    fn environment(&mut self, environment: &ResolvedEnvironment, organization: &[&ResolvedEnvironment]) {
         let scope = self.origin.replace(self.environment_origin(environment));
         self.namespace_file(environment);
         let org = self.organization(environment).slug.clone();
@@ -309,9 +332,18 @@ impl Planner<'_, '_> {
             }
             self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization(resources)));
         }
+        let mut promotion_order = organization.to_vec();
+        promotion_order.sort_by_key(|e| e.env_type);
+        let by_name: Vec<HashMap<&str, &Instance>> =
+            promotion_order.iter().map(|e| e.instances.iter().map(|i| (i.name.as_str(), i)).collect()).collect();
         for instance in &environment.instances {
             let environment_scope = self.origin.replace(instance.origin.clone());
-            self.application_repo(environment, instance);
+            let running: Vec<(&ResolvedEnvironment, &Instance)> = promotion_order
+                .iter()
+                .zip(&by_name)
+                .filter_map(|(other, instances)| Some((*other, *instances.get(instance.name.as_str())?)))
+                .collect();
+            self.application_repo(environment, instance, &running);
             self.origin = environment_scope;
         }
         self.origin = scope;
@@ -320,7 +352,7 @@ impl Planner<'_, '_> {
     /// An Application's GitRepository (its repository, on the Environment's branch) and the
     /// Kustomization that applies it, waiting for its dependencies.
     fn application_sync(&self, environment: &ResolvedEnvironment, instance: &Instance, org: &str) -> Vec<Json> {
-        let mut kustomization = self.flux_kustomization(&instance.name, "./", &instance.name, &[]);
+        let mut kustomization = self.flux_kustomization(&instance.name, &repo::overlay_path(environment), &instance.name, &[]);
         let spec = &mut kustomization["spec"];
         spec["interval"] = json!("5m");
         spec["timeout"] = json!("10m");
@@ -353,191 +385,6 @@ impl Planner<'_, '_> {
             ("catalyst.openova.io/blueprint", &bp.name),
             ("catalyst.openova.io/blueprint-version", &bp.version.to_string()),
         ])
-    }
-
-    /// `repos/<org>/<app>/<branch>/`: what the Application repo holds on this environment's branch.
-    fn application_repo(&mut self, environment: &ResolvedEnvironment, instance: &Instance) {
-        let org = self.organization(environment).slug.clone();
-        let env_key = environment.env_type.as_str();
-        let dir = format!("repos/{org}/{}/{}", instance.name, environment.env_type.branch());
-        let bp = self.blueprint(instance.blueprint).clone();
-        let mut resources = Vec::new();
-        let mut kustomization = kustomization(Vec::new());
-        self.add(format!("{dir}/values.yaml"), Planned::Document(instance.base_config.clone()));
-        let env_values = if instance.env_config.is_object() { instance.env_config.clone() } else { json!({}) };
-        self.add(format!("{dir}/overlays/{env_key}/values.yaml"), Planned::Document(env_values));
-
-        let secrets = self.external_secrets(instance);
-        match bp.spec.manifests.kind() {
-            Some(ManifestKind::Chart) => {
-                resources.extend(self.chart_release(environment, instance, &bp, &dir, &secrets, &mut kustomization))
-            }
-            Some(ManifestKind::Templates) => resources.extend(self.templates(environment, instance, &dir, &secrets)),
-            // The base is referenced from the Blueprint's published OCI artifact and
-            // applied by Flux, never built here: the branch stays small and builds offline.
-            Some(ManifestKind::Kustomize) | None => resources.extend(self.kustomize_base(environment, instance, &bp, &dir)),
-        }
-        for (secret, pointer) in &secrets {
-            let file = format!("secrets/{secret}.yaml");
-            self.add(
-                format!("{dir}/{file}"),
-                Planned::Objects(vec![self.app_secret(secret, &org, environment.env_type, &instance.name, pointer)]),
-            );
-            resources.push(file);
-        }
-        kustomization["resources"] = json!(resources);
-        self.add(format!("{dir}/kustomization.yaml"), Planned::Document(kustomization));
-        self.add(format!("{dir}/CODEOWNERS"), Planned::Text(self.codeowners(environment)));
-    }
-
-    /// A chart Application: its OCI source and HelmRelease, valued by the branch's values files
-    /// (generated into ConfigMaps by `kustomization`) and its secrets; the files below the branch.
-    fn chart_release(
-        &mut self,
-        environment: &ResolvedEnvironment,
-        instance: &Instance,
-        bp: &Blueprint,
-        dir: &str,
-        secrets: &[(String, String)],
-        kustomization: &mut Json,
-    ) -> Vec<String> {
-        let env_key = environment.env_type.as_str();
-        let mut release = self.helm_release(bp, &instance.name, &environment.name, &instance.name, &environment.name, &[], &Json::Null);
-        let mut values_from = vec![
-            json!({"kind": "ConfigMap", "name": format!("{}-values", instance.name)}),
-            json!({"kind": "ConfigMap", "name": format!("{}-values-{env_key}", instance.name)}),
-        ];
-        values_from.extend(secrets.iter().map(
-            |(secret, pointer)| json!({"kind": "Secret", "name": secret, "valuesKey": "value", "targetPath": pointer::dotted(pointer)}),
-        ));
-        release["spec"]["valuesFrom"] = Json::Array(values_from);
-        release["metadata"]["labels"] = self.instance_labels(environment, instance);
-        self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![self.oci_repository(&bp.name, &environment.name)]));
-        self.add(format!("{dir}/helmrelease.yaml"), Planned::Objects(vec![release]));
-        kustomization["configMapGenerator"] = json!([
-            {"name": format!("{}-values", instance.name), "files": ["values.yaml=values.yaml"]},
-            {"name": format!("{}-values-{env_key}", instance.name), "files": [format!("values.yaml=overlays/{env_key}/values.yaml")]},
-        ]);
-        kustomization["generatorOptions"] = json!({"disableNameSuffixHash": true});
-        vec!["source.yaml".to_string(), "helmrelease.yaml".to_string()]
-    }
-
-    /// A kustomize Application: the Blueprint's base from its OCI artifact, applied with the
-    /// Application's config substituted; the files below the branch.
-    fn kustomize_base(&mut self, environment: &ResolvedEnvironment, instance: &Instance, bp: &Blueprint, dir: &str) -> Vec<String> {
-        let path = bp.spec.manifests.kustomize.clone().unwrap_or_default();
-        // Not `<app>`: that is the name of the Kustomization that applies this branch.
-        let name = format!("{}-base", instance.name);
-        let source = json!({
-            "apiVersion": self.pinned.api("OCIRepository"), "kind": "OCIRepository",
-            "metadata": {"name": name, "namespace": environment.name},
-            "spec": {
-                "interval": "15m",
-                "url": format!("{}/{}", self.project.sovereign.spec.registry.trim_end_matches('/'), bp.name),
-                "ref": {"tag": bp.version.to_string()},
-                "secretRef": {"name": PULL_SECRET},
-            },
-        });
-        let mut substitute = json!({"APP_NAME": instance.name, "APP_NAMESPACE": environment.name, "SOVEREIGN_FQDN": self.fqdn});
-        flatten_scalars("CONFIG", &instance.config, &mut substitute);
-        let base = json!({
-            "apiVersion": self.pinned.api("Kustomization"), "kind": "Kustomization",
-            "metadata": {"name": name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)},
-            "spec": {
-                "interval": "10m",
-                "path": path,
-                "prune": true,
-                "sourceRef": {"kind": "OCIRepository", "name": name},
-                "targetNamespace": environment.name,
-                "timeout": "10m",
-                "wait": true,
-                "postBuild": {"substitute": substitute},
-            },
-        });
-        self.add(format!("{dir}/source.yaml"), Planned::Objects(vec![source]));
-        self.add(format!("{dir}/base.yaml"), Planned::Objects(vec![base]));
-        vec!["source.yaml".to_string(), "base.yaml".to_string()]
-    }
-
-    /// The rendered manifests of a template Blueprint's Application, as paths below the branch.
-    fn templates(
-        &mut self,
-        environment: &ResolvedEnvironment,
-        instance: &Instance,
-        dir: &str,
-        secrets: &[(String, String)],
-    ) -> Vec<String> {
-        let (project, index) = (self.project, instance.blueprint);
-        let files =
-            self.template_files.entry(index).or_insert_with(|| template_files(&*project.vfs, &project.catalog.blueprints[index])).clone();
-        let context = self.template_context(environment, instance, secrets);
-        let mut outputs = Vec::new();
-        for file in files {
-            let output = format!("manifests/{}", file.trim_end_matches(".j2"));
-            self.add(format!("{dir}/{output}"), Planned::Template { blueprint: instance.blueprint, file, context: context.clone() });
-            outputs.push(output);
-        }
-        outputs
-    }
-
-    /// The Secret of one secret field, read from the Application's OpenBao path.
-    fn app_secret(&self, name: &str, org: &str, env_type: EnvType, app: &str, pointer: &str) -> Json {
-        let key = format!("org/{org}/env/{}/{app}", env_type.as_str());
-        self.external_secret(
-            name,
-            None,
-            OPENBAO_STORE,
-            vec![json!({"secretKey": "value", "remoteRef": {"key": key, "property": secret_property(pointer)}})],
-        )
-    }
-
-    /// One Secret per secret field: `<app>-<property>`, with the config pointer it fills.
-    fn external_secrets(&self, instance: &Instance) -> Vec<(String, String)> {
-        instance
-            .secrets
-            .iter()
-            .map(|pointer| (format!("{}-{}", instance.name, secret_property(pointer).to_lowercase()), pointer.clone()))
-            .collect()
-    }
-
-    fn template_context(&self, environment: &ResolvedEnvironment, instance: &Instance, secrets: &[(String, String)]) -> Json {
-        let org = &self.organization(environment).slug;
-        let s = &self.project.sovereign;
-        let secret_map: Map<String, Json> = secrets.iter().map(|(name, at)| (pointer::dotted(at), Json::String(name.clone()))).collect();
-        json!({
-            "config": instance.config,
-            "application": crate::pipeline::expr::application_variables(&instance.name, org, &environment.name, environment.env_type),
-            "sovereign": crate::pipeline::expr::sovereign_variables(s),
-            "secrets": secret_map,
-        })
-    }
-
-    /// Reviewers of the branch: the approver teams of the Environment's policy, else the owners.
-    fn codeowners(&self, environment: &ResolvedEnvironment) -> String {
-        let org = self.organization(environment);
-        let env = org.spec.environments.iter().find(|e| e.env_type == environment.env_type);
-        let approvers: Vec<String> = env
-            .and_then(|e| e.policy.as_ref())
-            .map(|p| {
-                p.rules
-                    .iter()
-                    .filter_map(|r| match r {
-                        PolicyRule::PrRequired { approvers, .. } => {
-                            Some(approvers.iter().map(|a| format!("@{}/{a}", org.slug)).collect::<Vec<_>>())
-                        }
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect()
-            })
-            .unwrap_or_default();
-        let owners = if approvers.is_empty() { org.spec.owners.iter().map(|o| o.email.clone()).collect() } else { approvers };
-        format!(
-            "# Generated by catalyst: reviewers of {} ({} branch).\n* {}\n",
-            environment.name,
-            environment.env_type.branch(),
-            owners.join(" ")
-        )
     }
 
     // ------------------------------------------------------------ system/catalyst-config
@@ -646,7 +493,7 @@ impl Planner<'_, '_> {
         }
         let mut metadata =
             json!({"name": instance.name, "namespace": environment.name, "labels": self.instance_labels(environment, instance)});
-        if let InstanceSource::Dedicated { parent, alias } = &instance.source {
+        if let InstanceSource::Dedicated { parent, alias, .. } = &instance.source {
             metadata["annotations"] = json!({"catalyst.openova.io/dedicated-to": format!("{parent}/{alias}")});
         }
         json!({"apiVersion": "apps.openova.io/v1", "kind": "Application", "metadata": metadata, "spec": spec})
@@ -733,35 +580,5 @@ pub fn duration_hours(duration: &str) -> u64 {
         "d" => n * 24,
         "m" => n.div_ceil(60),
         _ => n,
-    }
-}
-
-/// The template files of a Blueprint, sorted (read once more by the renderer).
-fn template_files(vfs: &dyn crate::support::vfs::Vfs, bp: &Blueprint) -> Vec<String> {
-    let Some(relative) = &bp.spec.manifests.templates else { return Vec::new() };
-    let Ok(dir) = crate::pipeline::load::contained_path(vfs, &bp.dir, relative) else { return Vec::new() };
-    let mut files: Vec<String> = vfs
-        .files_under(&dir)
-        .into_iter()
-        .filter_map(|path| path.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
-        .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".j2"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Scalar config values as Flux `postBuild` variables: `{db: {port: 5432}}` → `CONFIG_DB_PORT: "5432"`.
-/// Lists have no variable form and are left to the base's own defaults.
-fn flatten_scalars(prefix: &str, value: &Json, into: &mut Json) {
-    match value {
-        Json::Object(map) => {
-            for (key, child) in map {
-                let key: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-                flatten_scalars(&format!("{prefix}_{key}"), child, into);
-            }
-        }
-        Json::String(text) => into[prefix] = Json::String(text.clone()),
-        Json::Number(_) | Json::Bool(_) => into[prefix] = Json::String(value.to_string()),
-        Json::Array(_) | Json::Null => {}
     }
 }

@@ -131,7 +131,8 @@ pub struct Instance {
     pub requirement: String,
     /// Where that requirement is written (the entry itself when it writes none).
     pub requirement_at: Origin,
-    /// Defaults, size overlay and the Application's config, merged.
+    /// Defaults and the Application's config, merged: what every Environment shares
+    /// (the size overlay belongs to the Environment).
     pub base_config: Json,
     /// The environment's override layer, as written.
     pub env_config: Json,
@@ -146,14 +147,37 @@ pub struct Instance {
     pub placement: Json,
     pub regions: Vec<String>,
     pub origin: Origin,
+    /// This Environment's config at the other versions its Application runs in the
+    /// Organization's other Environments (see [`promotion_variants`]).
+    pub variants: Vec<Variant>,
+}
+
+/// An Environment's config at a version another Environment runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub blueprint: usize,
+    pub config: Json,
+    /// Config pointers of that version's secret fields.
+    pub secrets: Vec<String>,
+}
+
+impl Instance {
+    /// The config and secret fields at `blueprint`: its own, a variant's, or its own again
+    /// when it has none there (a warning was given).
+    pub fn at(&self, blueprint: usize) -> (usize, &Json, &[String]) {
+        match self.variants.iter().find(|v| v.blueprint == blueprint) {
+            Some(v) => (v.blueprint, &v.config, &v.secrets),
+            None => (self.blueprint, &self.config, &self.secrets),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstanceSource {
     /// Declared in an Organization file (index into its `applications`).
     Declared { app: usize },
-    /// Created to satisfy `alias` of `parent`.
-    Dedicated { parent: String, alias: String },
+    /// Created to satisfy `alias` of `parent`, configured by the dependency's `values`.
+    Dedicated { parent: String, alias: String, values: Json },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -232,13 +256,51 @@ pub fn resolve_parts(
         .map(|org| {
             reuse(org).unwrap_or_else(|| {
                 let environments = 0..project.sovereign.organizations[org].spec.environments.len();
-                std::sync::Arc::new(
-                    environments.into_par_iter().map(|env| EnvResolver::new(&context, kit_releases, org, env).run()).collect(),
-                )
+                let mut resolved: OrgResolution =
+                    environments.into_par_iter().map(|env| EnvResolver::new(&context, kit_releases, org, env).run()).collect();
+                promotion_variants(&context, kit_releases, org, &mut resolved);
+                std::sync::Arc::new(resolved)
             })
         })
         .collect();
     Parts { kit, realms, vcluster, organizations }
+}
+
+/// Every branch of an Application's repository carries every Environment's overlay, rendered at
+/// the version that branch runs, so that merging a branch into the next promotes exactly its
+/// version. So each Environment's config is also validated at the versions the Application runs
+/// in the Organization's other Environments. Where it does not validate at a version a lower
+/// Environment runs (one that may be promoted into it), a warning.
+fn promotion_variants(cx: &Context<'_>, kit: &[KitRelease], org: usize, resolved: &mut OrgResolution) {
+    let mut versions: HashMap<String, Vec<(EnvType, usize)>> = HashMap::new();
+    for (environment, _) in resolved.iter() {
+        for instance in &environment.instances {
+            versions.entry(instance.name.clone()).or_default().push((environment.env_type, instance.blueprint));
+        }
+    }
+    versions.retain(|_, runs| runs.iter().any(|&(_, blueprint)| blueprint != runs[0].1));
+    if versions.is_empty() {
+        return;
+    }
+    for (env, (environment, problems)) in resolved.iter_mut().enumerate() {
+        let resolver = EnvResolver::new(cx, kit, org, env);
+        for instance in &mut environment.instances {
+            let Some(runs) = versions.get(&instance.name) else { continue };
+            let mut others: Vec<usize> = runs.iter().map(|&(_, b)| b).filter(|&b| b != instance.blueprint).collect();
+            others.sort_unstable();
+            others.dedup();
+            for blueprint in others {
+                match resolver.config_at(instance, blueprint) {
+                    Ok((config, secrets)) => instance.variants.push(Variant { blueprint, config, secrets }),
+                    Err(found) if runs.iter().any(|&(t, b)| b == blueprint && t < environment.env_type) => {
+                        problems.extend(resolver.not_promotable(instance, blueprint, &found))
+                    }
+                    // Only a branch above this Environment runs it: no promotion brings it here.
+                    Err(_) => {}
+                }
+            }
+        }
+    }
 }
 
 struct Context<'a> {
@@ -759,20 +821,8 @@ impl<'a> EnvResolver<'a> {
             .with_label(Label::secondary(self.cx.sources.key_span_at(bp.origin.file, "/spec"), "no `manifests` in this Blueprint"))
             .with_help("give the Blueprint a chart, templates or kustomize base")]);
         }
-        let size = env_override.size.as_ref().or(spec.size.as_ref());
-        let size_at = if env_override.size.is_some() { env_origin.join("/size") } else { origin.join("/size") };
-        let overlay = self.overlay(bp, size, &size_at)?;
-        let layers = [
-            Layer { value: &overlay, origin: bp.origin.join(&format!("/spec/overlays/{}", size.map_or("", |s| s.as_str()))) },
-            Layer { value: &spec.config, origin: origin.join("/config") },
-        ];
-        let base_config = self.cx.merged(blueprint, Some(&self.org.slug), &layers);
-        let all_layers = [
-            Layer { value: &overlay, origin: layers[0].origin.clone() },
-            Layer { value: &spec.config, origin: origin.join("/config") },
-            Layer { value: &env_override.config, origin: env_origin.join("/config") },
-        ];
-        let (config, secrets) = self.cx.validated(blueprint, Some(&self.org.slug), &all_layers, &origin)?;
+        let (config, secrets) = self.declared_config(app, blueprint)?;
+        let base_config = self.cx.merged(blueprint, Some(&self.org.slug), &[Layer { value: &spec.config, origin: origin.join("/config") }]);
         let (placement, regions) = self.placement(app, bp)?;
         self.instances.push(Instance {
             name: spec.name.clone(),
@@ -789,8 +839,71 @@ impl<'a> EnvResolver<'a> {
             placement,
             regions,
             origin,
+            variants: Vec::new(),
         });
         Ok(())
+    }
+
+    /// A declared Application's validated config in this Environment at `blueprint` (its size
+    /// overlay, its config, the Environment's override), with the secret fields.
+    fn declared_config(&self, app: usize, blueprint: usize) -> Result<(Json, Vec<String>), Vec<Diagnostic>> {
+        let spec = &self.org.spec.applications[app];
+        let origin = self.app_origin(app);
+        let env_override = spec.environments.as_ref().and_then(|e| e.get(&self.env_type)).cloned().unwrap_or_default();
+        let env_origin = origin.join(&format!("/environments/{}", self.env_type.as_str()));
+        let bp = self.cx.blueprint(blueprint);
+        let size = env_override.size.as_ref().or(spec.size.as_ref());
+        let size_at = if env_override.size.is_some() { env_origin.join("/size") } else { origin.join("/size") };
+        let overlay = self.overlay(bp, size, &size_at)?;
+        let layers = [
+            Layer { value: &overlay, origin: bp.origin.join(&format!("/spec/overlays/{}", size.map_or("", |s| s.as_str()))) },
+            Layer { value: &spec.config, origin: origin.join("/config") },
+            Layer { value: &env_override.config, origin: env_origin.join("/config") },
+        ];
+        self.cx.validated(blueprint, Some(&self.org.slug), &layers, &origin)
+    }
+
+    /// This Environment's config at another version of its Blueprint.
+    fn config_at(&self, instance: &Instance, blueprint: usize) -> Result<(Json, Vec<String>), Vec<Diagnostic>> {
+        match &instance.source {
+            InstanceSource::Declared { app } => self.declared_config(*app, blueprint),
+            InstanceSource::Dedicated { values, .. } => {
+                let layer = [Layer { value: values, origin: instance.origin.join("/values") }];
+                self.cx.validated(blueprint, Some(&self.org.slug), &layer, &instance.origin)
+            }
+        }
+    }
+
+    /// The warning for an Environment whose config does not validate at `blueprint` (`found`
+    /// holds why; nothing when the Blueprint's schema is broken, which is reported already).
+    fn not_promotable(&self, instance: &Instance, blueprint: usize, found: &[Diagnostic]) -> Option<Diagnostic> {
+        let why = found.first()?;
+        let (other, own) = (self.cx.blueprint(blueprint), self.cx.blueprint(instance.blueprint));
+        let at = match instance.source {
+            InstanceSource::Declared { app } => self.app_origin(app),
+            InstanceSource::Dedicated { .. } => instance.origin.clone(),
+        };
+        Some(
+            Diagnostic::warning(
+                codes::CONFIG_NOT_PROMOTABLE,
+                format!(
+                    "the config of {}/{} in {} does not validate against {}, which a lower Environment runs",
+                    self.org.slug,
+                    instance.name,
+                    self.environment,
+                    other.id()
+                ),
+            )
+            .with_label(Label::primary(
+                self.cx.sources.span_at(at.file, &at.pointer),
+                format!("{} runs {} here", self.environment, own.id()),
+            ))
+            .with_note(format!("at {}: {}", other.id(), why.message))
+            .with_help(format!(
+                "change the config before promoting {} into {}: until then the branches that run it carry this overlay at {}",
+                other.version, self.environment, own.version
+            )),
+        )
     }
 
     fn overlay(&self, bp: &Blueprint, size: Option<&String>, at: &Origin) -> Result<Json, Vec<Diagnostic>> {
@@ -1159,12 +1272,13 @@ impl<'a> EnvResolver<'a> {
             env_config: Json::Null,
             config,
             secrets,
-            source: InstanceSource::Dedicated { parent: parent_instance.name.clone(), alias: alias.clone() },
+            source: InstanceSource::Dedicated { parent: parent_instance.name.clone(), alias: alias.clone(), values },
             depends_on: Vec::new(),
             skipped: Vec::new(),
             placement: parent_instance.placement.clone(),
             regions: parent_instance.regions.clone(),
             origin: dep_origin.clone(),
+            variants: Vec::new(),
         };
         self.instances.push(instance);
         let index = self.instances.len() - 1;
