@@ -73,13 +73,14 @@ fn plan_into(plan: &mut RepoPlan, content: &RepoContent<'_>, url: &str, options:
     if !missing.is_empty() {
         plan.transfer = fetch(repo, url, &missing, options).map_err(|e| connection_error(&plan.repo, url, &e, &options.credentials))?;
     }
+    let mut built = BuiltTrees::default();
     for (branch, files) in &content.branches {
         let old = heads.get(branch).copied();
         if let Some(tip) = old.filter(|tip| !odb.exists(*tip)) {
             return Err(race(&plan.repo, format!("branch {branch} moved away from {} while it was fetched", short(tip))));
         }
         let leased = old.is_some_and(|tip| options.leases.iter().any(|lease| lease.allows(&plan.repo, branch, tip)));
-        plan.branches.push(plan_branch(repo, branch, files, old, leased, options).map_err(|e| cache.error(e))?);
+        plan.branches.push(plan_branch(repo, (branch, files), old, leased, &mut built, options).map_err(|e| cache.error(e))?);
     }
     let conflicts: Vec<(&BranchPlan, &Conflict)> = plan.branches.iter().filter_map(|b| Some((b, b.conflict.as_ref()?))).collect();
     if let Some(problem) = conflict_problem(&plan.repo, &conflicts) {
@@ -113,12 +114,12 @@ pub(super) fn fetch(repo: &Repository, url: &str, refspecs: &[String], options: 
 /// tree the runtime compiled as the merge base: what only they changed stays, what only the
 /// compiler changed lands, and where both changed the same lines the branch is a conflict
 /// (unless leased: then the compiled side wins).
-fn plan_branch(
+fn plan_branch<'f>(
     repo: &Repository,
-    branch: &str,
-    files: &Files<'_>,
+    (branch, files): (&str, &'f Files<'f>),
     old: Option<Oid>,
     leased: bool,
+    built: &mut BuiltTrees<'f>,
     options: &Options,
 ) -> Result<BranchPlan, git2::Error> {
     let mut plan = BranchPlan {
@@ -131,7 +132,8 @@ fn plan_branch(
         conflict: None,
     };
     let Some(tip) = old.map(|oid| repo.find_commit(oid)).transpose()? else {
-        plan.tree = build_tree(repo, files, None)?;
+        write_blobs(repo, files)?;
+        plan.tree = built.tree(repo, files, None)?;
         plan.changes = files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect();
         return Ok(plan);
     };
@@ -139,12 +141,22 @@ fn plan_branch(
     let (last_apply, since) = last_apply(repo, &tip, branch, &options.identity)?;
     plan.last_apply = last_apply.as_ref().map(Commit::id);
     let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
+    // The usual re-apply: the compiled files are exactly the last compiled tree, whose id is
+    // computed without reading or writing a single object.
+    if last_tree.as_ref().is_some_and(|last| tree_id(files).is_ok_and(|id| id == last.id())) {
+        plan.tree = tip_tree.id();
+        return Ok(plan);
+    }
     // Without --prune the files the compiler wrote before and no longer produces stay.
-    let compiled = build_tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
-    plan.tree = match (&last_apply, &last_tree) {
-        (Some(last), _) if last.id() == tip.id() => compiled,
-        // The compiler has nothing new for the commits people pushed.
-        (_, Some(last_tree)) if last_tree.id() == compiled => tip_tree.id(),
+    let compiled = built.tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
+    if compiled == tip_tree.id() || last_tree.as_ref().is_some_and(|last| last.id() == compiled) {
+        // Nothing new: the tip holds the compiled tree, or the compiler has nothing new for the commits people pushed.
+        plan.tree = tip_tree.id();
+        return Ok(plan);
+    }
+    write_blobs(repo, files)?;
+    plan.tree = match &last_apply {
+        Some(last) if last.id() == tip.id() => compiled,
         _ => {
             let empty = empty_tree(repo)?;
             let ancestor = last_tree.as_ref().unwrap_or(&empty);
@@ -185,19 +197,88 @@ pub(super) fn conflict_paths(index: &git2::Index) -> Result<Vec<String>, git2::E
     Ok(paths)
 }
 
+/// The trees built for a repository's branches: branches that run the same version hold the
+/// same files, and over the same base they are one tree, hashed once.
+#[derive(Default)]
+struct BuiltTrees<'f> {
+    trees: Vec<(&'f Files<'f>, Option<Oid>, Oid)>,
+}
+
+impl<'f> BuiltTrees<'f> {
+    fn tree(&mut self, repo: &Repository, files: &'f Files<'f>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
+        let base_id = base.map(Tree::id);
+        if let Some(&(_, _, tree)) = self.trees.iter().find(|&&(f, b, _)| b == base_id && f == files) {
+            return Ok(tree);
+        }
+        let tree = build_tree(repo, files, base)?;
+        self.trees.push((files, base_id, tree));
+        Ok(tree)
+    }
+}
+
+/// The tree of `files` (over `base`), with the ids of their blobs computed, not written: a branch
+/// whose tree is unchanged needs none of them (see [`write_blobs`]).
 fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
-    // Through the object database, not `Repository::blob`: that one always deflates the bytes
-    // into a temporary file before it finds the object already there, which made a no-change
-    // re-apply pay for compressing every file again.
-    let odb = repo.odb()?;
+    // So libgit2 does not look for the blobs (process-wide; every tree the runtime commits or
+    // merges has its blobs written first).
+    git2::opts::strict_object_creation(false);
     let mut update = TreeUpdateBuilder::new();
     for (path, bytes) in files {
-        update.upsert(*path, odb.write(ObjectType::Blob, bytes)?, FileMode::Blob);
+        update.upsert(*path, Oid::hash_object(ObjectType::Blob, bytes)?, FileMode::Blob);
     }
     match base {
         Some(base) => update.create_updated(repo, base),
         None => update.create_updated(repo, &empty_tree(repo)?),
     }
+}
+
+/// The id of the tree that holds exactly `files`, computed in memory as Git hashes trees: entries
+/// sorted by name, a folder's name compared as if it ended in `/`.
+fn tree_id(files: &Files<'_>) -> Result<Oid, git2::Error> {
+    let mut sorted: Vec<(&str, &[u8])> = files.to_vec();
+    sorted.sort_unstable_by_key(|&(path, _)| path);
+    folder_id(&sorted)
+}
+
+/// The tree id of `files`, sorted, whose paths are relative to the folder.
+fn folder_id(files: &[(&str, &[u8])]) -> Result<Oid, git2::Error> {
+    let mut entries: Vec<(String, &str, Oid)> = Vec::new();
+    let mut rest = files;
+    while let Some(&(path, bytes)) = rest.first() {
+        match path.split_once('/') {
+            None => {
+                entries.push((path.to_string(), "100644", Oid::hash_object(ObjectType::Blob, bytes)?));
+                rest = &rest[1..];
+            }
+            Some((folder, _)) => {
+                let prefix = format!("{folder}/");
+                let count = rest.iter().take_while(|(p, _)| p.starts_with(&prefix)).count();
+                let inner: Vec<(&str, &[u8])> = rest[..count].iter().map(|&(p, b)| (&p[prefix.len()..], b)).collect();
+                entries.push((prefix, "40000", folder_id(&inner)?));
+                rest = &rest[count..];
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut object = Vec::new();
+    for (name, mode, oid) in entries {
+        object.extend_from_slice(format!("{mode} {}\0", name.trim_end_matches('/')).as_bytes());
+        object.extend_from_slice(oid.as_bytes());
+    }
+    Oid::hash_object(ObjectType::Tree, &object)
+}
+
+/// Writes the blobs of `files` the cache does not hold yet: before a tree of them is merged,
+/// committed or pushed. Through the object database, not `Repository::blob`: that one always
+/// deflates the bytes into a temporary file before it finds the object already there.
+fn write_blobs(repo: &Repository, files: &Files<'_>) -> Result<(), git2::Error> {
+    let odb = repo.odb()?;
+    for (_, bytes) in files {
+        if !odb.exists(Oid::hash_object(ObjectType::Blob, bytes)?) {
+            odb.write(ObjectType::Blob, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2::Error> {
@@ -633,6 +714,10 @@ mod tests {
         let pruned = build_tree(&repo, &second, None).expect("exact");
         assert_eq!(kinds(&diff(&repo, &base, pruned).expect("diff")), [('D', "a.yaml"), ('A', "c.yaml"), ('M', "dir/b.yaml")]);
         assert_eq!(build_tree(&repo, &first, None).expect("again"), base.id(), "the same files give the same tree");
+        assert_eq!(tree_id(&first).expect("hashed"), base.id(), "the tree id computed in memory is Git's");
+        assert_eq!(tree_id(&second).expect("hashed"), pruned);
+        let tricky: Files<'_> = vec![("ab", b"1"), ("a/x", b"2"), ("a-b", b"3"), ("a.yaml", b"4"), ("a/b/c", b"5"), ("a0", b"6")];
+        assert_eq!(tree_id(&tricky).expect("hashed"), build_tree(&repo, &tricky, None).expect("tree"), "folders sort as if named `a/`");
     }
 
     #[test]

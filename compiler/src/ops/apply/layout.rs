@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
+
+use rayon::prelude::*;
 use std::path::Path;
 
 use crate::diagnostic::codes;
@@ -108,21 +110,28 @@ pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
     if let Some(unfinished) = emit::interrupted(&DiskFs, dir) {
         return Err(unfinished);
     }
-    let mut output = Output::default();
-    for (path, recorded) in emit::parse_manifest(&manifest) {
-        // The manifest is an input: it must not name files outside the tree.
-        if !emit::is_tree_path(&path) {
-            return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
-        }
-        let file = dir.join(&path);
-        let bytes = fs::read(&file).map_err(|e| input_error(format!("cannot read `{}`: {e}", file.display())))?;
-        if recorded.is_some_and(|digest| !emit::holds_digest(&bytes, &digest)) {
-            return Err(Diagnostic::error(codes::APPLY_INPUT, format!("`{}` was changed after `catalyst build` wrote it", file.display()))
+    // Read and checked in parallel (a large tree is tens of thousands of small files); the first
+    // problem in the manifest's order is the one reported.
+    let files: Vec<Result<(String, Vec<u8>), Diagnostic>> = emit::parse_manifest(&manifest)
+        .into_par_iter()
+        .map(|(path, recorded)| {
+            // The manifest is an input: it must not name files outside the tree.
+            if !emit::is_tree_path(&path) {
+                return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
+            }
+            let file = dir.join(&path);
+            let bytes = fs::read(&file).map_err(|e| input_error(format!("cannot read `{}`: {e}", file.display())))?;
+            if recorded.is_some_and(|digest| !emit::holds_digest(&bytes, &digest)) {
+                return Err(Diagnostic::error(
+                    codes::APPLY_INPUT,
+                    format!("`{}` was changed after `catalyst build` wrote it", file.display()),
+                )
                 .with_help("rebuild the tree; what is published is what the compiler wrote"));
-        }
-        output.files.insert(path, bytes);
-    }
-    Ok(output)
+            }
+            Ok((path, bytes))
+        })
+        .collect();
+    Ok(Output { files: files.into_iter().collect::<Result<_, _>>()?, ..Output::default() })
 }
 
 #[cfg(test)]
