@@ -880,7 +880,16 @@ impl<'a> EnvResolver<'a> {
         let why = found.first()?;
         let (other, own) = (self.cx.blueprint(blueprint), self.cx.blueprint(instance.blueprint));
         let at = match instance.source {
-            InstanceSource::Declared { app } => self.app_origin(app),
+            // The Environment's entry when it has one: that is where its config is changed.
+            InstanceSource::Declared { app } => {
+                let overridden = self.org.spec.applications[app].environments.as_ref().is_some_and(|e| e.contains_key(&self.env_type));
+                let origin = self.app_origin(app);
+                if overridden {
+                    origin.join(&format!("/environments/{}", self.env_type.as_str()))
+                } else {
+                    origin
+                }
+            }
             InstanceSource::Dedicated { .. } => instance.origin.clone(),
         };
         Some(
