@@ -122,6 +122,24 @@ fn edit(tree: &Path, file: &str, from: &str, to: &str) {
     fs::write(path, text.replacen(from, to, 1)).expect("write");
 }
 
+/// A file of objects no Kustomization applies is reported; one in an overlay beside the applied
+/// overlay is not (a branch carries every Environment's overlay, for promotion).
+#[test]
+fn files_no_kustomization_applies_are_reported_and_sibling_overlays_are_not() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let tree = scratch.path();
+    copy_tree(&repo().join("golden/sme.openova.cloud"), tree);
+    let branch = tree.join("repos/rosa-bakery/website/main");
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n";
+    for file in ["overlays/uat/extra.yaml", "notes/stray.yaml"] {
+        fs::create_dir_all(branch.join(file).parent().expect("a folder")).expect("mkdir");
+        fs::write(branch.join(file), config_map).expect("write");
+    }
+    let found = reconcile_findings(tree);
+    let unreached = ("catalyst::reconcile::unreached".to_string(), "repos/rosa-bakery/website/main/notes/stray.yaml".to_string(), 2);
+    assert_eq!(found, [unreached]);
+}
+
 #[test]
 fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
     let scratch = tempfile::tempdir().expect("temp dir");

@@ -182,16 +182,18 @@ impl<'a> Renderer<'a> {
                     chunk.into_iter().map(|file| inputs.render_file(env, file)).collect();
                 let mut facts = Facts::default();
                 for outcome in outcomes.iter_mut().flatten() {
-                    let added = match outcome.judged.take() {
+                    let kustomization = match outcome.judged.take() {
                         Some(Judged::Objects(objects, origin)) => {
                             facts.add_objects(&outcome.path, &objects, origin);
-                            true
+                            false
                         }
                         Some(Judged::Document(document, origin)) => facts.add_kustomization(&outcome.path, &document, origin),
                         None => false,
                     };
-                    for copy in outcome.copies.iter().filter(|_| added) {
-                        facts.add_copy(copy);
+                    // Copies are judged through their original: a copied kustomization.yaml says
+                    // which folder holds the same files as which.
+                    for copy in outcome.copies.iter().filter(|_| kustomization) {
+                        facts.add_copy(&outcome.path, copy);
                     }
                 }
                 (outcomes, facts)

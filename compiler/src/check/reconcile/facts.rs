@@ -298,6 +298,9 @@ pub struct Facts {
     parts: Vec<Records>,
     /// The number of each part's first file among all files.
     first_files: Vec<usize>,
+    /// Folders whose files are copies of another folder's, rendered once (the branches of an
+    /// Application repository that run the same version): the copy → the folder judged for it.
+    mirrors: foldhash::HashMap<Box<str>, Box<str>>,
 }
 
 /// A file of the facts, with the records it refers into.
@@ -370,7 +373,8 @@ impl Facts {
         use rayon::prelude::*;
         let mut numbers: Vec<Vec<Sym>> = Vec::with_capacity(others.len());
         let mut parts: Vec<(Records, usize)> = Vec::new();
-        for other in others {
+        for mut other in others {
+            self.mirrors.extend(std::mem::take(&mut other.mirrors));
             let table = numbers.len();
             numbers.push(other.strings.0.into_iter().map(|s| self.strings.take(s)).collect());
             parts.extend(other.parts.into_iter().filter(|part| !part.files.is_empty()).map(|part| (part, table)));
@@ -442,12 +446,22 @@ impl Facts {
         true
     }
 
-    /// Adds `path` with the same content as the file added last.
-    pub fn add_copy(&mut self, path: &str) {
-        let mut sink = self.sink();
-        let Some(last) = sink.records.files.last().cloned() else { return };
-        let path = sink.path(path);
-        sink.records.files.push(File { path, ..last });
+    /// Records that the file at `copy` holds what the file at `original` holds, and with it every
+    /// file of its folder: the folders where the two paths part (`a/x/f`, `b/f`: `b` mirrors `a/x`).
+    pub fn add_copy(&mut self, original: &str, copy: &str) {
+        let common = original.bytes().rev().zip(copy.bytes().rev()).take_while(|(a, b)| a == b).count();
+        // Where the shared part starts at a folder boundary.
+        let Some(boundary) = original[original.len() - common..].find('/') else { return };
+        let shared = common - boundary;
+        let (copy, original) = (&copy[..copy.len() - shared], &original[..original.len() - shared]);
+        if !self.mirrors.contains_key(copy) {
+            self.mirrors.insert(copy.into(), original.into());
+        }
+    }
+
+    /// The folder whose files `dir` holds copies of, if it does.
+    pub fn mirror(&self, dir: &str) -> Option<&str> {
+        self.mirrors.get(dir).map(|original| &**original)
     }
 
     /// The number of objects.

@@ -85,21 +85,25 @@ impl<'f> Tree<'f> {
     /// of an Application repository carries every Environment's overlay, for promotion).
     pub fn unreached(&self, findings: &mut Vec<Finding>) {
         let reached = |file: usize| self.reached[file].load(Ordering::Relaxed);
-        let applied_overlays: std::collections::HashSet<&str> =
-            self.sorted.iter().filter(|&&(_, file)| reached(file)).filter_map(|(path, _)| overlays_root(path)).collect();
+        // Whether some overlay below each `…/overlays` folder met is applied.
+        let mut applied: HashMap<&str, bool> = HashMap::new();
         for &(path, file) in &self.sorted {
-            if overlays_root(path).is_some_and(|root| applied_overlays.contains(root)) {
+            if reached(file) {
                 continue;
             }
-            if let (false, Some(first)) = (reached(file), self.files[file].objects().next()) {
-                findings.push(Finding {
-                    code: codes::RECONCILE_UNREACHED,
-                    message: format!("no Flux Kustomization applies `{path}`: its objects never reach a cluster"),
-                    at: super::At { file, document: first.document as usize, pointer: "/kind".into() },
-                    help: "list the file in a kustomization.yaml below a Kustomization's path".into(),
-                    notes: Vec::new(),
-                });
+            let Some(first) = self.files[file].objects().next() else { continue };
+            if let Some(root) = overlays_root(path) {
+                if *applied.entry(root).or_insert_with(|| self.under(root).iter().any(|&(_, f)| reached(f))) {
+                    continue;
+                }
             }
+            findings.push(Finding {
+                code: codes::RECONCILE_UNREACHED,
+                message: format!("no Flux Kustomization applies `{path}`: its objects never reach a cluster"),
+                at: super::At { file, document: first.document as usize, pointer: "/kind".into() },
+                help: "list the file in a kustomization.yaml below a Kustomization's path".into(),
+                notes: Vec::new(),
+            });
         }
     }
 
@@ -435,6 +439,8 @@ impl<'f> Walk<'f> {
             return Some("system/catalyst-config".into());
         }
         let branch_dir = format!("repos/{org}/{repo}/{}", self.str(git.branch));
+        // A branch that holds another's files is judged through that one's.
+        let branch_dir = self.facts.mirror(&branch_dir).map_or(branch_dir, str::to_string);
         self.tree.is_folder(&branch_dir).then_some(branch_dir)
     }
 
