@@ -450,8 +450,9 @@ impl Facts {
     /// file of its folder: the folders where the two paths part (`a/x/f`, `b/f`: `b` mirrors `a/x`).
     pub fn add_copy(&mut self, original: &str, copy: &str) {
         let common = original.bytes().rev().zip(copy.bytes().rev()).take_while(|(a, b)| a == b).count();
-        // Where the shared part starts at a folder boundary.
-        let Some(boundary) = original[original.len() - common..].find('/') else { return };
+        // Where the shared part starts at a folder boundary (in bytes: the shared part may begin
+        // inside a character, a `/` never does).
+        let Some(boundary) = original.as_bytes()[original.len() - common..].iter().position(|&b| b == b'/') else { return };
         let shared = common - boundary;
         let (copy, original) = (&copy[..copy.len() - shared], &original[..original.len() - shared]);
         if !self.mirrors.contains_key(copy) {
@@ -749,5 +750,24 @@ impl<'a> Building<'a, '_> {
     fn secret_store(&mut self) {
         self.secret_at("/spec/provider/vault/auth/tokenSecretRef", When::Reconcile);
         self.role.reads_namespace = self.text("/spec/provider/kubernetes/remoteNamespace");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_file_makes_its_folder_a_mirror_of_the_original_folder() {
+        let mut facts = Facts::default();
+        facts.add_copy("repos/o/a/develop/base/kustomization.yaml", "repos/o/a/main/base/kustomization.yaml");
+        assert_eq!(facts.mirror("repos/o/a/main"), Some("repos/o/a/develop"));
+        assert_eq!(facts.mirror("repos/o/a/develop"), None);
+        // The shared end begins inside a character: "é" and "©" end in the same byte.
+        facts.add_copy("x/é/f", "y/©/f");
+        assert_eq!(facts.mirror("y/©"), Some("x/é"));
+        // No folder boundary in the shared part: no mirror.
+        facts.add_copy("ab", "cb");
+        assert_eq!(facts.mirrors.len(), 2);
     }
 }

@@ -368,12 +368,12 @@ fn last_change(
 
 /// A Catalyst duration (`30m`, `72h`, `3d`).
 fn duration(text: &str) -> Option<Duration> {
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok()?;
+    let unit = text.chars().last()?;
+    let n: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
     match unit {
-        "m" => Some(Duration::minutes(n)),
-        "h" => Some(Duration::hours(n)),
-        "d" => Some(Duration::days(n)),
+        'm' => Duration::try_minutes(n),
+        'h' => Duration::try_hours(n),
+        'd' => Duration::try_days(n),
         _ => None,
     }
 }
@@ -384,10 +384,11 @@ fn stamp(time: DateTime<Utc>) -> String {
 
 /// Soak: the source Environment's branch unchanged for `length` before `at`.
 fn soak(changed: Option<DateTime<Utc>>, length: &str, source: EnvType, at: DateTime<Utc>) -> (Verdict, String) {
-    let (Some(changed), Some(needed)) = (changed, duration(length)) else {
+    let Some((changed, until)) =
+        changed.zip(duration(length)).and_then(|(changed, needed)| Some((changed, changed.checked_add_signed(needed)?)))
+    else {
         return (Verdict::Blocks, format!("{} has no branch to soak, or `{length}` is not a duration", source.branch()));
     };
-    let until = changed + needed;
     if at >= until {
         (Verdict::Passes, format!("{} unchanged since {}, {length} soaked", source.branch(), stamp(changed)))
     } else {
@@ -401,13 +402,14 @@ fn change_window(cron: &str, length: &str, at: DateTime<Utc>) -> (Verdict, Strin
     let (Ok(schedule), Some(open)) = (croner::parser::CronParser::new().parse(cron), duration(length)) else {
         return (Verdict::Blocks, format!("{window} cannot be read"));
     };
+    let closes = |opened: DateTime<Utc>| opened.checked_add_signed(open).unwrap_or(DateTime::<Utc>::MAX_UTC);
     if let Ok(opened) = schedule.find_previous_occurrence(&at, true) {
-        if at < opened + open {
-            return (Verdict::Passes, format!("{window}: open since {}, until {}", stamp(opened), stamp(opened + open)));
+        if at < closes(opened) {
+            return (Verdict::Passes, format!("{window}: open since {}, until {}", stamp(opened), stamp(closes(opened))));
         }
     }
     match schedule.find_next_occurrence(&at, false) {
-        Ok(next) => (Verdict::Blocks, format!("{window}: closed, next open {} to {}", stamp(next), stamp(next + open))),
+        Ok(next) => (Verdict::Blocks, format!("{window}: closed, next open {} to {}", stamp(next), stamp(closes(next)))),
         Err(_) => (Verdict::Blocks, format!("{window}: never open again")),
     }
 }
@@ -443,5 +445,8 @@ mod tests {
         assert_eq!(duration("30m"), Some(Duration::minutes(30)));
         assert_eq!(duration("h"), None);
         assert_eq!(duration(""), None);
+        assert_eq!(duration("3日"), None, "not a unit, and no panic on a wide character");
+        assert_eq!(duration("99999999999999999d"), None, "out of range");
+        assert_eq!(soak(changed, "9223372036854775807m", EnvType::Stg, at("2030-01-04T10:00:00Z")).0, Verdict::Blocks);
     }
 }
