@@ -73,14 +73,14 @@ fn plan_into(plan: &mut RepoPlan, content: &RepoContent<'_>, url: &str, options:
     if !missing.is_empty() {
         plan.transfer = fetch(repo, url, &missing, options).map_err(|e| connection_error(&plan.repo, url, &e, &options.credentials))?;
     }
-    let mut built = BuiltTrees::default();
+    let mut sets = FileSets::default();
     for (branch, files) in &content.branches {
         let old = heads.get(branch).copied();
         if let Some(tip) = old.filter(|tip| !odb.exists(*tip)) {
             return Err(race(&plan.repo, format!("branch {branch} moved away from {} while it was fetched", short(tip))));
         }
         let leased = old.is_some_and(|tip| options.leases.iter().any(|lease| lease.allows(&plan.repo, branch, tip)));
-        plan.branches.push(plan_branch(repo, (branch, files), old, leased, &mut built, options).map_err(|e| cache.error(e))?);
+        plan.branches.push(plan_branch(repo, (branch, files), old, leased, &mut sets, options).map_err(|e| cache.error(e))?);
     }
     let conflicts: Vec<(&BranchPlan, &Conflict)> = plan.branches.iter().filter_map(|b| Some((b, b.conflict.as_ref()?))).collect();
     if let Some(problem) = conflict_problem(&plan.repo, &conflicts) {
@@ -119,9 +119,10 @@ fn plan_branch<'f>(
     (branch, files): (&str, &'f Files<'f>),
     old: Option<Oid>,
     leased: bool,
-    built: &mut BuiltTrees<'f>,
+    sets: &mut FileSets<'f>,
     options: &Options,
 ) -> Result<BranchPlan, git2::Error> {
+    let set = sets.of(files)?;
     let mut plan = BranchPlan {
         name: branch.to_string(),
         old,
@@ -132,8 +133,8 @@ fn plan_branch<'f>(
         conflict: None,
     };
     let Some(tip) = old.map(|oid| repo.find_commit(oid)).transpose()? else {
-        write_blobs(repo, files)?;
-        plan.tree = built.tree(repo, files, None)?;
+        set.write_blobs(repo)?;
+        plan.tree = set.tree(repo, None)?;
         plan.changes = files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect();
         return Ok(plan);
     };
@@ -143,18 +144,18 @@ fn plan_branch<'f>(
     let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
     // The usual re-apply: the compiled files are exactly the last compiled tree, whose id is
     // computed without reading or writing a single object.
-    if last_tree.as_ref().is_some_and(|last| tree_id(files).is_ok_and(|id| id == last.id())) {
+    if last_tree.as_ref().is_some_and(|last| set.exact_id == last.id()) {
         plan.tree = tip_tree.id();
         return Ok(plan);
     }
     // Without --prune the files the compiler wrote before and no longer produces stay.
-    let compiled = built.tree(repo, files, last_tree.as_ref().filter(|_| !options.prune))?;
+    let compiled = set.tree(repo, last_tree.as_ref().filter(|_| !options.prune))?;
     if compiled == tip_tree.id() || last_tree.as_ref().is_some_and(|last| last.id() == compiled) {
         // Nothing new: the tip holds the compiled tree, or the compiler has nothing new for the commits people pushed.
         plan.tree = tip_tree.id();
         return Ok(plan);
     }
-    write_blobs(repo, files)?;
+    set.write_blobs(repo)?;
     plan.tree = match &last_apply {
         Some(last) if last.id() == tip.id() => compiled,
         _ => {
@@ -169,7 +170,7 @@ fn plan_branch<'f>(
                 index.write_tree_to(repo)?
             } else if leased {
                 // What no hunk can settle (a file removed on one side, changed on the other): the compiled files laid over the tip.
-                build_tree(repo, files, Some(&tip_tree).filter(|_| !options.prune))?
+                set.tree(repo, Some(&tip_tree).filter(|_| !options.prune))?
             } else {
                 plan.conflict = Some(Conflict { foreign: foreign(&tip, since, last_apply.as_ref()), paths: conflict_paths(&index)? });
                 tip_tree.id()
@@ -197,34 +198,77 @@ pub(super) fn conflict_paths(index: &git2::Index) -> Result<Vec<String>, git2::E
     Ok(paths)
 }
 
-/// The trees built for a repository's branches: branches that run the same version hold the
-/// same files, and over the same base they are one tree, hashed once.
+/// What is computed once per distinct set of files in a repository (the branches that run the
+/// same version hold the same files): their blob ids, the id of the tree of exactly them,
+/// whether their blobs are in the cache, and their trees over each base.
 #[derive(Default)]
-struct BuiltTrees<'f> {
-    trees: Vec<(&'f Files<'f>, Option<Oid>, Oid)>,
+struct FileSets<'f> {
+    sets: Vec<FileSet<'f>>,
 }
 
-impl<'f> BuiltTrees<'f> {
-    fn tree(&mut self, repo: &Repository, files: &'f Files<'f>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
-        let base_id = base.map(Tree::id);
-        if let Some(&(_, _, tree)) = self.trees.iter().find(|&&(f, b, _)| b == base_id && f == files) {
-            return Ok(tree);
-        }
-        let tree = build_tree(repo, files, base)?;
-        self.trees.push((files, base_id, tree));
-        Ok(tree)
+struct FileSet<'f> {
+    files: &'f Files<'f>,
+    blobs: Vec<Oid>,
+    /// The id of the tree that holds exactly the files, computed in memory.
+    exact_id: Oid,
+    written: bool,
+    trees: Vec<(Option<Oid>, Oid)>,
+}
+
+impl<'f> FileSets<'f> {
+    fn of(&mut self, files: &'f Files<'f>) -> Result<&mut FileSet<'f>, git2::Error> {
+        let found = match self.sets.iter().position(|set| set.files == files) {
+            Some(found) => found,
+            None => {
+                let blobs = files.iter().map(|(_, bytes)| Oid::hash_object(ObjectType::Blob, bytes)).collect::<Result<Vec<_>, _>>()?;
+                let exact_id = tree_id(files, &blobs)?;
+                self.sets.push(FileSet { files, blobs, exact_id, written: false, trees: Vec::new() });
+                self.sets.len() - 1
+            }
+        };
+        Ok(&mut self.sets[found])
     }
 }
 
-/// The tree of `files` (over `base`), with the ids of their blobs computed, not written: a branch
-/// whose tree is unchanged needs none of them (see [`write_blobs`]).
-fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
+impl FileSet<'_> {
+    /// The tree of the files over `base`, from the blob ids: a tree that turns out unchanged
+    /// needs none of the blobs written (see [`FileSet::write_blobs`]).
+    fn tree(&mut self, repo: &Repository, base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
+        let base_id = base.map(Tree::id);
+        if let Some(&(_, tree)) = self.trees.iter().find(|&&(b, _)| b == base_id) {
+            return Ok(tree);
+        }
+        let tree = build_tree(repo, self.files, &self.blobs, base)?;
+        self.trees.push((base_id, tree));
+        Ok(tree)
+    }
+
+    /// Writes the blobs the cache does not hold yet: before a tree of them is merged, committed
+    /// or pushed. Through the object database, not `Repository::blob`: that one always deflates
+    /// the bytes into a temporary file before it finds the object already there.
+    fn write_blobs(&mut self, repo: &Repository) -> Result<(), git2::Error> {
+        if self.written {
+            return Ok(());
+        }
+        let odb = repo.odb()?;
+        for ((_, bytes), &id) in self.files.iter().zip(&self.blobs) {
+            if !odb.exists(id) {
+                odb.write(ObjectType::Blob, bytes)?;
+            }
+        }
+        self.written = true;
+        Ok(())
+    }
+}
+
+/// The tree of `files` (with blob ids `blobs`) over `base`.
+fn build_tree(repo: &Repository, files: &Files<'_>, blobs: &[Oid], base: Option<&Tree<'_>>) -> Result<Oid, git2::Error> {
     // So libgit2 does not look for the blobs (process-wide; every tree the runtime commits or
     // merges has its blobs written first).
     git2::opts::strict_object_creation(false);
     let mut update = TreeUpdateBuilder::new();
-    for (path, bytes) in files {
-        update.upsert(*path, Oid::hash_object(ObjectType::Blob, bytes)?, FileMode::Blob);
+    for ((path, _), &id) in files.iter().zip(blobs) {
+        update.upsert(*path, id, FileMode::Blob);
     }
     match base {
         Some(base) => update.create_updated(repo, base),
@@ -232,28 +276,28 @@ fn build_tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> 
     }
 }
 
-/// The id of the tree that holds exactly `files`, computed in memory as Git hashes trees: entries
-/// sorted by name, a folder's name compared as if it ended in `/`.
-fn tree_id(files: &Files<'_>) -> Result<Oid, git2::Error> {
-    let mut sorted: Vec<(&str, &[u8])> = files.to_vec();
+/// The id of the tree that holds exactly `files` (with blob ids `blobs`), computed in memory as
+/// Git hashes trees: entries sorted by name, a folder's name compared as if it ended in `/`.
+fn tree_id(files: &Files<'_>, blobs: &[Oid]) -> Result<Oid, git2::Error> {
+    let mut sorted: Vec<(&str, Oid)> = files.iter().zip(blobs).map(|(&(path, _), &id)| (path, id)).collect();
     sorted.sort_unstable_by_key(|&(path, _)| path);
     folder_id(&sorted)
 }
 
 /// The tree id of `files`, sorted, whose paths are relative to the folder.
-fn folder_id(files: &[(&str, &[u8])]) -> Result<Oid, git2::Error> {
+fn folder_id(files: &[(&str, Oid)]) -> Result<Oid, git2::Error> {
     let mut entries: Vec<(String, &str, Oid)> = Vec::new();
     let mut rest = files;
-    while let Some(&(path, bytes)) = rest.first() {
+    while let Some(&(path, id)) = rest.first() {
         match path.split_once('/') {
             None => {
-                entries.push((path.to_string(), "100644", Oid::hash_object(ObjectType::Blob, bytes)?));
+                entries.push((path.to_string(), "100644", id));
                 rest = &rest[1..];
             }
             Some((folder, _)) => {
                 let prefix = format!("{folder}/");
                 let count = rest.iter().take_while(|(p, _)| p.starts_with(&prefix)).count();
-                let inner: Vec<(&str, &[u8])> = rest[..count].iter().map(|&(p, b)| (&p[prefix.len()..], b)).collect();
+                let inner: Vec<(&str, Oid)> = rest[..count].iter().map(|&(p, id)| (&p[prefix.len()..], id)).collect();
                 entries.push((prefix, "40000", folder_id(&inner)?));
                 rest = &rest[count..];
             }
@@ -266,19 +310,6 @@ fn folder_id(files: &[(&str, &[u8])]) -> Result<Oid, git2::Error> {
         object.extend_from_slice(oid.as_bytes());
     }
     Oid::hash_object(ObjectType::Tree, &object)
-}
-
-/// Writes the blobs of `files` the cache does not hold yet: before a tree of them is merged,
-/// committed or pushed. Through the object database, not `Repository::blob`: that one always
-/// deflates the bytes into a temporary file before it finds the object already there.
-fn write_blobs(repo: &Repository, files: &Files<'_>) -> Result<(), git2::Error> {
-    let odb = repo.odb()?;
-    for (_, bytes) in files {
-        if !odb.exists(Oid::hash_object(ObjectType::Blob, bytes)?) {
-            odb.write(ObjectType::Blob, bytes)?;
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn diff(repo: &Repository, old: &Tree<'_>, new: Oid) -> Result<Vec<Change>, git2::Error> {
@@ -702,22 +733,32 @@ mod tests {
         changes.iter().map(|c| (c.kind.letter(), c.path.as_str())).collect()
     }
 
+    /// The tree of `files` over `base`, as a plan builds it.
+    fn tree(repo: &Repository, files: &Files<'_>, base: Option<&Tree<'_>>) -> Oid {
+        FileSets::default().of(files).expect("hashed").tree(repo, base).expect("tree")
+    }
+
+    /// The id of the tree of exactly `files`, computed in memory.
+    fn exact(files: &Files<'_>) -> Oid {
+        FileSets::default().of(files).expect("hashed").exact_id
+    }
+
     #[test]
     fn trees_overlay_or_replace_and_diffs_name_every_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let repo = Repository::init_bare(dir.path()).expect("init");
         let first: Files<'_> = vec![("a.yaml", b"a\n"), ("dir/b.yaml", b"b\n")];
-        let base = repo.find_tree(build_tree(&repo, &first, None).expect("tree")).expect("find");
+        let base = repo.find_tree(tree(&repo, &first, None)).expect("find");
         let second: Files<'_> = vec![("c.yaml", b"c\n"), ("dir/b.yaml", b"B\n")];
-        let overlaid = build_tree(&repo, &second, Some(&base)).expect("overlay");
+        let overlaid = tree(&repo, &second, Some(&base));
         assert_eq!(kinds(&diff(&repo, &base, overlaid).expect("diff")), [('A', "c.yaml"), ('M', "dir/b.yaml")]);
-        let pruned = build_tree(&repo, &second, None).expect("exact");
+        let pruned = tree(&repo, &second, None);
         assert_eq!(kinds(&diff(&repo, &base, pruned).expect("diff")), [('D', "a.yaml"), ('A', "c.yaml"), ('M', "dir/b.yaml")]);
-        assert_eq!(build_tree(&repo, &first, None).expect("again"), base.id(), "the same files give the same tree");
-        assert_eq!(tree_id(&first).expect("hashed"), base.id(), "the tree id computed in memory is Git's");
-        assert_eq!(tree_id(&second).expect("hashed"), pruned);
+        assert_eq!(tree(&repo, &first, None), base.id(), "the same files give the same tree");
+        assert_eq!(exact(&first), base.id(), "the tree id computed in memory is Git's");
+        assert_eq!(exact(&second), pruned);
         let tricky: Files<'_> = vec![("ab", b"1"), ("a/x", b"2"), ("a-b", b"3"), ("a.yaml", b"4"), ("a/b/c", b"5"), ("a0", b"6")];
-        assert_eq!(tree_id(&tricky).expect("hashed"), build_tree(&repo, &tricky, None).expect("tree"), "folders sort as if named `a/`");
+        assert_eq!(exact(&tricky), tree(&repo, &tricky, None), "folders sort as if named `a/`");
     }
 
     #[test]
@@ -725,7 +766,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let repo = Repository::init_bare(dir.path()).expect("init");
         let files: Files<'_> = vec![("values.yaml", b"x: 1\n")];
-        let tree = build_tree(&repo, &files, None).expect("tree");
+        let tree = tree(&repo, &files, None);
         let plan =
             Plan { sovereign: "a.example".into(), digest: "d1g357".into(), source: "abc".into(), remote: String::new(), repos: Vec::new() };
         let changes = vec![Change { kind: ChangeKind::Added, path: "values.yaml".into() }];

@@ -315,11 +315,8 @@ fn gates(
     url: &str,
 ) -> Result<Vec<Gate>, Diagnostic> {
     let environment = format!("{}-{}", promotion.repo.org, promotion.to.as_str());
-    let path = format!("system/catalyst-config/policies/{environment}-policy.yaml");
-    let Some(bytes) = output.files.get(&path) else { return Ok(Vec::new()) };
-    let policy = crate::support::yaml::parse_stream(&String::from_utf8_lossy(bytes)).unwrap_or_default();
-    let rules = policy.first().and_then(|p| p.pointer("/spec/rules")).and_then(Json::as_array).cloned().unwrap_or_default();
-    let text = |rule: &Json, key: &str| rule.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).unwrap_or_default();
+    let rules = crate::ops::policy_rules(output, &environment).unwrap_or_default();
+    let text = crate::ops::rule_text;
     let mut gates = Vec::new();
     for rule in &rules {
         let kind = text(rule, "kind");

@@ -580,10 +580,8 @@ fn touched_environments(changes: &[Change], base: &Output, head: &Output) -> Vec
 
 /// The rules of an Environment's EnvironmentPolicy, one readable line each.
 fn policy_lines(output: &Output, environment: &str) -> Option<Vec<String>> {
-    let bytes = output.files.get(&format!("system/catalyst-config/policies/{environment}-policy.yaml"))?;
-    let documents = crate::support::yaml::parse_stream(&String::from_utf8_lossy(bytes)).ok()?;
-    let rules = documents.first()?.pointer("/spec/rules")?.as_array()?.clone();
-    let text = |rule: &Json, key: &str| rule.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).unwrap_or_default();
+    let rules = super::policy_rules(output, environment)?;
+    let text = super::rule_text;
     Some(
         rules
             .iter()
