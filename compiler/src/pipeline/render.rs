@@ -115,10 +115,13 @@ impl Rendered {
         let paths = outcome.copies.into_iter().chain([outcome.path]);
         match outcome.bytes {
             Kept::Nothing => {}
-            Kept::Bytes(bytes, fingerprint) => {
-                for path in paths {
+            Kept::Bytes(mut bytes, fingerprint) => {
+                let mut paths = paths.peekable();
+                while let Some(path) = paths.next() {
                     self.output.fingerprints.extend(fingerprint.map(|f| (path.clone(), f)));
-                    self.output.files.insert(path, bytes.clone());
+                    // The bytes are moved into the last path (most files have no copy), cloned for the others.
+                    let bytes = if paths.peek().is_some() { bytes.clone() } else { std::mem::take(&mut bytes) };
+                    self.output.files.insert(path, bytes);
                 }
             }
             Kept::Reused(fingerprint) => self.output.reused.extend(paths.map(|path| (path, fingerprint))),
