@@ -5,6 +5,10 @@
 //! bytes each moved (the runtime's own count, from libgit2's transfer
 //! progress): a re-apply only lists the remote refs. The CPU time is the
 //! runtime's own; the rest of the wall time is the server's work and the waits for it.
+//! Each size is published three times, each time to new empty repositories with an empty
+//! cache, and each publication is re-applied three times: one row per publication (the median
+//! of its re-applies), then the medians of all first applies and all re-applies, whose ratio
+//! is the figure: the machine's noise is of the order of the no-change run itself.
 //!
 //! `cargo bench --bench apply` (1,000 Applications) or `cargo bench --bench apply -- 100 1000`.
 //! Needs GNU time at /usr/bin/time (Debian package `time`) for peak RSS.
@@ -25,10 +29,21 @@ fn transferred(run: &Run) -> String {
     summary.split_once("; ").map(|(_, counts)| counts.to_string()).expect("the summary counts transfers")
 }
 
+fn cell(run: &Run) -> String {
+    format!("{:.2} s ({:.2} s CPU), {:.0} MiB", run.seconds, run.cpu_seconds, run.peak_mib)
+}
+
+/// The index of the median of `values` (the lower one of an even count).
+fn median_index(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order[(values.len() - 1) / 2]
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![1_000] } else { sizes };
-    println!("| Applications | repos | branches | first apply | transferred | no-change re-apply | transferred | re-apply / first |");
+    println!("| Applications | repos | branches | first apply | transferred | no-change re-apply (median of 3) | transferred | re-apply / first |");
     println!("|---:|---:|---:|---|---|---|---|---:|");
     for apps in sizes {
         let scratch = tempfile::tempdir().expect("temp dir");
@@ -40,25 +55,35 @@ fn main() {
         let tree = read_built(&out).expect("the built tree reads back");
         let repos = split(&tree).expect("the tree maps to repositories");
         let branches: usize = repos.iter().map(|r| r.branches.len()).sum();
-        let root = scratch.path().join("srv");
-        for repo in &repos {
-            init_bare(&root.join(&repo.id.org).join(format!("{}.git", repo.id.name)));
+        let (mut firsts, mut agains) = (Vec::new(), Vec::new());
+        for round in ["a", "b", "c"] {
+            let root = scratch.path().join(format!("srv-{round}"));
+            for repo in &repos {
+                init_bare(&root.join(&repo.id.org).join(format!("{}.git", repo.id.name)));
+            }
+            let daemon = Daemon::start(&root);
+            let remote = daemon.remote();
+            let cache = scratch.path().join(format!("cache-{round}"));
+            let args = ["apply", out.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", cache.to_str().expect("utf-8")];
+            let first = measure(&args);
+            let again: Vec<Run> = (0..3).map(|_| measure(&args)).collect();
+            let seconds: Vec<f64> = again.iter().map(|r| r.seconds).collect();
+            let typical = &again[median_index(&seconds)];
+            let all: Vec<String> = seconds.iter().map(|s| format!("{s:.2}")).collect();
+            println!(
+                "| {apps} | {} | {branches} | {} | {} | {} (of {} s) | {} | {:.1} % |",
+                repos.len(),
+                cell(&first),
+                transferred(&first),
+                cell(typical),
+                all.join(", "),
+                transferred(typical),
+                100.0 * typical.seconds / first.seconds
+            );
+            firsts.push(first.seconds);
+            agains.extend(seconds);
         }
-        let daemon = Daemon::start(&root);
-        let remote = daemon.remote();
-        let cache = scratch.path().join("cache");
-        let args = ["apply", out.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", cache.to_str().expect("utf-8")];
-        let first = measure(&args);
-        let again = measure(&args);
-        let cell = |r: &Run| format!("{:.2} s ({:.2} s CPU), {:.0} MiB", r.seconds, r.cpu_seconds, r.peak_mib);
-        println!(
-            "| {apps} | {} | {branches} | {} | {} | {} | {} | {:.0} % |",
-            repos.len(),
-            cell(&first),
-            transferred(&first),
-            cell(&again),
-            transferred(&again),
-            100.0 * again.seconds / first.seconds
-        );
+        let (first, again) = (firsts[median_index(&firsts)], agains[median_index(&agains)]);
+        println!("| {apps} | medians | | {first:.2} s | | {again:.2} s | | **{:.1} %** |", 100.0 * again / first);
     }
 }

@@ -321,6 +321,33 @@ fn assert_ok(out: &Output) {
     assert_eq!(out.status.code(), Some(0), "{}", text(out));
 }
 
+/// A built tree reads back as exactly the compiled files, each content read once; a file edited
+/// after the build is refused even when another file holds the content it held (a branch's copy).
+#[test]
+fn a_built_tree_reads_back_exactly_and_an_edited_copy_is_refused() {
+    let tree = base_tree();
+    let scratch = Scratch::new();
+    let dir = scratch.tree("built", &tree);
+    // The manifest is stamped a clock tick after the files (a build writes it last), so that the
+    // files count as untouched since the build and each content is read once.
+    std::thread::sleep(Duration::from_millis(50));
+    let manifest = fs::File::options().write(true).open(dir.join(".catalyst-manifest")).expect("the manifest");
+    manifest.set_modified(std::time::SystemTime::now()).expect("stamped");
+    std::thread::sleep(Duration::from_millis(50));
+    let read = catalyst::ops::apply::read_built(&dir).expect("the tree reads back");
+    assert_eq!(read.files, tree.files, "every file, byte for byte");
+    // A file whose content another branch also holds: the last of them in path order.
+    let copy = (tree.files.iter().rev())
+        .find(|(path, bytes)| path.starts_with("repos/") && tree.files.iter().filter(|(_, other)| other == bytes).count() > 1)
+        .map(|(path, _)| path.clone())
+        .expect("a content held by two branches");
+    let file = dir.join(&copy);
+    fs::write(&file, [fs::read(&file).expect("read"), b"# by hand\n".to_vec()].concat()).expect("edit");
+    let refused = catalyst::ops::apply::read_built(&dir).expect_err("the edit is seen");
+    assert_eq!(refused.code.id, "catalyst::apply::input");
+    assert!(refused.message.contains(&copy) && refused.message.contains("changed after"), "{}", refused.message);
+}
+
 #[test]
 fn first_apply_matches_the_build_and_a_second_apply_pushes_nothing() {
     let tree = base_tree();

@@ -288,7 +288,7 @@ struct Recorded {
     trusted: bool,
 }
 
-type Digest32 = [u8; 32];
+pub type Digest32 = [u8; 32];
 
 impl Previous {
     /// Reads what `dir` holds of the last build (nothing, if it holds no tree).
@@ -301,8 +301,7 @@ impl Previous {
                 .collect()
         });
         let recorded = fs::read_to_string(&manifest_path).map(|text| parse_manifest(&text)).unwrap_or_default();
-        let written = fs::metadata(&manifest_path).and_then(|m| m.modified()).ok();
-        let trusted = written.map(|written| untouched_since(dir, &recorded, written)).unwrap_or_else(|| vec![false; recorded.len()]);
+        let trusted = untouched(dir, &recorded);
         let mut entries: HashMap<String, Recorded> = HashMap::with_capacity(recorded.len());
         entries.extend(recorded.into_iter().zip(trusted).map(|((path, digest), trusted)| {
             let trusted = trusted && !journal.as_ref().is_some_and(|journal| journal.contains(&path));
@@ -363,6 +362,15 @@ impl Prefetched {
             let reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner).take();
             reading.and_then(|thread| thread.join().ok()).unwrap_or_default()
         })
+    }
+}
+
+/// Which of the manifest's files (`recorded`, as [`parse_manifest`] read them from the tree at
+/// `dir`) were not changed since the manifest was written, so still hold what it records.
+pub fn untouched(dir: &Path, recorded: &[(String, Option<Digest32>)]) -> Vec<bool> {
+    match fs::metadata(dir.join(MANIFEST)).and_then(|m| m.modified()) {
+        Ok(written) => untouched_since(dir, recorded, written),
+        Err(_) => vec![false; recorded.len()],
     }
 }
 

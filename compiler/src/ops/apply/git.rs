@@ -96,7 +96,7 @@ pub(super) fn list_heads(url: &str, options: &Options) -> Result<HashMap<String,
     Ok(heads(connection.list()?))
 }
 
-fn heads(list: &[git2::RemoteHead<'_>]) -> HashMap<String, Oid> {
+pub(super) fn heads(list: &[git2::RemoteHead<'_>]) -> HashMap<String, Oid> {
     list.iter().filter_map(|head| Some((head.name().strip_prefix("refs/heads/")?.to_string(), head.oid()))).collect()
 }
 
@@ -138,16 +138,16 @@ fn plan_branch<'f>(
         plan.changes = files.iter().map(|(path, _)| Change { kind: ChangeKind::Added, path: path.to_string() }).collect();
         return Ok(plan);
     };
-    let tip_tree = tip.tree()?;
     let (last_apply, since) = last_apply(repo, &tip, branch, &options.identity)?;
     plan.last_apply = last_apply.as_ref().map(Commit::id);
-    let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
     // The usual re-apply: the compiled files are exactly the last compiled tree, whose id is
-    // computed without reading or writing a single object.
-    if last_tree.as_ref().is_some_and(|last| set.exact_id == last.id()) {
-        plan.tree = tip_tree.id();
+    // computed in memory and compared with the commit's: no tree or blob is read or written.
+    if last_apply.as_ref().is_some_and(|last| set.exact_id == last.tree_id()) {
+        plan.tree = tip.tree_id();
         return Ok(plan);
     }
+    let tip_tree = tip.tree()?;
+    let last_tree = last_apply.as_ref().map(Commit::tree).transpose()?;
     // Without --prune the files the compiler wrote before and no longer produces stay.
     let compiled = set.tree(repo, last_tree.as_ref().filter(|_| !options.prune))?;
     if compiled == tip_tree.id() || last_tree.as_ref().is_some_and(|last| last.id() == compiled) {
@@ -428,9 +428,10 @@ fn race(repo: &RepoId, what: String) -> Diagnostic {
     )
 }
 
-fn moved(repo: &RepoId, branch: &str, expected: Option<Oid>, found: Option<Oid>) -> Diagnostic {
+/// A branch that is no longer where the run planned from (`None`: no branch).
+pub(super) fn moved(repo: &RepoId, branch: &str, expected: Option<Oid>, found: Option<Oid>) -> Diagnostic {
     let at = |oid: Option<Oid>| oid.map_or_else(|| "(no branch)".to_string(), short);
-    race(repo, format!("branch {branch} moved from {} to {} while this apply ran", at(expected), at(found)))
+    race(repo, format!("branch {branch} moved from {} to {} while this run planned its update", at(expected), at(found)))
 }
 
 fn short(oid: Oid) -> String {

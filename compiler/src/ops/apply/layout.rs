@@ -101,37 +101,55 @@ pub fn is_sovereign(path: &Path) -> bool {
 /// Reads a tree written by `catalyst build`: exactly the files its manifest lists, each
 /// holding the content the manifest records, of a build that finished.
 pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
-    let input_error = |message: String| {
-        Diagnostic::error(codes::APPLY_INPUT, message)
-            .with_help("pass a Sovereign folder (with sovereign.yaml) or a tree written by `catalyst build`")
-    };
     let manifest = fs::read_to_string(dir.join(MANIFEST))
         .map_err(|e| input_error(format!("`{}` is neither a Sovereign nor a built tree: cannot read {MANIFEST}: {e}", dir.display())))?;
     if let Some(unfinished) = emit::interrupted(&DiskFs, dir) {
         return Err(unfinished);
     }
-    // Read and checked in parallel (a large tree is tens of thousands of small files); the first
-    // problem in the manifest's order is the one reported.
-    let files: Vec<Result<(String, Vec<u8>), Diagnostic>> = emit::parse_manifest(&manifest)
-        .into_par_iter()
-        .map(|(path, recorded)| {
-            // The manifest is an input: it must not name files outside the tree.
-            if !emit::is_tree_path(&path) {
-                return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
-            }
-            let file = dir.join(&path);
-            let bytes = fs::read(&file).map_err(|e| input_error(format!("cannot read `{}`: {e}", file.display())))?;
-            if recorded.is_some_and(|digest| !emit::holds_digest(&bytes, &digest)) {
-                return Err(Diagnostic::error(
-                    codes::APPLY_INPUT,
-                    format!("`{}` was changed after `catalyst build` wrote it", file.display()),
-                )
-                .with_help("rebuild the tree; what is published is what the compiler wrote"));
-            }
-            Ok((path, bytes))
+    let entries = emit::parse_manifest(&manifest);
+    // The manifest is an input: it must not name files outside the tree.
+    if let Some((path, _)) = entries.iter().find(|(path, _)| !emit::is_tree_path(path)) {
+        return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
+    }
+    // Each content is read once: a file untouched since the build whose digest an earlier
+    // untouched file records holds the same bytes (the branches of an Application repository
+    // mostly do). Every other file is read and checked against its digest, in parallel; the
+    // first problem in the manifest's order is the one reported.
+    let untouched = emit::untouched(dir, &entries);
+    let mut first_with: foldhash::HashMap<emit::Digest32, usize> = foldhash::HashMap::default();
+    let source: Vec<usize> = (entries.iter().zip(&untouched).enumerate())
+        .map(|(i, ((_, digest), &untouched))| match digest {
+            Some(digest) if untouched => *first_with.entry(*digest).or_insert(i),
+            _ => i,
         })
         .collect();
-    Ok(Output { files: files.into_iter().collect::<Result<_, _>>()?, ..Output::default() })
+    let read: Vec<Result<Option<Vec<u8>>, Diagnostic>> = (entries.par_iter().enumerate())
+        .map(|(i, (path, digest))| (source[i] == i).then(|| read_checked(dir, path, digest.as_ref())).transpose())
+        .collect();
+    let mut bytes: Vec<Option<Vec<u8>>> = read.into_iter().collect::<Result<_, _>>()?;
+    // Last to first, so that a content is cloned for its copies before it is moved into its first file.
+    let mut files = BTreeMap::new();
+    for (i, (path, _)) in entries.into_iter().enumerate().rev() {
+        let content = if source[i] == i { bytes[i].take() } else { bytes[source[i]].clone() };
+        files.insert(path, content.unwrap_or_default());
+    }
+    Ok(Output { files, ..Output::default() })
+}
+
+fn input_error(message: String) -> Diagnostic {
+    Diagnostic::error(codes::APPLY_INPUT, message)
+        .with_help("pass a Sovereign folder (with sovereign.yaml) or a tree written by `catalyst build`")
+}
+
+/// The bytes of the file at `path` of the tree at `dir`, which must hold `digest` when the manifest records one.
+fn read_checked(dir: &Path, path: &str, digest: Option<&emit::Digest32>) -> Result<Vec<u8>, Diagnostic> {
+    let file = dir.join(path);
+    let bytes = fs::read(&file).map_err(|e| input_error(format!("cannot read `{}`: {e}", file.display())))?;
+    if digest.is_some_and(|digest| !emit::holds_digest(&bytes, digest)) {
+        return Err(Diagnostic::error(codes::APPLY_INPUT, format!("`{}` was changed after `catalyst build` wrote it", file.display()))
+            .with_help("rebuild the tree; what is published is what the compiler wrote"));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

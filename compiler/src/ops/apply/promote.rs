@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use git2::{Commit, Direction, Oid, PushOptions, Repository, Signature};
 use serde_json::Value as Json;
 
-use super::git::{conflict_paths, diff, empty_tree, fetch, list_heads, made_by, Cache};
+use super::git::{conflict_paths, diff, empty_tree, fetch, heads, list_heads, made_by, moved, Cache};
 use super::remote::{callbacks, connection_error, PushLog};
 use super::{counts, Change, Options, RepoId};
 use crate::diagnostic::codes;
@@ -242,7 +242,7 @@ pub fn promote(output: &Output, request: &Request, options: &Options) -> Result<
         }
     };
     if !request.dry_run && !matches!(promotion.outcome, Outcome::Unchanged(_)) {
-        push(git, repo, &url, &branch, commit, options)?;
+        push(git, repo, &url, (&branch, heads.get(&branch).copied()), commit, options)?;
     }
     Ok(promotion)
 }
@@ -286,13 +286,27 @@ fn promotion_commit(
     git.commit(None, &signature, &signature, &message, &git.find_tree(tree)?, &[target, source])
 }
 
-/// Pushes the promote branch: created, or replacing the runtime's own earlier promotion.
-fn push(git: &Repository, repo: &RepoId, url: &str, branch: &str, commit: Oid, options: &Options) -> Result<(), Diagnostic> {
+/// Pushes the promote branch: created, or replacing the runtime's own earlier promotion, only
+/// while the branch is where the promotion was planned from (`planned`: the tip judged to be the
+/// runtime's own, or no branch): a commit a person pushed meanwhile is never overwritten.
+fn push(
+    git: &Repository,
+    repo: &RepoId,
+    url: &str,
+    (branch, planned): (&str, Option<Oid>),
+    commit: Oid,
+    options: &Options,
+) -> Result<(), Diagnostic> {
     let unreachable = |e: git2::Error| connection_error(repo, url, &e, &options.credentials);
     let log = RefCell::new(PushLog::default());
     let mut remote = git.remote_anonymous(url).map_err(unreachable)?;
     let mut connection =
         remote.connect_auth(Direction::Push, Some(callbacks(&options.credentials, Some(&log))), None).map_err(unreachable)?;
+    // The lease, on the connection that pushes: the server checks the old tip it advertised.
+    let now = heads(connection.list().map_err(unreachable)?).get(branch).copied();
+    if now != planned {
+        return Err(moved(repo, branch, planned, now));
+    }
     let mut push_options = PushOptions::new();
     push_options.remote_callbacks(callbacks(&options.credentials, Some(&log)));
     connection.remote().push(&[format!("+{commit}:refs/heads/{branch}")], Some(&mut push_options)).map_err(unreachable)?;
@@ -417,6 +431,33 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).expect("a time").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_promote_branch_is_pushed_only_while_it_is_where_the_promotion_was_planned_from() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = Repository::init_bare(dir.path().join("acme/shop.git")).expect("server");
+        let cache = Repository::init_bare(dir.path().join("cache.git")).expect("cache");
+        let commit_in = |repo: &Repository, message: &str| {
+            let tree = repo.find_tree(repo.treebuilder(None).expect("builder").write().expect("tree")).expect("find");
+            let someone = Signature::new("Someone", "someone@example.com", &git2::Time::new(1_900_000_000, 0)).expect("signature");
+            repo.commit(None, &someone, &someone, message, &tree, &[]).expect("commit")
+        };
+        // A person's commit on the promote branch, pushed after the promotion was planned without one.
+        let theirs = commit_in(&server, "a fix on the pull request");
+        server.reference("refs/heads/promote/stg-to-prod", theirs, false, "pushed").expect("branch");
+        let ours = commit_in(&cache, "catalyst: promote");
+        let template = format!("{}/{{org}}/{{repo}}.git", dir.path().display());
+        let options = Options::new(super::super::RemoteTemplate::parse(&template).expect("template"));
+        let repo = RepoId::new("acme", "shop");
+        let url = options.remote.url(&repo);
+        let branch = "promote/stg-to-prod";
+        let refused = push(&cache, &repo, &url, (branch, None), ours, &options).expect_err("the branch moved");
+        assert_eq!(refused.code.id, codes::APPLY_RACE.id);
+        assert_eq!(server.refname_to_id("refs/heads/promote/stg-to-prod").expect("still there"), theirs, "nothing overwritten");
+        // Planned from the tip the server holds: replaced.
+        push(&cache, &repo, &url, (branch, Some(theirs)), ours, &options).expect("pushed");
+        assert_eq!(server.refname_to_id("refs/heads/promote/stg-to-prod").expect("branch"), ours);
     }
 
     #[test]
