@@ -109,32 +109,66 @@ impl<'f> Tree<'f> {
 
     /// The files below `dir` (every file when `dir` is the root), in path order.
     fn under(&self, dir: &str) -> &[(&'f str, usize)] {
-        if dir.is_empty() {
-            return &self.sorted;
-        }
-        let prefix = format!("{dir}/");
-        let start = self.sorted.partition_point(|(path, _)| *path < prefix.as_str());
-        let rest = &self.sorted[start..];
-        let below = |path: &str| path.starts_with(&prefix);
-        // Most folders hold a few files: their end is found by galloping, near the start.
-        let mut step = 1;
-        while step < rest.len() && below(rest[step].0) {
-            step *= 2;
-        }
-        let end = step / 2 + rest[step / 2..rest.len().min(step)].partition_point(|(path, _)| below(path));
-        &rest[..end]
+        below(&self.sorted, dir)
     }
 
-    /// The file at `path`, looked for among `near` (the files of the folder at hand) first.
-    fn file(&self, path: &str, near: &[(&'f str, usize)]) -> Option<usize> {
+    /// The files below `dir`, looked for among the files of `scope` when `dir` is inside it.
+    fn under_in<'s>(&'s self, dir: &str, scope: Scope<'s>) -> &'s [(&'s str, usize)] {
+        if scope.holds(dir) {
+            below(scope.files, dir)
+        } else {
+            self.under(dir)
+        }
+    }
+
+    /// The file at `path`, looked for among `near` (the files of the folder at hand) first, then
+    /// in the scope (which holds every file below its folder) or else the whole tree.
+    fn file(&self, path: &str, near: &[(&str, usize)], scope: Scope<'_>) -> Option<usize> {
         let find = |files: &[(&str, usize)]| files.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| files[i].1);
-        find(near).or_else(|| find(&self.sorted))
+        find(near).or_else(|| if scope.holds(path) { find(scope.files) } else { find(&self.sorted) })
     }
 
     /// Whether a folder holds any file (the root always does).
     fn is_folder(&self, dir: &str) -> bool {
         !self.under(dir).is_empty()
     }
+}
+
+/// A folder with its files (a run of the sorted paths): the lookups of a Kustomization's build
+/// stay within its repository's few files instead of searching the whole tree.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    dir: &'a str,
+    files: &'a [(&'a str, usize)],
+}
+
+impl Scope<'_> {
+    /// Whether `path` is the folder or below it.
+    fn holds(self, path: &str) -> bool {
+        self.dir.is_empty() || path.strip_prefix(self.dir).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// The files of `files` (sorted by path) below `dir`, all of them when `dir` is the root.
+fn below<'s, 'p>(files: &'s [(&'p str, usize)], dir: &str) -> &'s [(&'p str, usize)] {
+    if dir.is_empty() {
+        return files;
+    }
+    // `path < dir + "/"` and `path` starting with `dir + "/"`, without building the prefix.
+    let before = |path: &str| match path.strip_prefix(dir) {
+        Some(rest) => rest.as_bytes().first().is_none_or(|&b| b < b'/'),
+        None => path < dir,
+    };
+    let inside = |path: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
+    let start = files.partition_point(|(path, _)| before(path));
+    let rest = &files[start..];
+    // Most folders hold a few files: their end is found by galloping, near the start.
+    let mut step = 1;
+    while step < rest.len() && inside(rest[step].0) {
+        step *= 2;
+    }
+    let end = step / 2 + rest[step / 2..rest.len().min(step)].partition_point(|(path, _)| inside(path));
+    &rest[..end]
 }
 
 /// The cluster a walk emulates.
@@ -318,10 +352,11 @@ impl<'f> Walk<'f> {
         self.findings.push(Finding { code, message, at: at.owned(), help: help.to_string(), notes: Vec::new() });
     }
 
-    /// What `kustomize build dir` yields; resources that are not there go to `missing`.
-    fn build(&self, dir: &str, missing: &mut Vec<(usize, String)>, depth: usize) -> Vec<Built<'f>> {
-        let under = self.tree.under(dir);
-        let kustomization = ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.tree.file(&join(dir, name), under));
+    /// What `kustomize build dir` yields, `dir` being in `scope`; resources that are not there go to `missing`.
+    fn build(&self, dir: &str, scope: Scope<'_>, missing: &mut Vec<(usize, String)>, depth: usize) -> Vec<Built<'f>> {
+        let under = self.tree.under_in(dir, scope);
+        let kustomization =
+            ["kustomization.yaml", "kustomization.yml"].iter().find_map(|name| self.tree.file(&join(dir, name), under, scope));
         let Some(file) = kustomization else {
             // No kustomization.yaml: Flux generates one with every manifest below the folder.
             return under.iter().flat_map(|&(_, f)| self.objects_of(f)).collect();
@@ -331,10 +366,10 @@ impl<'f> Walk<'f> {
         let mut built = Vec::new();
         for &resource in view.names(k.resources) {
             let path = join(dir, self.str(resource));
-            if let Some(f) = self.tree.file(&path, under) {
+            if let Some(f) = self.tree.file(&path, under, scope) {
                 built.extend(self.objects_of(f));
-            } else if depth < 32 && self.tree.is_folder(&path) {
-                built.extend(self.build(&path, missing, depth + 1));
+            } else if depth < 32 && !self.tree.under_in(&path, scope).is_empty() {
+                built.extend(self.build(&path, scope, missing, depth + 1));
             } else {
                 missing.push((file, self.str(resource).to_string()));
             }
@@ -402,8 +437,10 @@ impl<'f> Walk<'f> {
     /// The bring-up (what `bring_up` holds), then every Flux Kustomization in the order they are found.
     pub fn apply_all(&mut self, bring_up: &[Bring]) {
         let mut missing = Vec::new();
+        let tree = self.tree;
+        let whole = Scope { dir: "", files: tree.under("") };
         for (dir, target) in bring_up {
-            let built = self.build(dir, &mut missing, 0);
+            let built = self.build(dir, whole, &mut missing, 0);
             self.register(0, built, *target);
         }
         self.fleet_url = self
@@ -468,7 +505,9 @@ impl<'f> Walk<'f> {
         };
         let path = self.str(path);
         let dir = join(&root, path);
-        if !self.tree.is_folder(&dir) {
+        let tree = self.tree;
+        let scope = Scope { dir: &root, files: tree.under(&root) };
+        if tree.under_in(&dir, scope).is_empty() {
             let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
             let at = self.place(defined_by, "/spec/path");
             self.find(codes::RECONCILE_MISSING_PATH, message, at, "a Kustomization whose path is missing never becomes ready");
@@ -479,7 +518,7 @@ impl<'f> Walk<'f> {
             self.remote_applies.push(((own, kube_config), (dir, target_namespace), defined_by));
             return;
         }
-        let built = self.build(&dir, missing, 0);
+        let built = self.build(&dir, scope, missing, 0);
         self.register(applier, built, target_namespace);
     }
 }
@@ -515,9 +554,17 @@ mod tests {
         assert!(tree.is_folder("a") && tree.is_folder("a/b-c") && !tree.is_folder("a/d"));
         let near = tree.under("a/b");
         let name = |file: Option<usize>| file.map(|f| facts.file(f).path());
-        assert_eq!(name(tree.file("a/b/y/z.yaml", near)), Some("a/b/y/z.yaml"));
-        assert_eq!(name(tree.file("a/c.yaml", near)), Some("a/c.yaml"), "outside the folder: the whole tree");
-        assert_eq!(tree.file("a/b/missing.yaml", near), None);
+        let whole = Scope { dir: "", files: tree.under("") };
+        assert_eq!(name(tree.file("a/b/y/z.yaml", near, whole)), Some("a/b/y/z.yaml"));
+        assert_eq!(name(tree.file("a/c.yaml", near, whole)), Some("a/c.yaml"), "outside the folder: the whole tree");
+        assert_eq!(tree.file("a/b/missing.yaml", near, whole), None);
+        // Within a scope: its files answer for everything below its folder, the tree for the rest.
+        let scope = Scope { dir: "a/b", files: tree.under("a/b") };
+        assert_eq!(name(tree.file("a/b/y/w.yaml", &[], scope)), Some("a/b/y/w.yaml"));
+        assert_eq!(name(tree.file("a/b-c/x.yaml", &[], scope)), Some("a/b-c/x.yaml"), "a sibling with the folder's name as prefix");
+        assert_eq!(tree.under_in("a/b/y", scope).len(), 2);
+        assert_eq!(tree.under_in("a", scope).len(), 6, "outside the scope: the whole tree");
+        assert!(tree.under_in("a/b/z", scope).is_empty());
     }
 
     #[test]
