@@ -15,7 +15,6 @@
 
 use std::ops::Range;
 
-use indexmap::IndexSet;
 use serde_json::Value as Json;
 
 use crate::support::pointer;
@@ -87,36 +86,78 @@ impl Span {
     }
 }
 
-/// Every string once.
-#[derive(Clone, Debug)]
-pub struct Strings(IndexSet<Box<str>, foldhash::fast::FixedState>);
+/// Every string once, their bytes one after the other in one buffer: interning a new string
+/// copies it there, without an allocation of its own, and merging tables copies bytes.
+#[derive(Clone)]
+pub struct Strings {
+    text: String,
+    /// Where each string ends in `text`; string `i` starts where string `i - 1` ends.
+    ends: Vec<usize>,
+    /// The strings' numbers, found by the hash of their text.
+    numbers: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl std::fmt::Debug for Strings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl Default for Strings {
     fn default() -> Self {
-        Strings(PRELUDE.iter().map(|s| Box::from(*s)).collect())
+        let mut strings = Strings {
+            text: String::new(),
+            ends: Vec::new(),
+            numbers: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::FixedState::default(),
+        };
+        for text in PRELUDE {
+            strings.intern(text);
+        }
+        strings
     }
+}
+
+/// String `index` of a table's buffer and ends.
+fn nth<'t>(text: &'t str, ends: &[usize], index: usize) -> &'t str {
+    let start = index.checked_sub(1).map_or(0, |before| ends[before]);
+    text.get(start..ends[index]).unwrap_or_default()
 }
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Sym {
-        match self.0.get_index_of(text) {
-            Some(index) => Sym::at(index),
-            None => Sym::at(self.0.insert_full(text.into()).0),
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(text);
+        let Strings { text: all, ends, numbers, hasher } = self;
+        if let Some(&found) = numbers.find(hash, |&i| nth(all, ends, i as usize) == text) {
+            return Sym(found);
         }
-    }
-
-    /// Like [`Strings::intern`], keeping `text` when it is new.
-    fn take(&mut self, text: Box<str>) -> Sym {
-        Sym::at(self.0.insert_full(text).0)
+        let number = ends.len();
+        all.push_str(text);
+        ends.push(all.len());
+        numbers.insert_unique(hash, number as u32, |&i| hasher.hash_one(nth(all, ends, i as usize)));
+        Sym::at(number)
     }
 
     /// The number of `text`, if some fact holds it.
     pub fn get(&self, text: &str) -> Option<Sym> {
-        self.0.get_index_of(text).map(Sym::at)
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(text);
+        self.numbers.find(hash, |&i| nth(&self.text, &self.ends, i as usize) == text).map(|&i| Sym(i))
     }
 
     pub fn str(&self, sym: Sym) -> &str {
-        self.0.get_index(sym.index()).map_or("", |s| s)
+        if sym.index() < self.ends.len() {
+            nth(&self.text, &self.ends, sym.index())
+        } else {
+            ""
+        }
+    }
+
+    /// Every string, in the order of their numbers.
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| nth(&self.text, &self.ends, i))
     }
 }
 
@@ -376,7 +417,7 @@ impl Facts {
         for mut other in others {
             self.mirrors.extend(std::mem::take(&mut other.mirrors));
             let table = numbers.len();
-            numbers.push(other.strings.0.into_iter().map(|s| self.strings.take(s)).collect());
+            numbers.push(other.strings.iter().map(|s| self.strings.intern(s)).collect());
             parts.extend(other.parts.into_iter().filter(|part| !part.files.is_empty()).map(|part| (part, table)));
         }
         parts.par_iter_mut().with_min_len(16).for_each(|(part, table)| {
@@ -756,6 +797,23 @@ impl<'a> Building<'a, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_are_numbered_once_in_the_order_they_are_first_seen() {
+        let mut strings = Strings::default();
+        assert_eq!(strings.str(Sym::SECRET), "Secret");
+        assert_eq!(strings.intern("flux-system"), Sym::FLUX_SYSTEM);
+        let (a, b) = (strings.intern("repos/o/a"), strings.intern(""));
+        assert_eq!((a, b), (Sym::at(PRELUDE.len()), Sym::EMPTY));
+        assert_eq!(strings.intern("repos/o/a"), a);
+        assert_eq!(strings.get("repos/o/a"), Some(a));
+        assert_eq!(strings.get("repos/o"), None);
+        assert_eq!(strings.str(a), "repos/o/a");
+        assert_eq!(strings.str(Sym::at(1_000)), "", "a number no string has");
+        // Many strings: the table grows and finds each again.
+        let syms: Vec<Sym> = (0..10_000).map(|i| strings.intern(&format!("name-{i}"))).collect();
+        assert!((0..10_000).all(|i| strings.get(&format!("name-{i}")) == Some(syms[i]) && strings.str(syms[i]) == format!("name-{i}")));
+    }
 
     #[test]
     fn a_copied_file_makes_its_folder_a_mirror_of_the_original_folder() {
