@@ -127,11 +127,6 @@ impl<'f> Tree<'f> {
         let find = |files: &[(&str, usize)]| files.binary_search_by(|(p, _)| (*p).cmp(path)).ok().map(|i| files[i].1);
         find(near).or_else(|| if scope.holds(path) { find(scope.files) } else { find(&self.sorted) })
     }
-
-    /// Whether a folder holds any file (the root always does).
-    fn is_folder(&self, dir: &str) -> bool {
-        !self.under(dir).is_empty()
-    }
 }
 
 /// A folder with its files (a run of the sorted paths): the lookups of a Kustomization's build
@@ -464,21 +459,25 @@ impl<'f> Walk<'f> {
         }
     }
 
-    /// Where the content of a Git source is in this tree, if it is.
-    fn content_root(&self, git: &Git) -> Option<String> {
+    /// Where the content of a Git source is in this tree, if it is
+    /// (with its files, which the builds of the Kustomizations that read it are scoped to).
+    fn content_root(&self, git: &Git) -> Option<(String, &'f [(&'f str, usize)])> {
+        let tree = self.tree;
         if self.fleet_url == Some(git.url) {
-            return Some(String::new());
+            return Some((String::new(), tree.under("")));
         }
         let trimmed = self.str(git.url).trim_end_matches('/').trim_end_matches(".git");
         let mut segments = trimmed.rsplit('/');
         let (repo, org) = (segments.next()?, segments.next()?);
         if org == "system" && repo == "catalyst-config" {
-            return Some("system/catalyst-config".into());
+            let root = "system/catalyst-config";
+            return Some((root.to_string(), tree.under(root)));
         }
         let branch_dir = format!("repos/{org}/{repo}/{}", self.str(git.branch));
         // A branch that holds another's files is judged through that one's.
         let branch_dir = self.facts.mirror(&branch_dir).map_or(branch_dir, str::to_string);
-        self.tree.is_folder(&branch_dir).then_some(branch_dir)
+        let files = tree.under(&branch_dir);
+        (!files.is_empty()).then_some((branch_dir, files))
     }
 
     fn apply(&mut self, applier: usize, missing: &mut Vec<(usize, String)>) {
@@ -492,7 +491,7 @@ impl<'f> Walk<'f> {
         // A missing source is reported as a dangling reference; an OCI artifact's content is not in the tree.
         let Some(&source) = self.index.get(&key) else { return };
         let Some(git) = self.role(source).and_then(|r| r.git.as_ref()) else { return };
-        let Some(root) = self.content_root(git) else {
+        let Some((root, files)) = self.content_root(git) else {
             let message = format!(
                 "{} reads {} at {}, whose content is not in this tree: nothing it applies is checked",
                 self.applier_label(applier),
@@ -506,7 +505,7 @@ impl<'f> Walk<'f> {
         let path = self.str(path);
         let dir = join(&root, path);
         let tree = self.tree;
-        let scope = Scope { dir: &root, files: tree.under(&root) };
+        let scope = Scope { dir: &root, files };
         if tree.under_in(&dir, scope).is_empty() {
             let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
             let at = self.place(defined_by, "/spec/path");
@@ -551,7 +550,8 @@ mod tests {
         assert_eq!(paths("a/b/y"), ["a/b/y/w.yaml", "a/b/y/z.yaml"]);
         assert_eq!(paths("").len(), 6);
         assert!(paths("a/b-").is_empty() && paths("a/b/x.yaml").is_empty() && paths("z").is_empty());
-        assert!(tree.is_folder("a") && tree.is_folder("a/b-c") && !tree.is_folder("a/d"));
+        let is_folder = |dir: &str| !tree.under(dir).is_empty();
+        assert!(is_folder("a") && is_folder("a/b-c") && !is_folder("a/d"));
         let near = tree.under("a/b");
         let name = |file: Option<usize>| file.map(|f| facts.file(f).path());
         let whole = Scope { dir: "", files: tree.under("") };
