@@ -21,7 +21,7 @@ use std::process::Command;
 
 use catalyst::ops::apply::{read_built, split};
 use git_daemon::{init_bare, Daemon};
-use support::{generate, measure, repo, Run};
+use support::{generate, measure, median, repo, Run};
 
 /// The transfer counts at the end of the runtime's summary line.
 fn transferred(run: &Run) -> String {
@@ -31,13 +31,6 @@ fn transferred(run: &Run) -> String {
 
 fn cell(run: &Run) -> String {
     format!("{:.2} s ({:.2} s CPU), {:.0} MiB", run.seconds, run.cpu_seconds, run.peak_mib)
-}
-
-/// The index of the median of `values` (the lower one of an even count).
-fn median_index(values: &[f64]) -> usize {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    order[(values.len() - 1) / 2]
 }
 
 fn main() {
@@ -67,9 +60,8 @@ fn main() {
             let args = ["apply", out.to_str().expect("utf-8"), "--remote", &remote, "--cache-dir", cache.to_str().expect("utf-8")];
             let first = measure(&args);
             let again: Vec<Run> = (0..3).map(|_| measure(&args)).collect();
-            let seconds: Vec<f64> = again.iter().map(|r| r.seconds).collect();
-            let typical = &again[median_index(&seconds)];
-            let all: Vec<String> = seconds.iter().map(|s| format!("{s:.2}")).collect();
+            let typical = median(&again);
+            let all: Vec<String> = again.iter().map(|r| format!("{:.2}", r.seconds)).collect();
             println!(
                 "| {apps} | {} | {branches} | {} | {} | {} (of {} s) | {} | {:.1} % |",
                 repos.len(),
@@ -80,10 +72,10 @@ fn main() {
                 transferred(typical),
                 100.0 * typical.seconds / first.seconds
             );
-            firsts.push(first.seconds);
-            agains.extend(seconds);
+            firsts.push(first);
+            agains.extend(again);
         }
-        let (first, again) = (firsts[median_index(&firsts)], agains[median_index(&agains)]);
+        let (first, again) = (median(&firsts).seconds, median(&agains).seconds);
         println!("| {apps} | medians | | {first:.2} s | | {again:.2} s | | **{:.1} %** |", 100.0 * again / first);
     }
 }

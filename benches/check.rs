@@ -8,16 +8,11 @@
 
 mod support;
 
-use support::{generate, measure, repo, Run};
+use support::{generate, measure, median, repo, Run};
 
 /// The runs of `check --no-reconcile` and `check` alternate, so that a change in the machine's
 /// load while the benchmark runs weighs on both alike; each cell is the median of `ROUNDS`.
 const ROUNDS: usize = 7;
-
-fn median(mut runs: Vec<Run>) -> Run {
-    runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    runs.swap_remove(runs.len() / 2)
-}
 
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -34,8 +29,8 @@ fn main() {
             without.push(measure(&["check", "--no-reconcile", sovereign]));
             with.push(measure(&["check", sovereign]));
         }
-        let (without, with) = (median(without), median(with));
+        let (without, with) = (median(&without), median(&with));
         let added = (with.seconds / without.seconds - 1.0) * 100.0;
-        println!("| {apps} | {} | {} | {added:+.0} % |", cell(&without), cell(&with));
+        println!("| {apps} | {} | {} | {added:+.0} % |", cell(without), cell(with));
     }
 }

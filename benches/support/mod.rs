@@ -62,6 +62,13 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The run whose wall time is the median of `runs` (the upper one of an even count).
+pub fn median(runs: &[Run]) -> &Run {
+    let mut order: Vec<&Run> = runs.iter().collect();
+    order.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    order[runs.len() / 2]
+}
+
 pub fn measure(args: &[&str]) -> Run {
     settle();
     let start = Instant::now();

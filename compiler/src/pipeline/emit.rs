@@ -301,7 +301,8 @@ impl Previous {
                 .collect()
         });
         let recorded = fs::read_to_string(&manifest_path).map(|text| parse_manifest(&text)).unwrap_or_default();
-        let trusted = untouched(dir, &recorded);
+        let paths: Vec<&str> = recorded.iter().map(|(path, _)| path.as_str()).collect();
+        let trusted = untouched(dir, &paths);
         let mut entries: HashMap<String, Recorded> = HashMap::with_capacity(recorded.len());
         entries.extend(recorded.into_iter().zip(trusted).map(|((path, digest), trusted)| {
             let trusted = trusted && !journal.as_ref().is_some_and(|journal| journal.contains(&path));
@@ -365,12 +366,12 @@ impl Prefetched {
     }
 }
 
-/// Which of the manifest's files (`recorded`, as [`parse_manifest`] read them from the tree at
-/// `dir`) were not changed since the manifest was written, so still hold what it records.
-pub fn untouched(dir: &Path, recorded: &[(String, Option<Digest32>)]) -> Vec<bool> {
+/// Which of the files at `paths` (relative to the tree at `dir`) were not changed since the
+/// tree's manifest was written, so still hold what it records.
+pub fn untouched(dir: &Path, paths: &[&str]) -> Vec<bool> {
     match fs::metadata(dir.join(MANIFEST)).and_then(|m| m.modified()) {
-        Ok(written) => untouched_since(dir, recorded, written),
-        Err(_) => vec![false; recorded.len()],
+        Ok(written) => untouched_since(dir, paths, written),
+        Err(_) => vec![false; paths.len()],
     }
 }
 
@@ -378,14 +379,14 @@ pub fn untouched(dir: &Path, recorded: &[(String, Option<Digest32>)]) -> Vec<boo
 /// rename or `touch` sets a file's change time (ctime, which no tool can set
 /// back) to a later instant. One `stat` per file, relative to the tree, in parallel.
 #[cfg(unix)]
-fn untouched_since(dir: &Path, recorded: &[(String, Option<Digest32>)], written: SystemTime) -> Vec<bool> {
+fn untouched_since(dir: &Path, paths: &[&str], written: SystemTime) -> Vec<bool> {
     use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
     let root = rustix::fs::openat(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
-    let (Ok(root), Ok(written)) = (root, written.duration_since(SystemTime::UNIX_EPOCH)) else { return vec![false; recorded.len()] };
-    recorded
+    let (Ok(root), Ok(written)) = (root, written.duration_since(SystemTime::UNIX_EPOCH)) else { return vec![false; paths.len()] };
+    paths
         .par_iter()
-        .map(|(path, _)| {
-            let Ok(stat) = rustix::fs::statat(&root, path.as_str(), AtFlags::SYMLINK_NOFOLLOW) else { return false };
+        .map(|path| {
+            let Ok(stat) = rustix::fs::statat(&root, *path, AtFlags::SYMLINK_NOFOLLOW) else { return false };
             let changed =
                 std::time::Duration::new(u64::try_from(stat.st_ctime).unwrap_or(u64::MAX), u32::try_from(stat.st_ctime_nsec).unwrap_or(0));
             FileType::from_raw_mode(stat.st_mode).is_file() && changed < written
@@ -394,8 +395,8 @@ fn untouched_since(dir: &Path, recorded: &[(String, Option<Digest32>)], written:
 }
 
 #[cfg(not(unix))]
-fn untouched_since(_dir: &Path, recorded: &[(String, Option<Digest32>)], _written: SystemTime) -> Vec<bool> {
-    vec![false; recorded.len()]
+fn untouched_since(_dir: &Path, paths: &[&str], _written: SystemTime) -> Vec<bool> {
+    vec![false; paths.len()]
 }
 
 /// `<sha256>  <path>` lines (as `sha256sum` writes them), or bare paths (older manifests).

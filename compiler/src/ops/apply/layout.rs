@@ -111,18 +111,21 @@ pub fn read_built(dir: &Path) -> Result<Output, Diagnostic> {
     if let Some((path, _)) = entries.iter().find(|(path, _)| !emit::is_tree_path(path)) {
         return Err(input_error(format!("{MANIFEST} names `{path}`, which is not a path inside the tree")));
     }
-    // Each content is read once: a file untouched since the build whose digest an earlier
-    // untouched file records holds the same bytes (the branches of an Application repository
-    // mostly do). Every other file is read and checked against its digest, in parallel; the
-    // first problem in the manifest's order is the one reported.
-    let untouched = emit::untouched(dir, &entries);
+    // Each content is read once, from the first file that records its digest. A later file
+    // untouched since the build that records the same digest holds the same bytes (the branches
+    // of an Application repository mostly do); every other file is read and checked against its
+    // digest, in parallel. The first problem in the manifest's order is the one reported.
     let mut first_with: foldhash::HashMap<emit::Digest32, usize> = foldhash::HashMap::default();
-    let source: Vec<usize> = (entries.iter().zip(&untouched).enumerate())
-        .map(|(i, ((_, digest), &untouched))| match digest {
-            Some(digest) if untouched => *first_with.entry(*digest).or_insert(i),
-            _ => i,
-        })
-        .collect();
+    let firsts: Vec<usize> =
+        (entries.iter().enumerate()).map(|(i, (_, digest))| digest.map_or(i, |digest| *first_with.entry(digest).or_insert(i))).collect();
+    let later: Vec<usize> = (0..entries.len()).filter(|&i| firsts[i] != i).collect();
+    let later_paths: Vec<&str> = later.iter().map(|&i| entries[i].0.as_str()).collect();
+    let mut source: Vec<usize> = (0..entries.len()).collect();
+    for (&i, untouched) in later.iter().zip(emit::untouched(dir, &later_paths)) {
+        if untouched {
+            source[i] = firsts[i];
+        }
+    }
     let read: Vec<Result<Option<Vec<u8>>, Diagnostic>> = (entries.par_iter().enumerate())
         .map(|(i, (path, digest))| (source[i] == i).then(|| read_checked(dir, path, digest.as_ref())).transpose())
         .collect();
