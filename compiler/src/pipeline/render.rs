@@ -187,10 +187,10 @@ impl<'a> Renderer<'a> {
                 for outcome in outcomes.iter_mut().flatten() {
                     let kustomization = match outcome.judged.take() {
                         Some(Judged::Objects(objects, origin)) => {
-                            facts.add_objects(&outcome.path, &objects, origin);
+                            facts.add_objects(&outcome.path, &objects, origin.as_ref());
                             false
                         }
-                        Some(Judged::Document(document, origin)) => facts.add_kustomization(&outcome.path, &document, origin),
+                        Some(Judged::Document(document, origin)) => facts.add_kustomization(&outcome.path, &document, origin.as_ref()),
                         None => false,
                     };
                     // Copies are judged through their original: a copied kustomization.yaml says

@@ -18,7 +18,7 @@ use std::ops::Range;
 use serde_json::Value as Json;
 
 use crate::support::pointer;
-use crate::support::source::Origin;
+use crate::support::source::{FileId, Origin};
 
 /// A string of the facts: its number in their table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -140,6 +140,15 @@ impl Strings {
         Sym::at(number)
     }
 
+    /// Room for `additional` more strings, so that interning them does not grow the table
+    /// (growing hashes every string again).
+    fn reserve(&mut self, additional: usize) {
+        use std::hash::BuildHasher;
+        let Strings { text: all, ends, numbers, hasher } = self;
+        ends.reserve(additional);
+        numbers.reserve(additional, |&i| hasher.hash_one(nth(all, ends, i as usize)));
+    }
+
     /// The number of `text`, if some fact holds it.
     pub fn get(&self, text: &str) -> Option<Sym> {
         use std::hash::BuildHasher;
@@ -166,11 +175,12 @@ impl Strings {
 pub struct File {
     /// Relative to the output root, `/`-separated: a byte range of the paths.
     path: Span,
-    /// The input the file was emitted for.
-    pub origin: Option<Origin>,
-    pub objects: Span,
-    /// Set when the file is a `kustomization.yaml` (kustomize's, not Flux's).
-    pub kustomize: Option<Kustomize>,
+    /// The input the file was emitted for: its file and pointer (a number: files share a few).
+    origin: Option<(FileId, Sym)>,
+    objects: Span,
+    /// Set when the file is a `kustomization.yaml` (kustomize's, not Flux's): an index into
+    /// the kustomizations, which few files are, so that a file's record stays small.
+    kustomize: Option<u32>,
 }
 
 /// A `kustomization.yaml`: what `kustomize build` of its folder yields.
@@ -276,6 +286,7 @@ pub struct Role {
 #[derive(Clone, Debug, Default)]
 struct Records {
     files: Vec<File>,
+    kustomizations: Vec<Kustomize>,
     objects: Vec<Obj>,
     refs: Vec<Ref>,
     roles: Vec<Role>,
@@ -295,7 +306,10 @@ fn renumber(sym: &mut Option<Sym>, map: &impl Fn(Sym) -> Sym) {
 impl Records {
     /// Renumbers every string in place.
     fn renumber(&mut self, map: &impl Fn(Sym) -> Sym) {
-        for k in self.files.iter_mut().filter_map(|f| f.kustomize.as_mut()) {
+        for (_, pointer) in self.files.iter_mut().filter_map(|f| f.origin.as_mut()) {
+            *pointer = map(*pointer);
+        }
+        for k in &mut self.kustomizations {
             renumber(&mut k.namespace, map);
         }
         for o in &mut self.objects {
@@ -356,12 +370,13 @@ impl<'f> FileView<'f> {
         self.records.paths.get(self.file.path.range()).unwrap_or_default()
     }
 
-    pub fn origin(self) -> Option<&'f Origin> {
-        self.file.origin.as_ref()
+    /// The input file the file was emitted for, and the pointer (a number) into it.
+    pub fn origin(self) -> Option<(FileId, Sym)> {
+        self.file.origin
     }
 
     pub fn kustomize(self) -> Option<&'f Kustomize> {
-        self.file.kustomize.as_ref()
+        self.file.kustomize.map(|k| &self.records.kustomizations[k as usize])
     }
 
     pub fn objects(self) -> impl ExactSizeIterator<Item = Object<'f>> {
@@ -414,6 +429,8 @@ impl Facts {
         use rayon::prelude::*;
         let mut numbers: Vec<Vec<Sym>> = Vec::with_capacity(others.len());
         let mut parts: Vec<(Records, usize)> = Vec::new();
+        // At most every string of the others is new.
+        self.strings.reserve(others.iter().map(|other| other.strings.ends.len()).sum());
         for mut other in others {
             self.mirrors.extend(std::mem::take(&mut other.mirrors));
             let table = numbers.len();
@@ -448,19 +465,18 @@ impl Facts {
     }
 
     /// Adds a file of objects (it is there for kustomize even when none of them can be judged).
-    pub fn add_objects(&mut self, path: &str, objects: &[Json], origin: Option<Origin>) {
+    pub fn add_objects(&mut self, path: &str, objects: &[Json], origin: Option<&Origin>) {
         let mut sink = self.sink();
         let first = sink.records.objects.len();
         for (document, object) in objects.iter().enumerate() {
             sink.object(document, object);
         }
         let objects = Span::of(first..sink.records.objects.len());
-        let path = sink.path(path);
-        sink.records.files.push(File { path, origin, objects, kustomize: None });
+        sink.file(path, origin, objects, None);
     }
 
     /// Adds a `kustomization.yaml` (kustomize's, not Flux's), if `document` is one; says whether it was.
-    pub fn add_kustomization(&mut self, path: &str, document: &Json, origin: Option<Origin>) -> bool {
+    pub fn add_kustomization(&mut self, path: &str, document: &Json, origin: Option<&Origin>) -> bool {
         let is_kustomization = path.rsplit('/').next().is_some_and(|name| name == "kustomization.yaml" || name == "kustomization.yml");
         let api = pointer::member(document, "apiVersion").and_then(Json::as_str).unwrap_or_default();
         if !is_kustomization || !api.starts_with("kustomize.config.k8s.io/") {
@@ -480,10 +496,9 @@ impl Facts {
         let (resources, config_maps, secrets) =
             (list("resources", ""), list("configMapGenerator", "/name"), list("secretGenerator", "/name"));
         let namespace = sink.text(document, "/namespace");
-        let kustomize = Some(Kustomize { resources, namespace, config_maps, secrets });
+        let kustomize = Kustomize { resources, namespace, config_maps, secrets };
         let objects = Span::of(sink.records.objects.len()..sink.records.objects.len());
-        let path = sink.path(path);
-        sink.records.files.push(File { path, origin, objects, kustomize });
+        sink.file(path, origin, objects, Some(kustomize));
         true
     }
 
@@ -540,10 +555,17 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn path(&mut self, path: &str) -> Span {
+    /// Records a file whose objects are `objects`.
+    fn file(&mut self, path: &str, origin: Option<&Origin>, objects: Span, kustomize: Option<Kustomize>) {
         let start = self.records.paths.len();
         self.records.paths.push_str(path);
-        Span::of(start..self.records.paths.len())
+        let path = Span::of(start..self.records.paths.len());
+        let origin = origin.map(|origin| (origin.file, self.strings.intern(&origin.pointer)));
+        let kustomize = kustomize.map(|k| {
+            self.records.kustomizations.push(k);
+            self.records.kustomizations.len() as u32 - 1
+        });
+        self.records.files.push(File { path, origin, objects, kustomize });
     }
 
     /// The number of a formatted string, formatted without an allocation of its own.

@@ -93,12 +93,12 @@ pub fn check(facts: &Facts, schemas: &SchemaSet<'_>, fqdn: &str) -> Vec<Finding>
         .par_iter()
         .map(|cluster| {
             let mut walk = walk::Walk::new(&tree, schemas, fqdn, walk::World::Host);
-            walk.apply_all(&[(format!("{cluster}/flux-system"), None)]);
+            walk.apply_all(&[walk::Bring::folder(format!("{cluster}/flux-system"))]);
             walk
         })
         .collect();
     // Each virtual cluster a host's Kustomizations apply into is a cluster of its own.
-    let vclusters: Vec<walk::Vcluster> = walks.iter().flat_map(walk::Walk::vclusters).collect();
+    let vclusters: Vec<walk::Vcluster<'_>> = walks.iter().flat_map(walk::Walk::vclusters).collect();
     let virtual_walks: Vec<walk::Walk<'_>> = vclusters
         .into_par_iter()
         .map(|vcluster| {
@@ -165,8 +165,8 @@ pub fn diagnostics(
             let span = if file.kustomize().is_some() { sources.key_span_at(id, &pointer) } else { sources.span_at(id, &pointer) };
             d = d.with_label(Label::primary(span, "here"));
         }
-        if let Some(origin) = file.origin() {
-            d = d.with_label(Label::secondary(sources.span_at(origin.file, &origin.pointer), "emitted for this"));
+        if let Some((input, pointer)) = file.origin() {
+            d = d.with_label(Label::secondary(sources.span_at(input, facts.str(pointer)), "emitted for this"));
         }
         for note in finding.notes {
             d = d.with_note(note);

@@ -176,13 +176,26 @@ pub(super) enum World {
 }
 
 /// A folder a bring-up applies, with the namespace it applies into.
-pub(super) type Bring = (String, Option<Sym>);
+#[derive(Clone)]
+pub(super) struct Bring<'f> {
+    pub dir: String,
+    pub target: Option<Sym>,
+    /// The repository the folder is in, when known: the length of its root in `dir`, and its
+    /// files (the build looks its paths up among them instead of the whole tree).
+    pub within: Option<(usize, &'f [(&'f str, usize)])>,
+}
+
+impl Bring<'_> {
+    /// A folder of the tree at `dir`, applied as it says.
+    pub fn folder(dir: String) -> Self {
+        Bring { dir, target: None, within: None }
+    }
+}
 
 /// A virtual cluster as a host cluster's walk found it: what is applied into it, by whom, and
 /// what is installed into it.
-pub(super) struct Vcluster {
-    pub key: (Sym, Sym),
-    pub dirs: Vec<Bring>,
+pub(super) struct Vcluster<'f> {
+    pub dirs: Vec<Bring<'f>>,
     pub applied_by: Vec<String>,
     pub installs: HashSet<Sym>,
 }
@@ -197,7 +210,7 @@ pub(super) struct Walk<'f> {
     pub world: World,
     /// Kustomizations that apply into a virtual cluster: (kubeconfig Secret's namespace and
     /// name, the folder applied, its targetNamespace, the Kustomization); HelmReleases that install into one.
-    remote_applies: Vec<((Sym, Sym), Bring, usize)>,
+    remote_applies: Vec<((Sym, Sym), Bring<'f>, usize)>,
     remote_installs: Vec<((Sym, Sym), Sym)>,
     pub instances: Vec<Instance<'f>>,
     pub appliers: Vec<Applier>,
@@ -237,18 +250,18 @@ fn normalize(path: &str) -> String {
 
 /// `relative` resolved against `dir` as kustomize resolves it: without `.`, `..` and empty segments.
 fn join(dir: &str, relative: &str) -> String {
-    let joined = format!("{dir}/{relative}");
+    let joined = if dir.is_empty() { relative.to_string() } else { format!("{dir}/{relative}") };
     // Most paths are normal already; only the others are taken apart.
-    let normal = joined.strip_prefix('/').unwrap_or(&joined).split('/').all(|part| !matches!(part, "" | "." | ".."));
-    if normal {
-        if dir.is_empty() {
-            relative.to_string()
-        } else {
-            joined
-        }
+    if is_normal(&joined) {
+        joined
     } else {
         normalize(&joined)
     }
+}
+
+/// Whether no segment of `path` is empty, `.` or `..`.
+fn is_normal(path: &str) -> bool {
+    !path.split('/').any(|part| matches!(part, "" | "." | ".."))
 }
 
 impl<'f> Walk<'f> {
@@ -324,12 +337,13 @@ impl<'f> Walk<'f> {
     }
 
     /// The virtual clusters this walk's Kustomizations apply into.
-    pub fn vclusters(&self) -> Vec<Vcluster> {
-        let mut found: Vec<Vcluster> = Vec::new();
+    pub fn vclusters(&self) -> Vec<Vcluster<'f>> {
+        let mut found: Vec<Vcluster<'f>> = Vec::new();
+        let mut position_of: HashMap<(Sym, Sym), usize> = HashMap::new();
         for (key, bring, applier) in &self.remote_applies {
-            let position = found.iter().position(|v| v.key == *key).unwrap_or_else(|| {
+            let position = *position_of.entry(*key).or_insert_with(|| {
                 let installs = self.remote_installs.iter().filter(|(k, _)| k == key).map(|&(_, what)| what).collect();
-                found.push(Vcluster { key: *key, dirs: Vec::new(), applied_by: Vec::new(), installs });
+                found.push(Vcluster { dirs: Vec::new(), applied_by: Vec::new(), installs });
                 found.len() - 1
             });
             found[position].dirs.push(bring.clone());
@@ -430,12 +444,13 @@ impl<'f> Walk<'f> {
     }
 
     /// The bring-up (what `bring_up` holds), then every Flux Kustomization in the order they are found.
-    pub fn apply_all(&mut self, bring_up: &[Bring]) {
+    pub fn apply_all(&mut self, bring_up: &[Bring<'f>]) {
         let mut missing = Vec::new();
         let tree = self.tree;
         let whole = Scope { dir: "", files: tree.under("") };
-        for (dir, target) in bring_up {
-            let built = self.build(dir, whole, &mut missing, 0);
+        for Bring { dir, target, within } in bring_up {
+            let scope = within.map_or(whole, |(root, files)| Scope { dir: &dir[..root], files });
+            let built = self.build(dir, scope, &mut missing, 0);
             self.register(0, built, *target);
         }
         self.fleet_url = self
@@ -514,7 +529,8 @@ impl<'f> Walk<'f> {
         }
         if let Some(kube_config) = remote {
             // Applied into another cluster: walked there, as that cluster's bring-up.
-            self.remote_applies.push(((own, kube_config), (dir, target_namespace), defined_by));
+            let within = Some((root.len(), files));
+            self.remote_applies.push(((own, kube_config), Bring { dir, target: target_namespace, within }, defined_by));
             return;
         }
         let built = self.build(&dir, scope, missing, 0);
@@ -576,5 +592,8 @@ mod tests {
         assert_eq!(join("a", ""), "a");
         assert_eq!(join("", "/abs"), "abs");
         assert_eq!(join("a/b", "../../.."), "");
+        assert_eq!(join("a", "..."), "a/...");
+        assert_eq!(join("a", ".hidden/./x"), "a/.hidden/x");
+        assert_eq!(join("a/", "b"), "a/b");
     }
 }
