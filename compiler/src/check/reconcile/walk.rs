@@ -144,6 +144,25 @@ impl Scope<'_> {
     }
 }
 
+/// Resources of one kustomization that one thread looks up: a longer list is shared by the threads.
+const SHARED_RESOURCES: usize = 2048;
+
+/// Where `path` is among `files` (sorted by path) from `from` on, found by galloping: the
+/// resources a kustomization lists are mostly in path order (a generated one lists thousands),
+/// so each is a few files after the last, and a search of the whole folder per resource is
+/// what made a large kustomization slow to build.
+fn gallop(files: &[(&str, usize)], from: usize, path: &str) -> Option<usize> {
+    let rest = files.get(from..)?;
+    // The first of rest[1], rest[3], rest[7]… that is not before `path` bounds where it can be.
+    let mut bound = 1;
+    while bound < rest.len() && rest[bound].0 < path {
+        bound = bound * 2 + 1;
+    }
+    let low = bound / 2;
+    let found = rest[low..rest.len().min(bound + 1)].binary_search_by(|(p, _)| (*p).cmp(path)).ok()?;
+    Some(from + low + found)
+}
+
 /// The files of `files` (sorted by path) below `dir`, all of them when `dir` is the root.
 fn below<'s, 'p>(files: &'s [(&'p str, usize)], dir: &str) -> &'s [(&'p str, usize)] {
     if dir.is_empty() {
@@ -372,15 +391,22 @@ impl<'f> Walk<'f> {
         };
         let view = self.tree.files[file];
         let Some(k) = view.kustomize() else { return Vec::new() };
+        let resources = view.names(k.resources);
         let mut built = Vec::new();
-        for &resource in view.names(k.resources) {
-            let path = join(dir, self.str(resource));
-            if let Some(f) = self.tree.file(&path, under, scope) {
-                built.extend(self.objects_of(f));
-            } else if depth < 32 && !self.tree.under_in(&path, scope).is_empty() {
-                built.extend(self.build(&path, scope, missing, depth + 1));
-            } else {
-                missing.push((file, self.str(resource).to_string()));
+        if resources.len() <= SHARED_RESOURCES {
+            built = self.resources(dir, file, resources, (under, scope), depth, missing);
+        } else {
+            // A generated kustomization lists thousands of files: the threads share their lookups.
+            use rayon::prelude::*;
+            let found: Vec<_> = (resources.par_chunks(SHARED_RESOURCES))
+                .map(|chunk| {
+                    let mut missing = Vec::new();
+                    (self.resources(dir, file, chunk, (under, scope), depth, &mut missing), missing)
+                })
+                .collect();
+            for (some, absent) in found {
+                built.extend(some);
+                missing.extend(absent);
             }
         }
         let generated = |kind: Sym, names| view.names(names).iter().map(move |&name| (kind, name));
@@ -389,6 +415,37 @@ impl<'f> Walk<'f> {
         if let Some(namespace) = k.namespace {
             for b in &mut built {
                 b.namespace = Some(namespace);
+            }
+        }
+        built
+    }
+
+    /// What the `names` a kustomization (`file`, in `dir`) lists as resources yield; those that
+    /// are not there go to `missing`.
+    fn resources(
+        &self,
+        dir: &str,
+        file: usize,
+        names: &[Sym],
+        (under, scope): (&[(&str, usize)], Scope<'_>),
+        depth: usize,
+        missing: &mut Vec<(usize, String)>,
+    ) -> Vec<Built<'f>> {
+        let mut built = Vec::new();
+        // Where the last resource was found among the folder's files: the next is looked for after it.
+        let mut cursor = 0;
+        for &resource in names {
+            let path = join(dir, self.str(resource));
+            let next = gallop(under, cursor, &path).map(|at| {
+                cursor = at + 1;
+                under[at].1
+            });
+            if let Some(f) = next.or_else(|| self.tree.file(&path, under, scope)) {
+                built.extend(self.objects_of(f));
+            } else if depth < 32 && !self.tree.under_in(&path, scope).is_empty() {
+                built.extend(self.build(&path, scope, missing, depth + 1));
+            } else {
+                missing.push((file, self.str(resource).to_string()));
             }
         }
         built
@@ -408,6 +465,9 @@ impl<'f> Walk<'f> {
 
     /// Registers what `applier` applies from `built`, with `target` as the targetNamespace.
     fn register(&mut self, applier: usize, built: Vec<Built<'f>>, target: Option<Sym>) {
+        // Grown once for a large build, not rehashed as it fills.
+        self.instances.reserve(built.len());
+        self.index.reserve(built.len());
         for b in built {
             self.tree.reached[b.file].store(true, Ordering::Relaxed);
             let (object, kind, name) = match (b.object, b.generated) {
@@ -554,6 +614,22 @@ mod tests {
             facts.add_objects(path, &[], None);
         }
         facts
+    }
+
+    #[test]
+    fn galloping_finds_a_path_after_the_cursor_and_nothing_before_it() {
+        let names: Vec<String> = (0..100).map(|i| format!("d/f{i:03}")).collect();
+        let files: Vec<(&str, usize)> = names.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+        for from in [0, 1, 2, 7, 50, 99] {
+            for (target, name) in names.iter().enumerate() {
+                let expected = (target >= from).then_some(target);
+                assert_eq!(gallop(&files, from, name), expected, "from {from}: found after the cursor, not before it");
+            }
+        }
+        assert_eq!(gallop(&files, 0, "d/f0005"), None, "between two files");
+        assert_eq!(gallop(&files, 100, "d/f099"), None, "after the end");
+        assert_eq!(gallop(&files, 101, "d/f099"), None);
+        assert_eq!(gallop(&[], 0, "a"), None);
     }
 
     #[test]
