@@ -140,6 +140,37 @@ fn files_no_kustomization_applies_are_reported_and_sibling_overlays_are_not() {
     assert_eq!(found, [unreached]);
 }
 
+/// A Kustomization that applies into a virtual cluster a folder outside its repository (`../..`
+/// of a branch) is walked there like any folder of the tree: its files are reached, nothing is
+/// cut at the repository's root.
+#[test]
+fn a_folder_applied_into_a_virtual_cluster_from_outside_its_repository_is_walked() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let tree = scratch.path();
+    let write = |file: &str, text: &str| {
+        let path = tree.join(file);
+        fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    };
+    let flux = "clusters/t.example/hz-fsn-mgt-prod/flux-system";
+    write(
+        &format!("{flux}/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - sync.yaml\n",
+    );
+    let source = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 5m\n  url: https://gitea.t.example/org/app.git\n  ref:\n    branch: main\n";
+    let remote = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 5m\n  path: \"../..\"\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  kubeConfig:\n    secretRef:\n      name: vc-kubeconfig\n";
+    write(&format!("{flux}/sync.yaml"), &format!("{source}---\n{remote}"));
+    write(
+        "repos/org/app/main/overlays/prod/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\n",
+    );
+    let sync = format!("{flux}/sync.yaml");
+    let at = |code: &str, line: u64| (format!("catalyst::reconcile::{code}"), sync.clone(), line);
+    // The Gitea host and the kubeconfig Secret are missing from this fragment; the ConfigMap,
+    // applied from `repos/org` into the virtual cluster, is reached.
+    assert_eq!(reconcile_findings(tree), [at("dangling", 26), at("unserved-host", 8)]);
+}
+
 #[test]
 fn a_built_tree_broken_as_the_incidents_broke_it_is_refused() {
     let scratch = tempfile::tempdir().expect("temp dir");

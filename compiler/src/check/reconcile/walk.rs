@@ -516,7 +516,7 @@ impl<'f> Walk<'f> {
         let tree = self.tree;
         let whole = Scope { dir: "", files: tree.under("") };
         for Bring { dir, target, within } in bring_up {
-            let scope = within.map_or(whole, |(root, files)| Scope { dir: &dir[..root], files });
+            let scope = within.and_then(|(root, files)| Some(Scope { dir: dir.get(..root)?, files })).unwrap_or(whole);
             let built = self.build(dir, scope, &mut missing, 0);
             self.register(0, built, *target);
         }
@@ -596,7 +596,8 @@ impl<'f> Walk<'f> {
         }
         if let Some(kube_config) = remote {
             // Applied into another cluster: walked there, as that cluster's bring-up.
-            let within = Some((root.len(), files));
+            // A path that leaves the repository (`../`) is looked up in the whole tree.
+            let within = dir.starts_with(root.as_str()).then_some((root.len(), files));
             self.remote_applies.push(((own, kube_config), Bring { dir, target: target_namespace, within }, defined_by));
             return;
         }
