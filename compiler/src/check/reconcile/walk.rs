@@ -197,11 +197,11 @@ pub(super) enum World {
 /// A folder a bring-up applies, with the namespace it applies into.
 #[derive(Clone)]
 pub(super) struct Bring<'f> {
-    pub dir: String,
-    pub target: Option<Sym>,
-    /// The repository the folder is in, when known: the length of its root in `dir`, and its
-    /// files (the build looks its paths up among them instead of the whole tree).
-    pub within: Option<(usize, &'f [(&'f str, usize)])>,
+    dir: String,
+    target: Option<Sym>,
+    /// The repository the folder was found in, when known: its build looks paths up among that
+    /// repository's files first.
+    within: Option<Scope<'f>>,
 }
 
 impl Bring<'_> {
@@ -364,18 +364,16 @@ impl<'f> Walk<'f> {
 
     /// The virtual clusters this walk's Kustomizations apply into.
     pub fn vclusters(&self) -> Vec<Vcluster<'f>> {
-        let mut found: Vec<Vcluster<'f>> = Vec::new();
-        let mut position_of: HashMap<(Sym, Sym), usize> = HashMap::new();
+        let mut found: indexmap::IndexMap<(Sym, Sym), Vcluster<'f>> = indexmap::IndexMap::new();
         for (key, bring, applier) in &self.remote_applies {
-            let position = *position_of.entry(*key).or_insert_with(|| {
+            let vcluster = found.entry(*key).or_insert_with(|| {
                 let installs = self.remote_installs.iter().filter(|(k, _)| k == key).map(|&(_, what)| what).collect();
-                found.push(Vcluster { dirs: Vec::new(), applied_by: Vec::new(), installs });
-                found.len() - 1
+                Vcluster { dirs: Vec::new(), applied_by: Vec::new(), installs }
             });
-            found[position].dirs.push(bring.clone());
-            found[position].applied_by.push(self.describe(*applier));
+            vcluster.dirs.push(bring.clone());
+            vcluster.applied_by.push(self.describe(*applier));
         }
-        found
+        found.into_values().collect()
     }
 
     pub fn place(&self, instance: usize, pointer: &'f str) -> Place<'f> {
@@ -399,23 +397,24 @@ impl<'f> Walk<'f> {
         let view = self.tree.files[file];
         let Some(k) = view.kustomize() else { return Vec::new() };
         let resources = view.names(k.resources);
-        let mut built = Vec::new();
-        if resources.len() <= SHARED_RESOURCES {
-            built = self.resources(dir, file, resources, (under, scope), depth, missing);
+        let mut built = if resources.len() <= SHARED_RESOURCES {
+            self.resources(dir, file, resources, (under, scope), depth, missing)
         } else {
             // A generated kustomization lists thousands of files: the threads share their lookups.
             use rayon::prelude::*;
             let found: Vec<_> = (resources.par_chunks(SHARED_RESOURCES))
                 .map(|chunk| {
-                    let mut missing = Vec::new();
-                    (self.resources(dir, file, chunk, (under, scope), depth, &mut missing), missing)
+                    let mut absent = Vec::new();
+                    (self.resources(dir, file, chunk, (under, scope), depth, &mut absent), absent)
                 })
                 .collect();
+            let mut built = Vec::new();
             for (some, absent) in found {
                 built.extend(some);
                 missing.extend(absent);
             }
-        }
+            built
+        };
         let generated = |kind: Sym, names| view.names(names).iter().map(move |&name| (kind, name));
         let generated = generated(Sym::CONFIG_MAP, k.config_maps).chain(generated(Sym::SECRET, k.secrets));
         built.extend(generated.map(|g| Built { file, object: None, generated: Some(g), namespace: None }));
@@ -516,8 +515,7 @@ impl<'f> Walk<'f> {
         let tree = self.tree;
         let whole = Scope { dir: "", files: tree.under("") };
         for Bring { dir, target, within } in bring_up {
-            let scope = within.and_then(|(root, files)| Some(Scope { dir: dir.get(..root)?, files })).unwrap_or(whole);
-            let built = self.build(dir, scope, &mut missing, 0);
+            let built = self.build(dir, within.unwrap_or(whole), &mut missing, 0);
             self.register(0, built, *target);
         }
         self.fleet_url = self
@@ -541,25 +539,27 @@ impl<'f> Walk<'f> {
         }
     }
 
-    /// Where the content of a Git source is in this tree, if it is
-    /// (with its files, which the builds of the Kustomizations that read it are scoped to).
-    fn content_root(&self, git: &Git) -> Option<(String, &'f [(&'f str, usize)])> {
+    /// Where the content of a Git source is in this tree, if it is: its root folder with its
+    /// files, which the builds of the Kustomizations that read it are scoped to.
+    fn content_root(&self, git: &Git) -> Option<Scope<'f>> {
         let tree = self.tree;
         if self.fleet_url == Some(git.url) {
-            return Some((String::new(), tree.under("")));
+            return Some(Scope { dir: "", files: tree.under("") });
         }
         let trimmed = self.str(git.url).trim_end_matches('/').trim_end_matches(".git");
         let mut segments = trimmed.rsplit('/');
         let (repo, org) = (segments.next()?, segments.next()?);
         if org == "system" && repo == "catalyst-config" {
             let root = "system/catalyst-config";
-            return Some((root.to_string(), tree.under(root)));
+            return Some(Scope { dir: root, files: tree.under(root) });
         }
         let branch_dir = format!("repos/{org}/{repo}/{}", self.str(git.branch));
         // A branch that holds another's files is judged through that one's.
-        let branch_dir = self.facts.mirror(&branch_dir).map_or(branch_dir, str::to_string);
-        let files = tree.under(&branch_dir);
-        (!files.is_empty()).then_some((branch_dir, files))
+        let branch_dir = self.facts.mirror(&branch_dir).unwrap_or(&branch_dir);
+        let files = tree.under(branch_dir);
+        // The folder as the tree spells it: the start of each of its files' paths.
+        let dir = files.first().map(|(path, _)| &path[..branch_dir.len()])?;
+        Some(Scope { dir, files })
     }
 
     fn apply(&mut self, applier: usize, missing: &mut Vec<(usize, String)>) {
@@ -573,7 +573,7 @@ impl<'f> Walk<'f> {
         // A missing source is reported as a dangling reference; an OCI artifact's content is not in the tree.
         let Some(&source) = self.index.get(&key) else { return };
         let Some(git) = self.role(source).and_then(|r| r.git.as_ref()) else { return };
-        let Some((root, files)) = self.content_root(git) else {
+        let Some(scope) = self.content_root(git) else {
             let message = format!(
                 "{} reads {} at {}, whose content is not in this tree: nothing it applies is checked",
                 self.applier_label(applier),
@@ -585,10 +585,8 @@ impl<'f> Walk<'f> {
             return;
         };
         let path = self.str(path);
-        let dir = join(&root, path);
-        let tree = self.tree;
-        let scope = Scope { dir: &root, files };
-        if tree.under_in(&dir, scope).is_empty() {
+        let dir = join(scope.dir, path);
+        if self.tree.under_in(&dir, scope).is_empty() {
             let message = format!("{} applies `{path}` of {}, which does not exist there", self.applier_label(applier), self.str(git.url));
             let at = self.place(defined_by, "/spec/path");
             self.find(codes::RECONCILE_MISSING_PATH, message, at, "a Kustomization whose path is missing never becomes ready");
@@ -596,9 +594,8 @@ impl<'f> Walk<'f> {
         }
         if let Some(kube_config) = remote {
             // Applied into another cluster: walked there, as that cluster's bring-up.
-            // A path that leaves the repository (`../`) is looked up in the whole tree.
-            let within = dir.starts_with(root.as_str()).then_some((root.len(), files));
-            self.remote_applies.push(((own, kube_config), Bring { dir, target: target_namespace, within }, defined_by));
+            let bring = Bring { dir, target: target_namespace, within: Some(scope) };
+            self.remote_applies.push(((own, kube_config), bring, defined_by));
             return;
         }
         let built = self.build(&dir, scope, missing, 0);
